@@ -1,0 +1,3 @@
+from fabriqueterm.cli import main
+
+raise SystemExit(main())

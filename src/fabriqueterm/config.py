@@ -1,0 +1,233 @@
+"""Where data and config live, the config file (what people edit), the state file (what the app
+writes) and the secrets file (the API token, 0600, never printed).
+
+``$FABRIQUETERM_HOME`` puts all of them under one folder, so tests and the demo never touch a real
+coordinator's files. Nothing is created at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import tomli_w
+
+from fabriqueterm.i18n import LANGUAGES, _
+
+APP_NAME = "fabriqueterm"
+HOME_ENV = "FABRIQUETERM_HOME"
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used: says which file, which key and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every file of one fabriqueterm home."""
+
+    data_dir: Path
+    config_dir: Path
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "fabriqueterm.sqlite3"
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def state_file(self) -> Path:
+        return self.data_dir / "state.toml"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.config_dir / "secrets.toml"
+
+    @classmethod
+    def under(cls, home: Path) -> Paths:
+        home = Path(home)
+        return cls(data_dir=home / "data", config_dir=home / "config")
+
+    @classmethod
+    def default(cls) -> Paths:
+        """The user's paths: ``$FABRIQUETERM_HOME`` when set, else platformdirs' user dirs."""
+        home = os.environ.get(HOME_ENV)
+        if home:
+            return cls.under(Path(home).expanduser())
+        return cls(
+            data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+            config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+        )
+
+    def ensure(self) -> None:
+        """Create the folders, readable by their owner only (they hold personal data)."""
+        for folder in (self.data_dir, self.config_dir):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def demo_home() -> Path:
+    """The demo's own home, apart from any real coordinator's data."""
+    override = os.environ.get("FABRIQUETERM_DEMO_HOME")
+    if override:
+        return Path(override).expanduser()
+    home = os.environ.get(HOME_ENV)
+    if home:
+        return Path(home).expanduser() / "demo"
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "demo"
+
+
+@dataclass(frozen=True)
+class Config:
+    """What a coordinator sets in ``config.toml``."""
+
+    server_url: str = ""
+    language: str = "fr"
+    auto_sync: bool = True
+    sync_interval_minutes: int = 15
+
+
+_HINTS = {
+    "server_url": 'a web address in quotes, e.g. server_url = "https://commons.example.org"',
+    "language": 'language = "fr" or language = "en"',
+    "auto_sync": "auto_sync = true or auto_sync = false",
+    "sync_interval_minutes": "a whole number of minutes between 1 and 1440, e.g. sync_interval_minutes = 15",
+}
+
+
+def _check(path: Path, key: str, value: Any, ok: bool) -> None:
+    if not ok:
+        raise ConfigError(
+            _("{file}: the value {value} of “{key}” is not valid. Expected: {hint}.").format(
+                file=path, value=repr(value), key=key, hint=_(_HINTS[key])
+            )
+        )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(
+            _("{file} is not valid TOML ({detail}). Fix the line shown or delete the file to get the defaults.").format(
+                file=path, detail=error
+            )
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            _("{file} cannot be read ({detail}).").format(file=path, detail=error.strerror)
+        ) from None
+
+
+def load_config(path: Path) -> Config:
+    """Read ``config.toml``; a missing file gives the defaults, a bad one a :class:`ConfigError`."""
+    raw = _read_toml(path)
+    known = {f.name for f in fields(Config)}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(
+                _("{file}: unknown key “{key}”. Known keys: {known}. Remove it or fix its spelling.").format(
+                    file=path, key=key, known=", ".join(sorted(known))
+                )
+            )
+    if "server_url" in raw:
+        url = raw["server_url"]
+        _check(path, "server_url", url, isinstance(url, str) and (url == "" or url.startswith(("http://", "https://"))))
+    if "language" in raw:
+        _check(path, "language", raw["language"], raw["language"] in LANGUAGES)
+    if "auto_sync" in raw:
+        _check(path, "auto_sync", raw["auto_sync"], isinstance(raw["auto_sync"], bool))
+    if "sync_interval_minutes" in raw:
+        minutes = raw["sync_interval_minutes"]
+        _check(
+            path,
+            "sync_interval_minutes",
+            minutes,
+            isinstance(minutes, int) and not isinstance(minutes, bool) and 1 <= minutes <= 1440,
+        )
+    return Config(**raw)
+
+
+def _write_private(path: Path, data: dict[str, Any]) -> None:
+    """Write TOML atomically (temporary file + ``os.replace``), readable by the owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            tomli_w.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save_config(path: Path, config: Config) -> None:
+    _write_private(path, asdict(config))
+
+
+@dataclass(frozen=True)
+class State:
+    """What the app remembers between runs (written by the app, not meant to be edited)."""
+
+    coordinator_id: str = ""
+    coordinator_name: str = ""
+
+
+def load_state(path: Path) -> State:
+    try:
+        raw = _read_toml(path)
+    except ConfigError:
+        return State()  # the app rewrites it; losing it only forgets the last identity shown
+    known = {f.name for f in fields(State)}
+    return State(**{k: str(v) for k, v in raw.items() if k in known})
+
+
+def save_state(path: Path, state: State) -> None:
+    _write_private(path, asdict(state))
+
+
+class Secret(str):
+    """A token that never shows itself in a repr, a log line or a traceback."""
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    def __str__(self) -> str:
+        return "********"
+
+    def reveal(self) -> str:
+        return str.__str__(self)
+
+
+def load_token(path: Path) -> Secret | None:
+    """The stored API token, or None when not logged in."""
+    raw = _read_toml(path)
+    token = raw.get("token")
+    if token is None:
+        return None
+    if not isinstance(token, str) or not token:
+        raise ConfigError(
+            _("{file}: “token” must be a non-empty string. Run “fabriqueterm login” again.").format(file=path)
+        )
+    return Secret(token)
+
+
+def save_token(path: Path, token: str) -> None:
+    """Store the API token in a file only its owner can read."""
+    _write_private(path, {"token": token.reveal() if isinstance(token, Secret) else token})
+
+
+def forget_token(path: Path) -> None:
+    path.unlink(missing_ok=True)

@@ -1,0 +1,1 @@
+"""The domain: models, enumerations, validation and indicators. Pure Python: no Textual, no httpx."""

@@ -1,0 +1,155 @@
+"""The synced tables, one per thing of ../shared/DOMAIN.md, shared by the app's local store and the
+commons server.
+
+Every synced row carries what sync needs: a client-generated UUID (v7) primary key, created/updated
+timestamps in UTC (audit only: clocks never order anything), the server ``version`` (sequence number
+of its last write, null until first synced) and a ``deleted_at`` tombstone. Rows that belong to a
+site carry ``site_id`` so a scope check is one lookup.
+
+These are storage models: they do not validate. Input is validated at the boundary by
+:mod:`fabriqueterm.domain.validation` before it reaches them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, DateTime, ForeignKey, String
+from sqlmodel import Field, SQLModel
+
+
+def _fk(target: str, *, nullable: bool = False) -> Column:
+    # Deferred: a pulled page may hold a child before its parent; checks run at commit.
+    return Column(
+        String(36),
+        ForeignKey(target, deferrable=True, initially="DEFERRED"),
+        nullable=nullable,
+    )
+
+
+class SyncedRow(SQLModel):
+    """Columns every synced row has."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
+    version: int | None = Field(default=None)
+    deleted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class Site(SyncedRow, table=True):
+    """Fabrique: a training place."""
+
+    __tablename__ = "site"
+    name: str = Field(max_length=200)
+    city: str = Field(max_length=120)
+    region: str = Field(default="", max_length=120)
+    operator: str = Field(default="", max_length=200)
+    address: str = Field(default="", max_length=300)
+    active: bool = Field(default=True)
+
+
+class Cohort(SyncedRow, table=True):
+    """Promotion: one run of a programme at a site."""
+
+    __tablename__ = "cohort"
+    site_id: str = Field(sa_column=_fk("site.id"))
+    name: str = Field(max_length=200)
+    programme: str = Field(max_length=200)
+    start_date: date
+    end_date: date
+    capacity: int = Field(default=0)
+    #: Funders' names, separated by "; ".
+    funders: str = Field(default="", max_length=500)
+    status: str = Field(max_length=16)
+
+
+class Partner(SyncedRow, table=True):
+    """Partenaire: an organisation a site works with. Seen through its links to sites."""
+
+    __tablename__ = "partner"
+    name: str = Field(max_length=200)
+    #: Kinds (PartnerKind values), comma-separated, e.g. "employer,training".
+    kinds: str = Field(max_length=100)
+    contact_name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=20)
+    city: str = Field(default="", max_length=120)
+    notes: str = Field(default="", max_length=4000)
+
+
+class PartnerSite(SyncedRow, table=True):
+    """A partner's link to one site: what puts a partner in a coordinator's scope."""
+
+    __tablename__ = "partner_site"
+    partner_id: str = Field(sa_column=_fk("partner.id"))
+    site_id: str = Field(sa_column=_fk("site.id"))
+
+
+class Learner(SyncedRow, table=True):
+    """Apprenant·e: a person in a cohort."""
+
+    __tablename__ = "learner"
+    site_id: str = Field(sa_column=_fk("site.id"))
+    cohort_id: str = Field(sa_column=_fk("cohort.id"))
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=100)
+    email: str | None = Field(default=None, max_length=254)
+    #: E.164, e.g. "+33612345678".
+    phone: str | None = Field(default=None, max_length=20)
+    birth_year: int | None = Field(default=None)
+    gender: str = Field(max_length=1)
+    qpv: bool = Field(default=False)
+    qualification: str = Field(max_length=4)
+    job_seeker: bool = Field(default=False)
+    refugee: bool = Field(default=False)
+    prescriber_id: str | None = Field(default=None, sa_column=_fk("partner.id", nullable=True))
+    status: str = Field(max_length=16)
+    dropout_date: date | None = Field(default=None)
+    dropout_reason: str = Field(default="", max_length=300)
+
+
+class Placement(SyncedRow, table=True):
+    """Sortie: where a learner went."""
+
+    __tablename__ = "placement"
+    site_id: str = Field(sa_column=_fk("site.id"))
+    learner_id: str = Field(sa_column=_fk("learner.id"))
+    kind: str = Field(max_length=24)
+    partner_id: str | None = Field(default=None, sa_column=_fk("partner.id", nullable=True))
+    job_title: str = Field(default="", max_length=200)
+    start_date: date
+    #: The follow-up this was learned from, if any.
+    source_followup_id: str | None = Field(
+        default=None, sa_column=_fk("follow_up.id", nullable=True)
+    )
+    notes: str = Field(default="", max_length=4000)
+
+
+class FollowUp(SyncedRow, table=True):
+    """Suivi: a contact with a learner after the training."""
+
+    __tablename__ = "follow_up"
+    site_id: str = Field(sa_column=_fk("site.id"))
+    learner_id: str = Field(sa_column=_fk("learner.id"))
+    milestone: str = Field(max_length=8)
+    due_date: date
+    done_date: date | None = Field(default=None)
+    channel: str | None = Field(default=None, max_length=8)
+    outcome: str | None = Field(default=None, max_length=16)
+    notes: str = Field(default="", max_length=4000)
+
+
+#: Synced entities by their wire name, in an order where parents come before children.
+ENTITIES: dict[str, type[SyncedRow]] = {
+    "site": Site,
+    "partner": Partner,
+    "partner_site": PartnerSite,
+    "cohort": Cohort,
+    "learner": Learner,
+    "follow_up": FollowUp,
+    "placement": Placement,
+}
+
+#: Personal fields wiped when a learner is erased (right to be forgotten).
+LEARNER_PERSONAL_FIELDS = ("first_name", "last_name", "email", "phone", "birth_year", "dropout_reason")

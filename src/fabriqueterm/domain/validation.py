@@ -1,0 +1,409 @@
+"""Validation at the boundary: every form, CSV row and HTTP body goes through these models before
+it reaches a table. An error names the field, the bad value and what is expected, in the UI language.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from fabriqueterm.domain.enums import (
+    Channel,
+    CohortStatus,
+    Gender,
+    LearnerStatus,
+    Milestone,
+    Outcome,
+    PartnerKind,
+    PlacementKind,
+    QualificationLevel,
+)
+from fabriqueterm.i18n import N_, _
+
+FIELD_LABELS: dict[str, str] = {
+    "name": N_("name"),
+    "city": N_("city"),
+    "region": N_("region"),
+    "operator": N_("operator"),
+    "address": N_("address"),
+    "active": N_("active"),
+    "site_id": N_("site"),
+    "programme": N_("programme"),
+    "start_date": N_("start date"),
+    "end_date": N_("end date"),
+    "capacity": N_("planned capacity"),
+    "funders": N_("funders"),
+    "status": N_("status"),
+    "kinds": N_("kinds"),
+    "contact_name": N_("contact person"),
+    "email": N_("email"),
+    "phone": N_("phone"),
+    "notes": N_("notes"),
+    "partner_id": N_("partner"),
+    "cohort_id": N_("cohort"),
+    "first_name": N_("first name"),
+    "last_name": N_("last name"),
+    "birth_year": N_("birth year"),
+    "gender": N_("gender"),
+    "qpv": N_("lives in a priority neighbourhood (QPV)"),
+    "qualification": N_("qualification level"),
+    "job_seeker": N_("registered job seeker"),
+    "refugee": N_("refugee status"),
+    "prescriber_id": N_("prescriber"),
+    "dropout_date": N_("dropout date"),
+    "dropout_reason": N_("dropout reason"),
+    "learner_id": N_("learner"),
+    "kind": N_("kind"),
+    "job_title": N_("job title"),
+    "source_followup_id": N_("follow-up"),
+    "milestone": N_("milestone"),
+    "due_date": N_("due date"),
+    "done_date": N_("done date"),
+    "channel": N_("channel"),
+    "outcome": N_("outcome"),
+}
+
+_EXPECTED: dict[str, str] = {
+    "missing": N_("a value (this field is required)"),
+    "required": N_("a value (this field is required)"),
+    "blank": N_("a value (this field is required)"),
+    "too_long": N_("at most {limit} characters"),
+    "int": N_("a whole number"),
+    "int_range": N_("a whole number between {low} and {high}"),
+    "bool": N_("yes or no"),
+    "date": N_("a date such as 25/11/2026 or 2026-11-25"),
+    "choice": N_("one of: {choices}"),
+    "email": N_("an email address such as prenom.nom@example.org"),
+    "phone": N_("a French phone number such as 06 12 34 56 78 or +33 6 12 34 56 78"),
+    "end_after_start": N_("a date after the start date ({start})"),
+    "not_before_cohort": N_("a date on or after the cohort's start ({start})"),
+    "dropout_needs_date": N_("the date the learner dropped out"),
+    "unknown_field": N_("no such field: remove it"),
+    "unknown_reference": N_("an existing record"),
+    "text": N_("text"),
+}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one field. ``str()`` renders it in the current UI language."""
+
+    field: str
+    value: Any
+    code: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def label(self) -> str:
+        return _(FIELD_LABELS.get(self.field, self.field))
+
+    @property
+    def expected(self) -> str:
+        return _(_EXPECTED.get(self.code, self.code)).format(**dict(self.params))
+
+    def __str__(self) -> str:
+        shown = "" if self.value is None else str(self.value).strip()
+        if shown == "":
+            return _("{field}: empty; expected {expected}.").format(
+                field=self.label, expected=self.expected
+            )
+        return _("{field}: “{value}” is not valid; expected {expected}.").format(
+            field=self.label, value=shown[:80], expected=self.expected
+        )
+
+
+class DomainValidationError(ValueError):
+    """Input that breaks a rule of the domain; nothing was written."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+    def __str__(self) -> str:  # rendered again so a language switch shows in the new language
+        return "\n".join(str(e) for e in self.errors)
+
+    def for_field(self, name: str) -> list[FieldError]:
+        return [e for e in self.errors if e.field == name]
+
+
+# --- normalisers ---------------------------------------------------------------------------
+
+_FRENCH_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
+
+
+def parse_date(value: Any) -> Any:
+    """Accept a date, an ISO date (2026-11-25) or a French one (25/11/2026, 25-11-2026, 25.11.2026)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date) or value is None:
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return None
+        match = _FRENCH_DATE.match(text)
+        try:
+            if match:
+                day, month, year = (int(g) for g in match.groups())
+                return date(year, month, day)
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise PydanticCustomError("date", "invalid date")
+
+
+def normalise_phone(value: Any) -> str | None:
+    """A phone number in E.164 (+33612345678). French numbers in their usual written forms
+    (06 12 34 56 78, 06.12.34.56.78, +33 6 12 34 56 78, 0033 6…) and international ones with +."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text == "":
+        return None
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, "FR")
+    except phonenumbers.NumberParseException:
+        raise PydanticCustomError("phone", "invalid phone") from None
+    if not phonenumbers.is_valid_number(number):
+        raise PydanticCustomError("phone", "invalid phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text == "":
+        return None
+    if len(text) > 254:
+        raise PydanticCustomError("email", "too long")
+    try:
+        checked = validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        raise PydanticCustomError("email", "invalid email") from None
+    return checked.normalized
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and value.strip() == "":
+        return None
+    return value
+
+
+DateField = Annotated[date, BeforeValidator(parse_date)]
+OptionalDate = Annotated[date | None, BeforeValidator(parse_date)]
+Phone = Annotated[str | None, BeforeValidator(normalise_phone)]
+Email = Annotated[str | None, BeforeValidator(normalise_email)]
+Text = Annotated[str, BeforeValidator(_strip)]
+RequiredText = Annotated[str, BeforeValidator(_strip), Field(min_length=1)]
+Reference = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=36)]
+OptionalReference = Annotated[str | None, BeforeValidator(_blank_to_none)]
+
+
+class _Input(BaseModel):
+    """Base of every input model: unknown fields are refused, text is trimmed."""
+
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, use_enum_values=True, validate_default=True
+    )
+    entity: ClassVar[str]
+
+
+class SiteIn(_Input):
+    entity = "site"
+    name: RequiredText = Field(max_length=200)
+    city: RequiredText = Field(max_length=120)
+    region: Text = Field(default="", max_length=120)
+    operator: Text = Field(default="", max_length=200)
+    address: Text = Field(default="", max_length=300)
+    active: bool = True
+
+
+class CohortIn(_Input):
+    entity = "cohort"
+    site_id: Reference
+    name: RequiredText = Field(max_length=200)
+    programme: RequiredText = Field(max_length=200)
+    start_date: DateField
+    end_date: DateField
+    capacity: int = Field(default=0, ge=0, le=500)
+    funders: Text = Field(default="", max_length=500)
+    status: CohortStatus = CohortStatus.PLANNED
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> CohortIn:
+        if self.end_date <= self.start_date:
+            raise PydanticCustomError(
+                "end_after_start", "end before start", {"start": self.start_date.isoformat()}
+            )
+        return self
+
+
+class PartnerIn(_Input):
+    entity = "partner"
+    name: RequiredText = Field(max_length=200)
+    kinds: str = Field(max_length=100)
+    contact_name: Text = Field(default="", max_length=200)
+    email: Email = None
+    phone: Phone = None
+    city: Text = Field(default="", max_length=120)
+    notes: Text = Field(default="", max_length=4000)
+
+    @field_validator("kinds", mode="before")
+    @classmethod
+    def _kinds(cls, value: Any) -> str:
+        items = value if isinstance(value, list | tuple | set) else str(value or "").split(",")
+        kinds = [str(k).strip() for k in items if str(k).strip()]
+        allowed = [k.value for k in PartnerKind]
+        if not kinds or any(k not in allowed for k in kinds):
+            raise PydanticCustomError("choice", "bad kind", {"choices": ", ".join(allowed)})
+        return ",".join(k for k in allowed if k in kinds)  # canonical order, no duplicates
+
+
+class PartnerSiteIn(_Input):
+    entity = "partner_site"
+    partner_id: Reference
+    site_id: Reference
+
+
+class LearnerIn(_Input):
+    entity = "learner"
+    site_id: Reference
+    cohort_id: Reference
+    first_name: RequiredText = Field(max_length=100)
+    last_name: RequiredText = Field(max_length=100)
+    email: Email = None
+    phone: Phone = None
+    birth_year: int | None = Field(default=None, ge=1920, le=2020)
+    gender: Gender
+    qpv: bool = False
+    qualification: QualificationLevel
+    job_seeker: bool = False
+    refugee: bool = False
+    prescriber_id: OptionalReference = None
+    status: LearnerStatus = LearnerStatus.CANDIDATE
+    dropout_date: OptionalDate = None
+    dropout_reason: Text = Field(default="", max_length=300)
+
+    @field_validator("birth_year", mode="before")
+    @classmethod
+    def _blank_year(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+    @model_validator(mode="after")
+    def _dropout_has_date(self) -> LearnerIn:
+        if self.status == LearnerStatus.DROPPED_OUT and self.dropout_date is None:
+            raise PydanticCustomError("dropout_needs_date", "missing dropout date")
+        return self
+
+
+class PlacementIn(_Input):
+    entity = "placement"
+    site_id: Reference
+    learner_id: Reference
+    kind: PlacementKind
+    partner_id: OptionalReference = None
+    job_title: Text = Field(default="", max_length=200)
+    start_date: DateField
+    source_followup_id: OptionalReference = None
+    notes: Text = Field(default="", max_length=4000)
+
+
+class FollowUpIn(_Input):
+    entity = "follow_up"
+    site_id: Reference
+    learner_id: Reference
+    milestone: Milestone
+    due_date: DateField
+    done_date: OptionalDate = None
+    channel: Channel | None = None
+    outcome: Outcome | None = None
+    notes: Text = Field(default="", max_length=4000)
+
+    @field_validator("channel", "outcome", mode="before")
+    @classmethod
+    def _blank(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+
+INPUT_MODELS: dict[str, type[_Input]] = {
+    m.entity: m for m in (SiteIn, CohortIn, PartnerIn, PartnerSiteIn, LearnerIn, PlacementIn, FollowUpIn)
+}
+
+# Cross-field errors are reported on the field a person must change.
+_MODEL_ERROR_FIELD = {"end_after_start": "end_date", "dropout_needs_date": "dropout_date"}
+
+
+def _field_error(model: type[_Input], data: dict[str, Any], err: dict[str, Any]) -> FieldError:
+    loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    field = loc[0] if loc else _MODEL_ERROR_FIELD.get(kind, "")
+    value = data.get(field, err.get("input"))
+    if kind in {"missing"}:
+        return FieldError(field, None, "required")
+    if kind in {"string_too_short", "too_short"}:
+        return FieldError(field, value, "blank")
+    if kind == "string_too_long":
+        return FieldError(field, value, "too_long", (("limit", ctx.get("max_length")),))
+    if kind in {"int_parsing", "int_type", "int_from_float"}:
+        return FieldError(field, value, "int")
+    if kind in {"greater_than_equal", "less_than_equal"}:
+        info = model.model_fields[field].metadata
+        low = next((m.ge for m in info if getattr(m, "ge", None) is not None), "")
+        high = next((m.le for m in info if getattr(m, "le", None) is not None), "")
+        return FieldError(field, value, "int_range", (("low", low), ("high", high)))
+    if kind in {"bool_parsing", "bool_type"}:
+        return FieldError(field, value, "bool")
+    if kind in {"date", "date_type", "date_parsing", "date_from_datetime_parsing"}:
+        return FieldError(field, value, "date")
+    if kind == "enum":
+        annotation = model.model_fields[field].annotation
+        enum_type = next(
+            (a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type) and issubclass(a, StrEnum)),
+            None,
+        )
+        choices = ", ".join(m.value for m in enum_type) if enum_type else ""
+        return FieldError(field, value, "choice", (("choices", choices),))
+    if kind == "extra_forbidden":
+        return FieldError(field, value, "unknown_field")
+    if kind in {"string_type"}:
+        return FieldError(field, value, "text")
+    if kind in _EXPECTED:
+        return FieldError(field, value, kind, tuple(sorted(ctx.items())))
+    return FieldError(field, value, kind)
+
+
+def validate(entity: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``data`` for ``entity``; return the normalised values or raise
+    :class:`DomainValidationError` listing every bad field."""
+    model = INPUT_MODELS[entity]
+    try:
+        checked = model.model_validate(data)
+    except ValidationError as error:
+        raise DomainValidationError(
+            [_field_error(model, data, e) for e in error.errors(include_url=False)]
+        ) from None
+    return checked.model_dump()

@@ -1,0 +1,227 @@
+"""The local SQLite file: opening it safely (0600, WAL, foreign keys), migrating it, and the
+transactions every repository works in."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlmodel import Session
+
+from fabriqueterm.domain.dates import Clock
+from fabriqueterm.domain.ids import uuid7
+from fabriqueterm.i18n import _
+from fabriqueterm.store.migrations import MIGRATIONS, SCHEMA_VERSION
+
+from fabriqueterm.store.outbox import Outbox
+from fabriqueterm.store.repositories import (
+    CohortRepository,
+    FollowUpRepository,
+    LearnerRepository,
+    PartnerRepository,
+    PlacementRepository,
+    SiteRepository,
+)
+
+
+class StoreError(Exception):
+    """The local database cannot be used as it is; the message says why and what to do."""
+
+
+def _create_private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (SQLite's -wal/-shm copy its mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+
+
+def make_engine(path: Path) -> Engine:
+    """An engine on ``path`` with the pragmas every connection needs.
+
+    The driver's own transaction handling is turned off so that SQLAlchemy's ``begin`` emits the
+    BEGIN: DEFERRED for reads, IMMEDIATE for writes (no lock upgrade deadlock between two writers).
+    """
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"check_same_thread": False, "timeout": 10},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def schema_version_of(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.exec_driver_sql("PRAGMA user_version").scalar() or 0)
+
+
+def migrate(engine: Engine, path: Path | None = None) -> int:
+    """Bring the database to :data:`SCHEMA_VERSION`, one transaction per migration.
+
+    Before touching a database that already holds data, a copy is kept beside it
+    (``<file>.before-v<N>``, 0600), so an upgrade can never lose a coordinator's work.
+    Returns the version found before migrating.
+    """
+    found = schema_version_of(engine)
+    if found > SCHEMA_VERSION:
+        raise StoreError(
+            _("{file} was written by a newer version of fabriqueterm (schema {found}, this one knows {known}). Update fabriqueterm.").format(
+                file=path, found=found, known=SCHEMA_VERSION
+            )
+        )
+    if found == SCHEMA_VERSION:
+        return found
+    if found > 0 and path is not None:
+        _backup(engine, path.with_name(f"{path.name}.before-v{SCHEMA_VERSION}"))
+    writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+    for version in range(found, SCHEMA_VERSION):
+        with writer.begin() as connection:
+            for statement in MIGRATIONS[version]:
+                connection.exec_driver_sql(statement)
+            connection.exec_driver_sql(f"PRAGMA user_version = {version + 1}")
+    return found
+
+
+def _backup(engine: Engine, target: Path) -> None:
+    _create_private_file(target)
+    raw = engine.raw_connection()
+    try:
+        destination = sqlite3.connect(target)
+        try:
+            raw.driver_connection.backup(destination)  # type: ignore[union-attr]
+        finally:
+            destination.close()
+    finally:
+        raw.close()
+
+
+class Store:
+    """One coordinator's local database. The only way the rest of the app reads and writes data
+    is through its repositories (``store.learners``, ``store.follow_ups``…)."""
+
+    def __init__(self, engine: Engine, path: Path, clock: Clock | None = None):
+        self.engine = engine
+        self.path = path
+        self.clock = clock or Clock()
+        self._writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+
+    @classmethod
+    def open(cls, path: Path, *, clock: Clock | None = None) -> Store:
+        """Open (creating it 0600 if needed) and migrate the database at ``path``."""
+        path = Path(path)
+        _create_private_file(path)
+        engine = make_engine(path)
+        try:
+            migrate(engine, path)
+        except sqlite3.DatabaseError as error:  # pragma: no cover - depends on the file's damage
+            engine.dispose()
+            raise StoreError(
+                _("{file} is not a fabriqueterm database or is damaged ({detail}).").format(
+                    file=path, detail=error
+                )
+            ) from None
+        except BaseException:
+            engine.dispose()
+            raise
+        store = cls(engine, path, clock)
+        store.client_id  # noqa: B018 - made once, on first open
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session over one consistent snapshot."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: everything inside commits together or not at all."""
+        with Session(self._writer, expire_on_commit=False, autoflush=True) as session, session.begin():
+            yield session
+
+    # --- metadata ----------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self.engine.connect() as connection:
+            return connection.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar()
+
+    def set_meta(self, session: Session, key: str, value: str) -> None:
+        session.execute(
+            text("INSERT INTO meta (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value = :v"),
+            {"k": key, "v": value},
+        )
+
+    @cached_property
+    def client_id(self) -> str:
+        """This database's random id, bound by the commons to its coordinator on first push."""
+        existing = self.get_meta("client_id")
+        if existing:
+            return existing
+        with self.write() as session:
+            self.set_meta(session, "client_id", uuid7())
+        return self.get_meta("client_id") or ""
+
+    @property
+    def schema_version(self) -> int:
+        return schema_version_of(self.engine)
+
+    # --- repositories ------------------------------------------------------------------------
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self)
+
+    @cached_property
+    def sites(self) -> SiteRepository:
+        return SiteRepository(self)
+
+    @cached_property
+    def partners(self) -> PartnerRepository:
+        return PartnerRepository(self)
+
+    @cached_property
+    def cohorts(self) -> CohortRepository:
+        return CohortRepository(self)
+
+    @cached_property
+    def learners(self) -> LearnerRepository:
+        return LearnerRepository(self)
+
+    @cached_property
+    def placements(self) -> PlacementRepository:
+        return PlacementRepository(self)
+
+    @cached_property
+    def follow_ups(self) -> FollowUpRepository:
+        return FollowUpRepository(self)

@@ -1,0 +1,141 @@
+"""The local schema, as an ordered list of migrations keyed by SQLite's ``PRAGMA user_version``.
+
+Each migration is frozen once released: never edit one, append a new one. A test checks that the
+schema they build matches the SQLModel tables of :mod:`fabriqueterm.domain.models`.
+"""
+
+from __future__ import annotations
+
+_SYNC_COLUMNS = """
+    id VARCHAR(36) NOT NULL PRIMARY KEY,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    version INTEGER,
+    deleted_at DATETIME,"""
+
+_V1 = [
+    f"""CREATE TABLE site ({_SYNC_COLUMNS}
+    name VARCHAR(200) NOT NULL,
+    city VARCHAR(120) NOT NULL,
+    region VARCHAR(120) NOT NULL,
+    operator VARCHAR(200) NOT NULL,
+    address VARCHAR(300) NOT NULL,
+    active BOOLEAN NOT NULL
+)""",
+    f"""CREATE TABLE partner ({_SYNC_COLUMNS}
+    name VARCHAR(200) NOT NULL,
+    kinds VARCHAR(100) NOT NULL,
+    contact_name VARCHAR(200) NOT NULL,
+    email VARCHAR(254),
+    phone VARCHAR(20),
+    city VARCHAR(120) NOT NULL,
+    notes VARCHAR(4000) NOT NULL
+)""",
+    f"""CREATE TABLE partner_site ({_SYNC_COLUMNS}
+    partner_id VARCHAR(36) NOT NULL REFERENCES partner (id) DEFERRABLE INITIALLY DEFERRED,
+    site_id VARCHAR(36) NOT NULL REFERENCES site (id) DEFERRABLE INITIALLY DEFERRED
+)""",
+    f"""CREATE TABLE cohort ({_SYNC_COLUMNS}
+    site_id VARCHAR(36) NOT NULL REFERENCES site (id) DEFERRABLE INITIALLY DEFERRED,
+    name VARCHAR(200) NOT NULL,
+    programme VARCHAR(200) NOT NULL,
+    start_date DATE NOT NULL,
+    end_date DATE NOT NULL,
+    capacity INTEGER NOT NULL,
+    funders VARCHAR(500) NOT NULL,
+    status VARCHAR(16) NOT NULL
+)""",
+    f"""CREATE TABLE learner ({_SYNC_COLUMNS}
+    site_id VARCHAR(36) NOT NULL REFERENCES site (id) DEFERRABLE INITIALLY DEFERRED,
+    cohort_id VARCHAR(36) NOT NULL REFERENCES cohort (id) DEFERRABLE INITIALLY DEFERRED,
+    first_name VARCHAR(100) NOT NULL,
+    last_name VARCHAR(100) NOT NULL,
+    email VARCHAR(254),
+    phone VARCHAR(20),
+    birth_year INTEGER,
+    gender VARCHAR(1) NOT NULL,
+    qpv BOOLEAN NOT NULL,
+    qualification VARCHAR(4) NOT NULL,
+    job_seeker BOOLEAN NOT NULL,
+    refugee BOOLEAN NOT NULL,
+    prescriber_id VARCHAR(36) REFERENCES partner (id) DEFERRABLE INITIALLY DEFERRED,
+    status VARCHAR(16) NOT NULL,
+    dropout_date DATE,
+    dropout_reason VARCHAR(300) NOT NULL
+)""",
+    f"""CREATE TABLE follow_up ({_SYNC_COLUMNS}
+    site_id VARCHAR(36) NOT NULL REFERENCES site (id) DEFERRABLE INITIALLY DEFERRED,
+    learner_id VARCHAR(36) NOT NULL REFERENCES learner (id) DEFERRABLE INITIALLY DEFERRED,
+    milestone VARCHAR(8) NOT NULL,
+    due_date DATE NOT NULL,
+    done_date DATE,
+    channel VARCHAR(8),
+    outcome VARCHAR(16),
+    notes VARCHAR(4000) NOT NULL
+)""",
+    f"""CREATE TABLE placement ({_SYNC_COLUMNS}
+    site_id VARCHAR(36) NOT NULL REFERENCES site (id) DEFERRABLE INITIALLY DEFERRED,
+    learner_id VARCHAR(36) NOT NULL REFERENCES learner (id) DEFERRABLE INITIALLY DEFERRED,
+    kind VARCHAR(24) NOT NULL,
+    partner_id VARCHAR(36) REFERENCES partner (id) DEFERRABLE INITIALLY DEFERRED,
+    job_title VARCHAR(200) NOT NULL,
+    start_date DATE NOT NULL,
+    source_followup_id VARCHAR(36) REFERENCES follow_up (id) DEFERRABLE INITIALLY DEFERRED,
+    notes VARCHAR(4000) NOT NULL
+)""",
+    # Local only: one entry per local write, pushed to the commons in ``seq`` order (SYNC.md).
+    """CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity VARCHAR(24) NOT NULL,
+    row_id VARCHAR(36) NOT NULL,
+    op VARCHAR(8) NOT NULL,
+    fields TEXT NOT NULL,
+    base_version INTEGER,
+    base_values TEXT NOT NULL,
+    created_at DATETIME NOT NULL,
+    state VARCHAR(12) NOT NULL DEFAULT 'pending',
+    reason TEXT
+)""",
+    """CREATE TABLE meta (
+    key VARCHAR(64) NOT NULL PRIMARY KEY,
+    value TEXT NOT NULL
+)""",
+]
+
+# Version 2: indexes for the hot queries and the learner search index (FTS5 trigram: substring
+# search on names, email and phone in a couple of milliseconds at 100k learners).
+_V2 = [
+    "CREATE INDEX ix_cohort_site ON cohort (site_id, start_date)",
+    "CREATE INDEX ix_learner_cohort ON learner (cohort_id, status)",
+    "CREATE INDEX ix_learner_site ON learner (site_id)",
+    "CREATE INDEX ix_learner_name ON learner (last_name COLLATE NOCASE, first_name COLLATE NOCASE)",
+    "CREATE INDEX ix_follow_up_due ON follow_up (due_date) WHERE done_date IS NULL AND deleted_at IS NULL",
+    "CREATE INDEX ix_follow_up_learner ON follow_up (learner_id, due_date)",
+    "CREATE INDEX ix_placement_learner ON placement (learner_id, start_date)",
+    "CREATE INDEX ix_placement_partner ON placement (partner_id)",
+    "CREATE INDEX ix_partner_site_site ON partner_site (site_id, partner_id)",
+    "CREATE INDEX ix_outbox_row ON outbox (entity, row_id)",
+    """CREATE VIRTUAL TABLE learner_search USING fts5(
+    first_name, last_name, email, phone,
+    content='learner', content_rowid='rowid', tokenize='trigram')""",
+    """CREATE TRIGGER learner_search_ai AFTER INSERT ON learner BEGIN
+    INSERT INTO learner_search (rowid, first_name, last_name, email, phone)
+    VALUES (new.rowid, new.first_name, new.last_name, new.email, new.phone);
+END""",
+    """CREATE TRIGGER learner_search_ad AFTER DELETE ON learner BEGIN
+    INSERT INTO learner_search (learner_search, rowid, first_name, last_name, email, phone)
+    VALUES ('delete', old.rowid, old.first_name, old.last_name, old.email, old.phone);
+END""",
+    """CREATE TRIGGER learner_search_au AFTER UPDATE OF first_name, last_name, email, phone ON learner
+BEGIN
+    INSERT INTO learner_search (learner_search, rowid, first_name, last_name, email, phone)
+    VALUES ('delete', old.rowid, old.first_name, old.last_name, old.email, old.phone);
+    INSERT INTO learner_search (rowid, first_name, last_name, email, phone)
+    VALUES (new.rowid, new.first_name, new.last_name, new.email, new.phone);
+END""",
+    "INSERT INTO learner_search (learner_search) VALUES ('rebuild')",
+]
+
+#: MIGRATIONS[i] takes a database from version i to version i + 1.
+MIGRATIONS: list[list[str]] = [_V1, _V2]
+SCHEMA_VERSION = len(MIGRATIONS)

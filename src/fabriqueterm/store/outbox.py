@@ -1,0 +1,114 @@
+"""The outbox: every local write leaves an entry here in the same transaction (SYNC.md rule 1),
+pushed to the commons in ``seq`` order by the sync engine."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from fabriqueterm.store.db import Store
+
+
+def to_json_value(value: Any) -> Any:
+    """A column value as it travels in JSON (dates and timestamps as ISO 8601 text)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def dumps(values: dict[str, Any]) -> str:
+    return json.dumps({k: to_json_value(v) for k, v in values.items()}, ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    seq: int
+    entity: str
+    row_id: str
+    op: str
+    fields: dict[str, Any]
+    base_version: int | None
+    base_values: dict[str, Any]
+    created_at: str
+    state: str
+    reason: str | None
+
+
+class Outbox:
+    """Local mutations waiting for the commons."""
+
+    def __init__(self, store: Store):
+        self._store = store
+
+    def append(
+        self,
+        session: Session,
+        *,
+        entity: str,
+        row_id: str,
+        op: str,
+        fields: dict[str, Any],
+        base_version: int | None,
+        base_values: dict[str, Any],
+    ) -> None:
+        """Record one mutation; call inside the transaction that made the change."""
+        session.execute(
+            text(
+                "INSERT INTO outbox (entity, row_id, op, fields, base_version, base_values, created_at, state)"
+                " VALUES (:entity, :row_id, :op, :fields, :base_version, :base_values, :created_at, 'pending')"
+            ),
+            {
+                "entity": entity,
+                "row_id": row_id,
+                "op": op,
+                "fields": dumps(fields),
+                "base_version": base_version,
+                "base_values": dumps(base_values),
+                "created_at": self._store.clock.now().isoformat(),
+            },
+        )
+
+    def entries(self, *, state: str | None = "pending", limit: int = 500, after_seq: int = 0) -> list[OutboxEntry]:
+        """Entries in push order, at most ``limit``."""
+        query = "SELECT * FROM outbox WHERE seq > :after"
+        if state is not None:
+            query += " AND state = :state"
+        query += " ORDER BY seq LIMIT :limit"
+        with self._store.read() as session:
+            rows = session.execute(text(query), {"after": after_seq, "state": state, "limit": limit}).mappings()
+            return [
+                OutboxEntry(
+                    seq=r["seq"],
+                    entity=r["entity"],
+                    row_id=r["row_id"],
+                    op=r["op"],
+                    fields=json.loads(r["fields"]),
+                    base_version=r["base_version"],
+                    base_values=json.loads(r["base_values"]),
+                    created_at=r["created_at"],
+                    state=r["state"],
+                    reason=r["reason"],
+                )
+                for r in rows
+            ]
+
+    def count(self, state: str = "pending") -> int:
+        with self._store.read() as session:
+            return int(
+                session.execute(text("SELECT count(*) FROM outbox WHERE state = :s"), {"s": state}).scalar() or 0
+            )
+
+    def pending_row_ids(self, entity: str) -> set[str]:
+        """Rows with local edits not yet answered by the commons (never overwritten by a pull)."""
+        with self._store.read() as session:
+            rows = session.execute(
+                text("SELECT DISTINCT row_id FROM outbox WHERE entity = :e AND state = 'pending'"),
+                {"e": entity},
+            )
+            return {r[0] for r in rows}
