@@ -1,0 +1,104 @@
+"""The command line. Each command is a few lines calling the rooms of the package; heavy imports
+(Textual, the server stack) happen inside the command that needs them, never at start-up of another."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from fabriqueterm import __version__
+from fabriqueterm.config import ConfigError, Paths, demo_home, load_config
+from fabriqueterm.i18n import _, set_language
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            _("“{value}” is not a date; expected YYYY-MM-DD, e.g. 2026-11-25").format(value=text)
+        ) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(_("“{value}” is not a positive whole number").format(value=text))
+    return value
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """Open the app on the coordinator's own data."""
+    from fabriqueterm.tui.app import run_app
+
+    return run_app(Paths.default(), today=args.today)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Build the demo network if needed, then open the app on it (or only build it)."""
+    from fabriqueterm.demo import build_demo_home
+
+    home = demo_home()
+    paths = Paths.under(home)
+    rebuilt = args.build or not paths.database.exists()
+    if rebuilt:
+        summary = build_demo_home(
+            home, learners=args.learners, seed=args.seed, today=args.today, replace=args.build
+        )
+        print(summary)
+    if args.build:
+        return 0
+    from fabriqueterm.tui.app import run_app
+
+    return run_app(paths, today=args.today, demo=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fabriqueterm",
+        description=_("The fabriques' coordinators' terminal app: cohorts, learners, follow-ups, placements."),
+    )
+    parser.add_argument("--version", action="version", version=f"fabriqueterm {__version__}")
+    parser.add_argument("--today", type=_iso_date, default=None, help=_("pretend today is this date (YYYY-MM-DD)"))
+    parser.set_defaults(handler=cmd_app)
+    commands = parser.add_subparsers(title=_("commands"), metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help=_("open the app on demo data (built on first use)"))
+    demo.add_argument("--build", action="store_true", help=_("only (re)build the demo data and print where it is"))
+    demo.add_argument("--learners", type=_positive_int, default=600, help=_("number of learners (default 600)"))
+    demo.add_argument("--seed", type=int, default=2026, help=_("random seed (default 2026)"))
+    demo.add_argument("--today", type=_iso_date, default=None, help=_("reference date of the demo (YYYY-MM-DD)"))
+    demo.set_defaults(handler=cmd_demo)
+
+    from fabriqueterm.server.cli import add_server_commands
+
+    add_server_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        set_language(load_config(Paths.default().config_file).language)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+

@@ -1,0 +1,225 @@
+"""The network's indicators (../shared/DOMAIN.md, "Indicators"), as plain values.
+
+The store counts (:class:`fabriqueterm.store.indicators.IndicatorRepository`); this module only
+holds the counts and turns them into rates. Counts are additive, so a site's figures are the sum of
+its cohorts' and the total is the sum of the sites'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from fabriqueterm.i18n import _, current_language
+
+#: The "+N months" milestones of exit rates, in the order of the per-milestone count tuples.
+EXIT_MONTHS: tuple[int, ...] = (0, 3, 6, 12)
+
+_NARROW_NO_BREAK_SPACE = "\u202f"
+
+
+def _milestone_index(months: int) -> int:
+    try:
+        return EXIT_MONTHS.index(months)
+    except ValueError:
+        raise ValueError(f"no exit figures at +{months} months; expected one of {EXIT_MONTHS}") from None
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A share ``numerator / denominator``; "n/a" when nobody is in the denominator."""
+
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        """The share between 0 and 1, or None when the denominator is 0."""
+        if self.denominator == 0:
+            return None
+        return self.numerator / self.denominator
+
+    def format(self) -> str:
+        """A percentage with one decimal in the UI language ("62,5 %" in French, "62.5%" in
+        English), or a translated "n/a"."""
+        if self.denominator == 0:
+            return _("n/a")
+        percent = (Decimal(self.numerator) * 100 / Decimal(self.denominator)).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP
+        )
+        if current_language() == "fr":
+            return f"{percent}".replace(".", ",") + _NARROW_NO_BREAK_SPACE + "%"
+        return f"{percent}%"
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def _zeros() -> tuple[int, int, int, int]:
+    return (0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class IndicatorCounts:
+    """Additive counts of one cohort (or a sum of cohorts), as of a date.
+
+    The per-milestone fields (``exit_denominator``, ``positive``, ``employment``, ``never_reached``)
+    are 4-tuples indexed like :data:`EXIT_MONTHS` (+0, +3, +6, +12 months); read them with
+    :meth:`at`, e.g. ``counts.at("positive", 6)``.
+    """
+
+    enrolled: int = 0
+    women: int = 0
+    qpv: int = 0
+    level_4_or_below: int = 0
+    job_seekers: int = 0
+    refugees: int = 0
+    dropped_out: int = 0
+    completers: int = 0
+    #: Learners enrolled in a running cohort.
+    in_training: int = 0
+    cohorts_running: int = 0
+    #: Completers of cohorts whose end date + N months is on or before the date.
+    exit_denominator: tuple[int, int, int, int] = field(default_factory=_zeros)
+    #: Of those, learners with a positive placement started by end date + N months.
+    positive: tuple[int, int, int, int] = field(default_factory=_zeros)
+    #: Of those, learners with an employment placement started by end date + N months.
+    employment: tuple[int, int, int, int] = field(default_factory=_zeros)
+    #: Of the denominator, learners with no follow-up done with the outcome "reached".
+    never_reached: tuple[int, int, int, int] = field(default_factory=_zeros)
+    completers_never_reached: int = 0
+    followups_due: int = 0
+    followups_overdue: int = 0
+    followups_done_this_week: int = 0
+    followups_done: int = 0
+    followups_reached: int = 0
+
+    def at(self, name: str, months: int) -> int:
+        """The per-milestone count ``name`` at +``months`` months (0, 3, 6 or 12)."""
+        values = getattr(self, name)
+        if not isinstance(values, tuple):
+            raise ValueError(f"{name} is not a per-milestone count")
+        return values[_milestone_index(months)]
+
+    def __add__(self, other: IndicatorCounts) -> IndicatorCounts:
+        if not isinstance(other, IndicatorCounts):
+            return NotImplemented
+        summed = {}
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, tuple):
+                summed[f.name] = tuple(a + b for a, b in zip(mine, theirs, strict=True))
+            else:
+                summed[f.name] = mine + theirs
+        return IndicatorCounts(**summed)
+
+    def __radd__(self, other: object) -> IndicatorCounts:
+        # So ``sum(counts_list, IndicatorCounts())`` and ``sum(counts_list)`` both work.
+        if other == 0:
+            return self
+        return NotImplemented
+
+
+@dataclass(frozen=True)
+class Indicators:
+    """The indicators of DOMAIN.md for a cohort, a site or a total, built from its counts."""
+
+    counts: IndicatorCounts = field(default_factory=IndicatorCounts)
+
+    # --- who ------------------------------------------------------------------------------
+
+    @property
+    def enrolled(self) -> int:
+        return self.counts.enrolled
+
+    @property
+    def completers(self) -> int:
+        return self.counts.completers
+
+    @property
+    def in_training(self) -> int:
+        return self.counts.in_training
+
+    @property
+    def cohorts_running(self) -> int:
+        return self.counts.cohorts_running
+
+    @property
+    def women_pct(self) -> Rate:
+        return Rate(self.counts.women, self.counts.enrolled)
+
+    @property
+    def qpv_pct(self) -> Rate:
+        return Rate(self.counts.qpv, self.counts.enrolled)
+
+    @property
+    def level_4_or_below_pct(self) -> Rate:
+        return Rate(self.counts.level_4_or_below, self.counts.enrolled)
+
+    @property
+    def job_seekers_pct(self) -> Rate:
+        return Rate(self.counts.job_seekers, self.counts.enrolled)
+
+    @property
+    def refugees_pct(self) -> Rate:
+        return Rate(self.counts.refugees, self.counts.enrolled)
+
+    @property
+    def dropout_rate(self) -> Rate:
+        return Rate(self.counts.dropped_out, self.counts.enrolled)
+
+    # --- exits ----------------------------------------------------------------------------
+
+    def exit_denominator(self, months: int) -> int:
+        """Completers of cohorts that ended at least ``months`` months before the date."""
+        return self.counts.at("exit_denominator", months)
+
+    def positive_exit_rate(self, months: int) -> Rate:
+        """Share of those completers with a positive placement by end + ``months`` months."""
+        return Rate(self.counts.at("positive", months), self.exit_denominator(months))
+
+    def employment_rate(self, months: int) -> Rate:
+        """Share of those completers with an employment placement by end + ``months`` months."""
+        return Rate(self.counts.at("employment", months), self.exit_denominator(months))
+
+    def never_reached_share(self, months: int) -> Rate:
+        """Share of the +``months`` denominator never reached by a follow-up."""
+        return Rate(self.counts.at("never_reached", months), self.exit_denominator(months))
+
+    @property
+    def completers_never_reached_share(self) -> Rate:
+        return Rate(self.counts.completers_never_reached, self.counts.completers)
+
+    # --- follow-ups -----------------------------------------------------------------------
+
+    @property
+    def followups_due(self) -> int:
+        return self.counts.followups_due
+
+    @property
+    def followups_overdue(self) -> int:
+        return self.counts.followups_overdue
+
+    @property
+    def followups_done_this_week(self) -> int:
+        return self.counts.followups_done_this_week
+
+    @property
+    def followups_done(self) -> int:
+        return self.counts.followups_done
+
+    @property
+    def reach_rate(self) -> Rate:
+        """Follow-ups done with the outcome "reached" / follow-ups done."""
+        return Rate(self.counts.followups_reached, self.counts.followups_done)
+
+
+@dataclass(frozen=True)
+class IndicatorReport:
+    """Indicators as of ``as_of`` per cohort (by id), per site (by id) and in total."""
+
+    as_of: date
+    by_cohort: dict[str, Indicators]
+    by_site: dict[str, Indicators]
+    total: Indicators

@@ -1,0 +1,1 @@
+"""The reference commons server (FastAPI). Never imported by the TUI."""
