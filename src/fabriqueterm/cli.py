@@ -11,6 +11,7 @@ from datetime import date
 from fabriqueterm import __version__
 from fabriqueterm.config import ConfigError, Paths, demo_home, load_config
 from fabriqueterm.i18n import _, set_language
+from fabriqueterm.store.db import StoreError
 
 
 def _iso_date(text: str) -> date:
@@ -92,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except ConfigError as error:
+    except (ConfigError, StoreError) as error:
         print(error, file=sys.stderr)
         return 2
     except KeyboardInterrupt:

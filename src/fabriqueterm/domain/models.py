@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, ForeignKey, String
+from sqlalchemy import Column, DateTime, ForeignKey, String, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -140,6 +140,32 @@ class FollowUp(SyncedRow, table=True):
     notes: str = Field(default="", max_length=4000)
 
 
+class Conflict(SyncedRow, table=True):
+    """A disagreement the commons settled without throwing anything away (SYNC.md): the same field
+    changed on two sides, a row edited after its deletion, or a create meeting a different row with
+    the same id. The server kept ``server_value``; the coordinator reviews and decides offline,
+    pushing a new mutation plus this record marked resolved. Values are JSON text, wiped (null) when
+    the learner they concern is erased."""
+
+    __tablename__ = "conflict"
+    site_id: str = Field(sa_column=_fk("site.id"))
+    row_entity: str = Field(max_length=24)
+    row_id: str = Field(max_length=36)
+    #: ConflictKind value: "field", "deleted" or "create".
+    kind: str = Field(max_length=16)
+    field: str = Field(max_length=64)
+    server_value: str | None = Field(default=None, sa_type=Text)
+    client_value: str | None = Field(default=None, sa_type=Text)
+    base_value: str | None = Field(default=None, sa_type=Text)
+    #: Who pushed the mutation that conflicted.
+    coordinator_id: str = Field(max_length=36)
+    coordinator_name: str = Field(default="", max_length=200)
+    detected_at: datetime = Field(sa_type=DateTime(timezone=True))
+    resolved_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    #: ConflictResolution value ("kept_server", "took_client", "edited"), empty while open.
+    resolution: str = Field(default="", max_length=16)
+
+
 #: Synced entities by their wire name, in an order where parents come before children.
 ENTITIES: dict[str, type[SyncedRow]] = {
     "site": Site,
@@ -149,6 +175,7 @@ ENTITIES: dict[str, type[SyncedRow]] = {
     "learner": Learner,
     "follow_up": FollowUp,
     "placement": Placement,
+    "conflict": Conflict,
 }
 
 #: Personal fields wiped when a learner is erased (right to be forgotten).

@@ -136,6 +136,27 @@ END""",
     "INSERT INTO learner_search (learner_search) VALUES ('rebuild')",
 ]
 
+# Conflict records made by the commons (SYNC.md): pulled like any row of a site, resolved offline.
+_CONFLICTS = [
+    f"""CREATE TABLE conflict ({_SYNC_COLUMNS}
+    site_id VARCHAR(36) NOT NULL REFERENCES site (id) DEFERRABLE INITIALLY DEFERRED,
+    row_entity VARCHAR(24) NOT NULL,
+    row_id VARCHAR(36) NOT NULL,
+    kind VARCHAR(16) NOT NULL,
+    field VARCHAR(64) NOT NULL,
+    server_value TEXT,
+    client_value TEXT,
+    base_value TEXT,
+    coordinator_id VARCHAR(36) NOT NULL,
+    coordinator_name VARCHAR(200) NOT NULL,
+    detected_at DATETIME NOT NULL,
+    resolved_at DATETIME,
+    resolution VARCHAR(16) NOT NULL
+)""",
+    "CREATE INDEX ix_conflict_row ON conflict (row_entity, row_id)",
+    "CREATE INDEX ix_conflict_open ON conflict (site_id) WHERE resolved_at IS NULL AND deleted_at IS NULL",
+]
+
 #: MIGRATIONS[i] takes a database from version i to version i + 1.
-MIGRATIONS: list[list[str]] = [_V1, _V2]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _CONFLICTS]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import func, text
+from sqlalchemy import func, or_, text
 from sqlmodel import Session, col, select
 
 from fabriqueterm.domain.dates import add_months
@@ -39,8 +39,32 @@ if TYPE_CHECKING:
     from fabriqueterm.store.db import Store
 
 T = TypeVar("T", bound=SyncedRow)
+R = TypeVar("R")
 
 _SYNC_FIELDS = frozenset({"id", "created_at", "updated_at", "version", "deleted_at"})
+
+
+# --- read models of the app's lists (bounded pages with their total) -------------------------
+
+
+@dataclass(frozen=True)
+class Page(Generic[R]):
+    """A bounded slice of a list and how many rows the whole list holds."""
+
+    rows: list[R]
+    total: int
+    offset: int = 0
+    limit: int = 0
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.rows) < self.total
+
+
+def _contains(needle: str) -> str:
+    """A LIKE pattern matching ``needle`` anywhere (``%`` and ``_`` taken literally, escape ``\\``)."""
+    escaped = needle.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class NotFound(LookupError):
@@ -191,10 +215,107 @@ class SiteRepository(Repository[Site]):
                 query = query.where(col(Site.active).is_(True))
             return list(session.exec(query.order_by(col(Site.name))))
 
+    def page(self, needle: str = "", *, limit: int = 200, offset: int = 0) -> Page[SiteLine]:
+        """Sites whose name, city or region contains ``needle``, by name, with their running
+        cohorts and live learners counted."""
+        with self.store.read() as session:
+            where: list[Any] = [col(Site.deleted_at).is_(None)]
+            if needle.strip():
+                pattern = _contains(needle)
+                where.append(
+                    or_(*(col(c).like(pattern, escape="\\") for c in (Site.name, Site.city, Site.region)))
+                )
+            total = session.exec(select(func.count()).select_from(Site).where(*where)).one()
+            running = (
+                select(func.count())
+                .select_from(Cohort)
+                .where(
+                    col(Cohort.site_id) == col(Site.id),
+                    col(Cohort.deleted_at).is_(None),
+                    col(Cohort.status) == "running",
+                )
+                .scalar_subquery()
+            )
+            learners = (
+                select(func.count())
+                .select_from(Learner)
+                .where(col(Learner.site_id) == col(Site.id), col(Learner.deleted_at).is_(None))
+                .scalar_subquery()
+            )
+            query = (
+                select(Site, running, learners)
+                .where(*where)
+                .order_by(col(Site.name), col(Site.id))
+                .limit(limit)
+                .offset(offset)
+            )
+            rows = [SiteLine(site, int(r), int(n)) for site, r, n in session.exec(query)]
+            return Page(rows, int(total), offset, limit)
+
+    def names(self) -> dict[str, str]:
+        """Every live site's name by id (a coordinator has a handful of sites)."""
+        with self.store.read() as session:
+            query = select(Site.id, Site.name).where(col(Site.deleted_at).is_(None))
+            return {row_id: name for row_id, name in session.exec(query)}
+
 
 class PartnerRepository(Repository[Partner]):
     model = Partner
     entity = "partner"
+
+    def page(
+        self, needle: str = "", *, kind: str | None = None, limit: int = 200, offset: int = 0
+    ) -> Page[Partner]:
+        """Partners whose name, city or contact contains ``needle`` (of ``kind`` when given), by name."""
+        with self.store.read() as session:
+            where: list[Any] = [col(Partner.deleted_at).is_(None)]
+            if needle.strip():
+                pattern = _contains(needle)
+                where.append(
+                    or_(
+                        *(
+                            col(c).like(pattern, escape="\\")
+                            for c in (Partner.name, Partner.city, Partner.contact_name)
+                        )
+                    )
+                )
+            if kind:
+                where.append(col(Partner.kinds).like(f"%{kind}%"))
+            total = session.exec(select(func.count()).select_from(Partner).where(*where)).one()
+            query = select(Partner).where(*where).order_by(col(Partner.name), col(Partner.id))
+            rows = list(session.exec(query.limit(limit).offset(offset)))
+            return Page(rows, int(total), offset, limit)
+
+    def sites_of(self, partner_id: str) -> list[Site]:
+        """The live sites ``partner_id`` is linked to, by name."""
+        with self.store.read() as session:
+            query = (
+                select(Site)
+                .join(PartnerSite, col(PartnerSite.site_id) == col(Site.id))
+                .where(
+                    col(PartnerSite.partner_id) == partner_id,
+                    col(PartnerSite.deleted_at).is_(None),
+                    col(Site.deleted_at).is_(None),
+                )
+                .order_by(col(Site.name))
+            )
+            return list(session.exec(query))
+
+    def unlink(self, partner_id: str, site_id: str) -> None:
+        """Remove the link between a partner and a site (a tombstone on the link row)."""
+        with self.store.write() as session:
+            link = session.get(PartnerSite, partner_site_id(partner_id, site_id))
+            if link is None or link.deleted_at is not None:
+                return
+            self._delete_link(session, link)
+
+    def _delete_link(self, session: Session, link: PartnerSite) -> None:
+        link.deleted_at = link.updated_at = self.store.clock.now()
+        session.add(link)
+        session.flush()
+        self.store.outbox.append(
+            session, entity="partner_site", row_id=link.id, op="delete", fields={}, base_version=link.version, base_values={}
+        )
 
     def create_for_sites(self, data: dict[str, Any], site_ids: Sequence[str]) -> Partner:
         """Create a partner and link it to ``site_ids``, in one transaction."""
@@ -283,6 +404,86 @@ class CohortRepository(Repository[Cohort]):
             if status:
                 query = query.where(col(Cohort.status) == status)
             return list(session.exec(query.order_by(col(Cohort.start_date).desc())))
+
+    def page(
+        self,
+        needle: str = "",
+        *,
+        site_id: str | None = None,
+        status: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> Page[CohortLine]:
+        """Cohorts whose name or programme contains ``needle``, optionally of one site and one
+        status, newest first, with their site's name and their learners counted."""
+        with self.store.read() as session:
+            where: list[Any] = [col(Cohort.deleted_at).is_(None)]
+            if needle.strip():
+                pattern = _contains(needle)
+                where.append(
+                    or_(*(col(c).like(pattern, escape="\\") for c in (Cohort.name, Cohort.programme)))
+                )
+            if site_id:
+                where.append(col(Cohort.site_id) == site_id)
+            if status:
+                where.append(col(Cohort.status) == status)
+            total = session.exec(select(func.count()).select_from(Cohort).where(*where)).one()
+            learners = (
+                select(func.count())
+                .select_from(Learner)
+                .where(col(Learner.cohort_id) == col(Cohort.id), col(Learner.deleted_at).is_(None))
+                .scalar_subquery()
+            )
+            query = (
+                select(Cohort, Site.name, learners)
+                .join(Site, col(Site.id) == col(Cohort.site_id))
+                .where(*where)
+                .order_by(col(Cohort.start_date).desc(), col(Cohort.name), col(Cohort.id))
+                .limit(limit)
+                .offset(offset)
+            )
+            rows = [CohortLine(cohort, site_name, int(n)) for cohort, site_name, n in session.exec(query)]
+            return Page(rows, int(total), offset, limit)
+
+    def roster(self, cohort_id: str) -> list[RosterLine]:
+        """The cohort's learners by name, each with their latest placement and next follow-up
+        not done (a cohort holds a few dozen learners: three small queries)."""
+        with self.store.read() as session:
+            learners = list(
+                session.exec(
+                    select(Learner)
+                    .where(col(Learner.cohort_id) == cohort_id, col(Learner.deleted_at).is_(None))
+                    .order_by(func.lower(Learner.last_name), func.lower(Learner.first_name), col(Learner.id))
+                )
+            )
+            ids = [learner.id for learner in learners]
+            latest: dict[str, Placement] = {}
+            for placement in session.exec(
+                select(Placement)
+                .where(col(Placement.learner_id).in_(ids), col(Placement.deleted_at).is_(None))
+                .order_by(col(Placement.start_date), col(Placement.id))
+            ):
+                latest[placement.learner_id] = placement
+            upcoming: dict[str, FollowUp] = {}
+            for follow_up in session.exec(
+                select(FollowUp)
+                .where(
+                    col(FollowUp.learner_id).in_(ids),
+                    col(FollowUp.deleted_at).is_(None),
+                    col(FollowUp.done_date).is_(None),
+                )
+                .order_by(col(FollowUp.due_date).desc(), col(FollowUp.id))
+            ):
+                upcoming[follow_up.learner_id] = follow_up
+            return [RosterLine(learner, latest.get(learner.id), upcoming.get(learner.id)) for learner in learners]
+
+    def names(self, ids: Sequence[str]) -> dict[str, str]:
+        """The names of the cohorts ``ids`` by id."""
+        if not ids:
+            return {}
+        with self.store.read() as session:
+            query = select(Cohort.id, Cohort.name).where(col(Cohort.id).in_(list(set(ids))))
+            return {row_id: name for row_id, name in session.exec(query)}
 
 
 class LearnerRepository(Repository[Learner]):
@@ -373,6 +574,82 @@ class LearnerRepository(Repository[Learner]):
             rows = {r.id: r for r in session.exec(select(Learner).where(col(Learner.id).in_(ids)))}
             return [rows[i] for i in ids if i in rows], int(total)
 
+    def page(self, needle: str = "", *, limit: int = 200, offset: int = 0) -> Page[Learner]:
+        """Learners matching ``needle`` (see :meth:`search`), or everyone by name when it is
+        empty: a bounded page and the total."""
+        if needle.strip():
+            rows, total = self.search(needle, limit=limit)
+            return Page(rows, total, 0, limit)
+        with self.store.read() as session:
+            total = session.exec(
+                select(func.count()).select_from(Learner).where(col(Learner.deleted_at).is_(None))
+            ).one()
+            ids = [
+                r[0]
+                for r in session.execute(
+                    text(
+                        "SELECT id FROM learner WHERE deleted_at IS NULL"
+                        " ORDER BY last_name COLLATE NOCASE, first_name COLLATE NOCASE LIMIT :limit OFFSET :offset"
+                    ),
+                    {"limit": limit, "offset": offset},
+                )
+            ]
+            found = {r.id: r for r in session.exec(select(Learner).where(col(Learner.id).in_(ids)))}
+            return Page([found[i] for i in ids if i in found], int(total), offset, limit)
+
+    def profile(self, learner_id: str) -> LearnerProfile:
+        """A learner with everything their detail screen shows, read in one snapshot."""
+        with self.store.read() as session:
+            learner = self._get(session, learner_id)
+            cohort = session.get(Cohort, learner.cohort_id)
+            site = session.get(Site, learner.site_id)
+            prescriber = session.get(Partner, learner.prescriber_id) if learner.prescriber_id else None
+            placements = list(
+                session.exec(
+                    select(Placement)
+                    .where(col(Placement.learner_id) == learner_id, col(Placement.deleted_at).is_(None))
+                    .order_by(col(Placement.start_date), col(Placement.id))
+                )
+            )
+            partner_ids = [p.partner_id for p in placements if p.partner_id]
+            partner_names = (
+                {
+                    row_id: name
+                    for row_id, name in session.exec(
+                        select(Partner.id, Partner.name).where(col(Partner.id).in_(partner_ids))
+                    )
+                }
+                if partner_ids
+                else {}
+            )
+            follow_ups = list(
+                session.exec(
+                    select(FollowUp)
+                    .where(col(FollowUp.learner_id) == learner_id, col(FollowUp.deleted_at).is_(None))
+                    .order_by(col(FollowUp.due_date), col(FollowUp.id))
+                )
+            )
+            changes = [
+                LocalChange(r["seq"], r["op"], r["created_at"], r["state"], r["fields"])
+                for r in session.execute(
+                    text(
+                        "SELECT seq, op, created_at, state, fields FROM outbox"
+                        " WHERE entity = 'learner' AND row_id = :id ORDER BY seq DESC LIMIT 20"
+                    ),
+                    {"id": learner_id},
+                ).mappings()
+            ]
+            return LearnerProfile(
+                learner=learner,
+                cohort_name=cohort.name if cohort else "",
+                site_name=site.name if site else "",
+                prescriber_name=prescriber.name if prescriber else "",
+                placements=placements,
+                partner_names=partner_names,
+                follow_ups=follow_ups,
+                local_changes=changes,
+            )
+
 
 class PlacementRepository(Repository[Placement]):
     model = Placement
@@ -408,6 +685,32 @@ class PlacementRepository(Repository[Placement]):
             )
             return list(session.exec(query.order_by(col(Placement.start_date))))
 
+    def for_partner(self, partner_id: str, *, limit: int = 200) -> Page[PlacedLine]:
+        """The placements at ``partner_id`` (an employer or a training body), newest first, with
+        the learner and their cohort's name."""
+        with self.store.read() as session:
+            where = [
+                col(Placement.partner_id) == partner_id,
+                col(Placement.deleted_at).is_(None),
+                col(Learner.deleted_at).is_(None),
+            ]
+            total = session.exec(
+                select(func.count())
+                .select_from(Placement)
+                .join(Learner, col(Learner.id) == col(Placement.learner_id))
+                .where(*where)
+            ).one()
+            query = (
+                select(Placement, Learner, Cohort.name)
+                .join(Learner, col(Learner.id) == col(Placement.learner_id))
+                .join(Cohort, col(Cohort.id) == col(Learner.cohort_id))
+                .where(*where)
+                .order_by(col(Placement.start_date).desc(), col(Placement.id))
+                .limit(limit)
+            )
+            rows = [PlacedLine(p, learner, cohort_name) for p, learner, cohort_name in session.exec(query)]
+            return Page(rows, int(total), 0, limit)
+
 
 @dataclass(frozen=True)
 class DueFollowUp:
@@ -417,6 +720,76 @@ class DueFollowUp:
     learner: Learner
     site_name: str
     cohort_name: str
+
+
+@dataclass(frozen=True)
+class SiteLine:
+    """A line of the sites list."""
+
+    site: Site
+    cohorts_running: int
+    learners: int
+
+
+@dataclass(frozen=True)
+class CohortLine:
+    """A line of the cohorts list."""
+
+    cohort: Cohort
+    site_name: str
+    learners: int
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    """A learner of a cohort with their latest placement and next follow-up not done."""
+
+    learner: Learner
+    latest_placement: Placement | None
+    next_follow_up: FollowUp | None
+
+
+@dataclass(frozen=True)
+class PlacedLine:
+    """A placement at a partner, with who was placed."""
+
+    placement: Placement
+    learner: Learner
+    cohort_name: str
+
+
+@dataclass(frozen=True)
+class LocalChange:
+    """A local edit of a row still in the outbox (not yet answered by the commons)."""
+
+    seq: int
+    op: str
+    created_at: str
+    state: str
+    fields: str
+
+
+@dataclass(frozen=True)
+class LearnerProfile:
+    """Everything the learner detail screen shows."""
+
+    learner: Learner
+    cohort_name: str
+    site_name: str
+    prescriber_name: str
+    placements: list[Placement]
+    partner_names: dict[str, str]
+    follow_ups: list[FollowUp]
+    local_changes: list[LocalChange]
+
+
+class CallLogValidationError(DomainValidationError):
+    """A logged call that cannot be saved: what is wrong with the call and with the placement."""
+
+    def __init__(self, call_errors: list[FieldError], placement_errors: list[FieldError]):
+        self.call_errors = call_errors
+        self.placement_errors = placement_errors
+        super().__init__([*call_errors, *placement_errors])
 
 
 class FollowUpRepository(Repository[FollowUp]):
@@ -452,6 +825,49 @@ class FollowUpRepository(Repository[FollowUp]):
                 .limit(limit)
             )
             return [DueFollowUp(f, learner, s, c) for f, learner, s, c in session.exec(query)]
+
+    def count_due(self, today: date) -> tuple[int, int]:
+        """How many follow-ups are due on or before ``today`` and not done, and how many of them
+        are overdue (due more than 7 days before ``today``)."""
+        with self.store.read() as session:
+            row = session.execute(
+                text(
+                    "SELECT count(*), coalesce(sum(f.due_date < :overdue_before), 0) FROM follow_up f"
+                    " JOIN learner l ON l.id = f.learner_id"
+                    " WHERE f.done_date IS NULL AND f.deleted_at IS NULL AND f.due_date <= :today"
+                    " AND l.deleted_at IS NULL"
+                ),
+                {"today": today.isoformat(), "overdue_before": (today - timedelta(days=7)).isoformat()},
+            ).one()
+            return int(row[0]), int(row[1])
+
+    def log_call(
+        self,
+        follow_up_id: str,
+        call: dict[str, Any],
+        placement: dict[str, Any] | None = None,
+    ) -> tuple[FollowUp, Placement | None]:
+        """Record a follow-up call (``done_date``, ``channel``, ``outcome``, ``notes``) and, when
+        the learner found something, the placement learned from it, in one transaction: both are
+        saved or neither (:class:`CallLogValidationError` lists what is wrong with each)."""
+        with self.store.write() as session:
+            follow_up = self._get(session, follow_up_id)
+            call_errors: list[FieldError] = []
+            placement_errors: list[FieldError] = []
+            try:
+                follow_up = self._update(session, follow_up_id, call)
+            except DomainValidationError as error:
+                call_errors = error.errors
+            created = None
+            if placement is not None:
+                data = {**placement, "learner_id": follow_up.learner_id, "source_followup_id": follow_up.id}
+                try:
+                    created = self.store.placements._create(session, data)
+                except DomainValidationError as error:
+                    placement_errors = error.errors
+            if call_errors or placement_errors:
+                raise CallLogValidationError(call_errors, placement_errors)  # rolls the call back too
+            return follow_up, created
 
     def _generate_for_completer(self, session: Session, learner: Learner) -> None:
         """The follow-ups due at the end, +3 and +6 months; deterministic ids merge the copies

@@ -1,0 +1,101 @@
+"""Reports: the weekly summary exported in each format, and a 10,000-row learner CSV import.
+
+    python benchmarks/run.py --only reports                  # at 100,000 learners
+    python benchmarks/run.py --only reports --learners 20000
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from pathlib import Path
+
+from common import Row, timed
+from fabriqueterm.domain.dates import Clock
+from fabriqueterm.i18n import set_language
+
+TODAY = date(2026, 11, 25)
+WEEK = "2026-W48"
+IMPORT_ROWS = 10_000
+
+_FIRST = ("Aïcha", "Bastien", "Chloé", "Dylan", "Élodie", "Farid", "Gaëlle", "Hugo", "Inès", "Jules")
+_LAST = ("Benali", "Durand", "Nguyen", "Traoré", "Lefèvre", "Da Silva", "Moreau", "Haddad", "Petit", "Cœur")
+
+
+def _write_import_csv(path: Path, rows: int, seed: int) -> None:
+    """A realistic partner file: UTF-8 with BOM, ";", French headers and French ways of writing."""
+    rng = random.Random(seed)
+    lines = ["Prénom;Nom;Courriel;Téléphone;Année de naissance;Genre;QPV;Niveau;Demandeur d'emploi;Réfugié·e;Statut"]
+    for i in range(rows):
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        lines.append(
+            ";".join(
+                [
+                    first,
+                    last,
+                    f"import.{i}@bench.example.org",
+                    f"07 80 {i // 10_000 % 100:02d} {i // 100 % 100:02d} {i % 100:02d}",
+                    str(rng.randint(1970, 2005)),
+                    rng.choice(("Femme", "Homme", "F", "H", "X")),
+                    rng.choice(("oui", "non")),
+                    rng.choice(("sans diplôme", "CAP", "bac", "bac+2", "4", "3")),
+                    rng.choice(("oui", "non")),
+                    rng.choice(("non", "non", "oui")),
+                    "inscrit·e",
+                ]
+            )
+        )
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode("utf-8") + b"\r\n")
+
+
+def rows(workdir: Path, *, learners: int, seed: int) -> list[Row]:
+    from fabriqueterm import demo
+    from fabriqueterm.reports.exporters import FORMATS, render
+    from fabriqueterm.reports.importer import apply_import, prepare_import
+    from fabriqueterm.reports.summary import weekly_summary
+    from fabriqueterm.store.db import Store
+
+    set_language("fr")
+    folder = workdir / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    store = Store.open(folder / "fabriqueterm.sqlite3", clock=Clock(TODAY))
+    results: list[Row] = []
+    try:
+        demo.write(store, demo.generate(learners=learners, seed=seed, today=TODAY))
+        weekly_summary(store, WEEK)  # warm the page cache like a second export would
+        seconds, _summary = timed(lambda: weekly_summary(store, WEEK), repeat=3)
+        results.append(Row("reports", f"weekly summary figures, {learners:,} learners", seconds, learners, target="< 1 s"))
+        for fmt in FORMATS:
+            seconds, data = timed(lambda fmt=fmt: render(weekly_summary(store, WEEK), fmt), repeat=3)
+            results.append(
+                Row(
+                    "reports",
+                    f"weekly summary export {fmt} ({len(data):,} bytes)",  # type: ignore[arg-type]
+                    seconds,
+                    learners,
+                    target="< 1 s",
+                )
+            )
+
+        csv_path = folder / "import.csv"
+        _write_import_csv(csv_path, IMPORT_ROWS, seed)
+        cohort = next(c for c in demo_cohorts(store))
+        prepare_seconds, plan = timed(lambda: prepare_import(store, csv_path, cohort))
+        results.append(
+            Row("reports", "import: read + validate + duplicates (10,000-row CSV)", prepare_seconds, len(plan.rows))  # type: ignore[union-attr]
+        )
+        apply_seconds, result = timed(lambda: apply_import(store, plan))  # type: ignore[arg-type]
+        created = len(result.created_ids)  # type: ignore[union-attr]
+        results.append(Row("reports", "import: write through the repository (one transaction)", apply_seconds, created))
+        results.append(Row("reports", "import 10,000-row CSV, total", prepare_seconds + apply_seconds, created))
+    finally:
+        store.close()
+    return results
+
+
+def demo_cohorts(store) -> list[str]:  # type: ignore[no-untyped-def]
+    """Ids of running cohorts first, then the others."""
+    from fabriqueterm.store.reports import ReportRepository
+
+    labels = ReportRepository(store).cohorts()
+    return [c.id for c in sorted(labels, key=lambda c: c.status != "running")]

@@ -1,0 +1,262 @@
+"""The weekly summary in the formats people are asked for: CSV, Markdown, XLSX and HTML.
+
+Every format shows the same figures (:meth:`SectionSummary.figures`) for the total and each site,
+in the same order. ``render(summary, fmt)`` gives the bytes to write; ``default_filename`` the
+name a file gets when none is given (``synthese-2026-W48.xlsx``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import ROUND_HALF_UP, Decimal
+
+from fabriqueterm.domain.indicators import Rate
+from fabriqueterm.i18n import _, current_language
+from fabriqueterm.reports.summary import (
+    GROUPS,
+    Figure,
+    SectionSummary,
+    WeeklySummary,
+    format_day,
+    group_title,
+    period_text,
+)
+
+FORMATS = ("csv", "md", "xlsx", "html")
+#: Formats written to standard output when no file is given.
+TEXT_FORMATS = ("csv", "md")
+
+_NARROW_NO_BREAK_SPACE = "\u202f"
+
+
+def percent_value(rate: Rate) -> Decimal | None:
+    """The rate in percent with one decimal (rounded half up, like :meth:`Rate.format`), or None."""
+    if rate.denominator == 0:
+        return None
+    return (Decimal(rate.numerator) * 100 / Decimal(rate.denominator)).quantize(
+        Decimal("0.1"), rounding=ROUND_HALF_UP
+    )
+
+
+def format_count(value: int) -> str:
+    """A whole number with the UI language's thousands separator (1 234 in French)."""
+    text = f"{value:,}"
+    return text.replace(",", _NARROW_NO_BREAK_SPACE) if current_language() == "fr" else text
+
+
+def format_figure(figure: Figure) -> str:
+    """The value as a person reads it: "62,5 % (5/8)", "n/a", "1 234"."""
+    value = figure.value
+    if isinstance(value, Rate):
+        if value.denominator == 0:
+            return value.format()
+        return f"{value.format()} ({format_count(value.numerator)}/{format_count(value.denominator)})"
+    return format_count(value)
+
+
+def default_filename(summary: WeeklySummary, fmt: str) -> str:
+    """``synthese-2026-W48.<fmt>``: the file name used when none is given."""
+    return f"synthese-{summary.week}.{fmt}"
+
+
+def render(summary: WeeklySummary, fmt: str) -> bytes:
+    """The summary as the bytes of a ``fmt`` file (one of :data:`FORMATS`)."""
+    if fmt == "csv":
+        return to_csv(summary)
+    if fmt == "md":
+        return to_markdown(summary).encode("utf-8")
+    if fmt == "xlsx":
+        return to_xlsx(summary)
+    if fmt == "html":
+        from fabriqueterm.reports.html import to_html
+
+        return to_html(summary).encode("utf-8")
+    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def csv_cell(figure: Figure) -> str:
+    """A CSV cell: a whole number, a percentage number with a decimal comma, or "n/a"."""
+    value = figure.value
+    if isinstance(value, Rate):
+        percent = percent_value(value)
+        return _("n/a") if percent is None else str(percent).replace(".", ",")
+    return str(value)
+
+
+def csv_label(figure: Figure) -> str:
+    return f"{figure.label} (%)" if figure.is_rate else figure.label
+
+
+def _plain_text(text: str) -> str:
+    """Text a spreadsheet will not run as a formula ("=…", "+…", "-…", "@…")."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def to_csv(summary: WeeklySummary) -> bytes:
+    """The summary as CSV made for a French spreadsheet (LibreOffice Calc, Excel set to French):
+
+    - cells separated by ``;``, text in UTF-8 with a byte-order mark (so Excel detects the
+      encoding when the file is double-clicked), Windows line endings;
+    - numbers with a decimal comma; rates are percentages with one decimal ("62,5") on rows whose
+      label ends with "(%)"; "n/a" when nobody is in the denominator;
+    - a title line, an empty line, then one row per figure with one column per section (the total
+      first, then each site) and the figure's stable code in the last column.
+    """
+    sections = summary.sections
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([summary.title, period_text(summary)])
+    writer.writerow([])
+    writer.writerow([_("Section"), _("Figure"), *(_plain_text(s.name) for s in sections), _("code")])
+    per_section = [s.figures() for s in sections]
+    for index, figure in enumerate(per_section[0]):
+        writer.writerow(
+            [
+                group_title(figure.group),
+                csv_label(figure),
+                *(csv_cell(figures[index]) for figures in per_section),
+                figure.key,
+            ]
+        )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+# --- Markdown --------------------------------------------------------------------------------
+
+
+def _markdown_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _markdown_table(section: SectionSummary) -> list[str]:
+    rows: list[tuple[str, str]] = []
+    current = None
+    for figure in section.figures():
+        if figure.group != current:
+            current = figure.group
+            rows.append((f"**{_markdown_escape(group_title(current))}**", ""))
+        rows.append((_markdown_escape(figure.label), format_figure(figure)))
+    header = (_("Figure"), _("Value"))
+    left = max(len(header[0]), *(len(r[0]) for r in rows))
+    right = max(len(header[1]), *(len(r[1]) for r in rows))
+    lines = [
+        f"| {header[0].ljust(left)} | {header[1].rjust(right)} |",
+        f"| {'-' * left} | {'-' * (right - 1)}: |",
+    ]
+    lines += [f"| {label.ljust(left)} | {value.rjust(right)} |" for label, value in rows]
+    return lines
+
+
+def to_markdown(summary: WeeklySummary) -> str:
+    """The summary in Markdown that reads well pasted in an email: a title, the period, then one
+    two-column table per section (the total first, then each site), aligned for plain-text mail."""
+    sites = ", ".join(s.name for s in summary.sites) or _("none")
+    lines = [
+        f"# {summary.title}",
+        "",
+        _("Period: {period}. Figures as of Sunday {sunday}.").format(
+            period=period_text(summary), sunday=format_day(summary.as_of)
+        ),
+        "",
+        (_("Sites: {sites}.") if summary.all_sites else _("Selected sites: {sites}.")).format(sites=sites),
+        _("Aggregated figures only: no names, no contact details."),
+        "",
+    ]
+    for section in summary.sections:
+        lines += [f"## {section.name}", "", *_markdown_table(section), ""]
+    return "\n".join(lines)
+
+
+# --- XLSX ------------------------------------------------------------------------------------
+
+_SHEET_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
+
+
+def sheet_title(name: str, taken: set[str]) -> str:
+    """A valid, unique worksheet name (at most 31 characters, none of []:*?/\\)."""
+    base = " ".join(name.translate(_SHEET_FORBIDDEN).split()).strip("'") or "Site"
+    title, n = base[:31], 2
+    while title.casefold() in taken:
+        suffix = f" ({n})"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(title.casefold())
+    return title
+
+
+def to_xlsx(summary: WeeklySummary) -> bytes:
+    """The summary as an Excel workbook: one sheet for the total, then one per site. Cells are
+    typed: counts are numbers, rates are fractions shown with a percent format (0.0 %) beside their
+    numerator and denominator; "n/a" is text."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    workbook.properties.title = summary.title
+    workbook.properties.creator = "fabriqueterm"
+    bold = Font(bold=True)
+    header_fill = PatternFill("solid", fgColor="DDE4EE")
+    group_fill = PatternFill("solid", fgColor="F2F2F2")
+    grey = Font(color="808080", size=9)
+    taken: set[str] = set()
+    for section in summary.sections:
+        sheet = workbook.create_sheet(sheet_title(section.name, taken))
+        sheet["A1"] = f"{summary.title} — {section.name}"
+        sheet["A1"].font = Font(bold=True, size=14)
+        sheet["A2"] = period_text(summary)
+        header = [_("Figure"), _("Value"), _("Count"), _("Out of"), _("code")]
+        sheet.append([])
+        sheet.append(header)
+        for cell in sheet[4]:
+            cell.font, cell.fill = bold, header_fill
+        current = None
+        for figure in section.figures():
+            if figure.group != current:
+                current = figure.group
+                sheet.append([group_title(current)])
+                row = sheet.max_row
+                for column in "ABCDE":
+                    sheet[f"{column}{row}"].fill = group_fill
+                sheet[f"A{row}"].font = bold
+            value = figure.value
+            if isinstance(value, Rate):
+                shown = value.value if value.value is not None else _("n/a")
+                sheet.append([figure.label, shown, value.numerator, value.denominator, figure.key])
+                cell = sheet.cell(row=sheet.max_row, column=2)
+                if value.value is not None:
+                    cell.number_format = "0.0%"
+                else:
+                    cell.alignment = Alignment(horizontal="right")
+            else:
+                sheet.append([figure.label, value, None, None, figure.key])
+                sheet.cell(row=sheet.max_row, column=2).number_format = "#,##0"
+            sheet.cell(row=sheet.max_row, column=5).font = grey
+        sheet.column_dimensions["A"].width = 52
+        for column in "BCD":
+            sheet.column_dimensions[column].width = 12
+        sheet.column_dimensions["E"].width = 26
+        sheet.freeze_panes = "A5"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+__all__ = [
+    "FORMATS",
+    "GROUPS",
+    "TEXT_FORMATS",
+    "csv_cell",
+    "default_filename",
+    "format_count",
+    "format_figure",
+    "percent_value",
+    "render",
+    "sheet_title",
+    "to_csv",
+    "to_markdown",
+    "to_xlsx",
+]

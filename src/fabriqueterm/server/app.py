@@ -1,0 +1,255 @@
+"""The commons API, version 1 (FastAPI). See :mod:`fabriqueterm.sync.protocol` for the payloads.
+
+    GET  /v1/health   no auth: is the server up, which protocol
+    GET  /v1/me       the coordinator behind the token and their granted sites
+    POST /v1/push     a batch of mutations, one answer each
+    POST /v1/pull     changes after per-site cursors, a page at a time
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
+
+from fabriqueterm import __version__
+from fabriqueterm.i18n import _
+from fabriqueterm.server.auth import Coordinator, coordinator_for_token, granted_sites
+from fabriqueterm.server.db import (
+    SYNCED_TABLES,
+    create_schema,
+    make_engine,
+    read_transaction,
+    server_id,
+)
+from fabriqueterm.server.pull import pull
+from fabriqueterm.server.push import ClientBoundElsewhere, push
+from fabriqueterm.sync.protocol import (
+    MAX_PUSH_BYTES,
+    MAX_PUSH_MUTATIONS,
+    CoordinatorOut,
+    ErrorBody,
+    Health,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    SiteOut,
+    TooLargeBody,
+    WhoAmI,
+)
+
+log = logging.getLogger(__name__)
+
+#: Environment variable read by :func:`create_app_from_env` (uvicorn workers).
+DATABASE_URL_ENV = "FABRIQUETERM_SERVER_DATABASE_URL"
+
+_bearer = HTTPBearer(auto_error=False, description="A token issued by `fabriqueterm server admin token issue`.")
+
+_AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing, unknown or revoked token."},
+}
+_BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body cannot be read (not UTF-8 JSON)."},
+}
+_BUSY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "The database is busy: retry after Retry-After seconds."},
+}
+
+
+class _PushBodyLimit:
+    """Refuse a push body over :data:`MAX_PUSH_BYTES` with 413 before anything parses it."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("path") != "/v1/push":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_PUSH_BYTES):
+            await self._too_large(scope, receive, send)
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body.extend(message.get("body", b""))
+            more = message.get("more_body", False)
+            if len(body) > MAX_PUSH_BYTES:
+                await self._too_large(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        response = JSONResponse(
+            TooLargeBody(
+                detail=_("The push body is larger than {limit} bytes: send fewer mutations per batch.").format(
+                    limit=MAX_PUSH_BYTES
+                )
+            ).model_dump(),
+            status_code=413,
+        )
+        await response(scope, receive, send)
+
+
+def engine_of(request: Request) -> Engine:
+    return request.app.state.engine
+
+def current_coordinator(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Coordinator:
+    coordinator = None
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        with read_transaction(engine_of(request)) as connection:
+            coordinator = coordinator_for_token(connection, credentials.credentials)
+    if coordinator is None:
+        raise HTTPException(
+            status_code=401,
+            detail=_("Missing, unknown or revoked token: log in again."),
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return coordinator
+
+Authenticated = Annotated[Coordinator, Depends(current_coordinator)]
+
+
+def create_app(database_url: str, *, create_tables: bool = True) -> FastAPI:
+    """The commons API on ``database_url`` (``sqlite:///file`` or ``postgresql+psycopg://…``)."""
+    engine = make_engine(database_url)
+    if create_tables:
+        create_schema(engine)
+    app = FastAPI(
+        title="fabriqueterm commons",
+        version=__version__,
+        summary="The commons of the fabriques' network: sync API v1 (see SYNC.md).",
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+    )
+    app.state.engine = engine
+    app.add_middleware(_PushBodyLimit)
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, error: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", type(error.orig).__name__)
+        return JSONResponse(
+            {"detail": _("The commons database is busy; try again shortly.")},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        # The default answer echoes the input back; keep the location and the reason only.
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in error.errors()
+        ]
+        return JSONResponse({"detail": details}, status_code=422)
+
+    @app.get("/v1/health", response_model=Health, tags=["v1"], summary="Is the server up (no token needed)")
+    def health() -> Health:
+        return Health(version=__version__)
+
+    @app.get(
+        "/v1/me",
+        response_model=WhoAmI,
+        responses={**_AUTH_RESPONSES, **_BUSY_RESPONSES},
+        tags=["v1"],
+        summary="The coordinator behind the token and their granted sites",
+    )
+    def me(request: Request, coordinator: Authenticated) -> WhoAmI:
+        site = SYNCED_TABLES["site"]
+        with read_transaction(engine_of(request)) as connection:
+            granted = sorted(granted_sites(connection, coordinator.id))
+            rows = connection.execute(
+                select(site.c.id, site.c.name, site.c.city, site.c.region)
+                .where(site.c.id.in_(granted))
+                .order_by(site.c.name, site.c.id)
+            ).all()
+            return WhoAmI(
+                coordinator=CoordinatorOut(id=coordinator.id, email=coordinator.email, name=coordinator.name),
+                sites=[SiteOut(id=r.id, name=r.name, city=r.city, region=r.region) for r in rows],
+                server_id=server_id(connection),
+            )
+
+    @app.post(
+        "/v1/push",
+        response_model=PushResponse,
+        responses={
+            **_AUTH_RESPONSES,
+            **_BODY_RESPONSES,
+            409: {"model": ErrorBody, "description": "The client_id belongs to another coordinator."},
+            413: {
+                "model": TooLargeBody,
+                "description": f"More than {MAX_PUSH_MUTATIONS} mutations or {MAX_PUSH_BYTES} bytes.",
+            },
+            **_BUSY_RESPONSES,
+        },
+        tags=["v1"],
+        summary="Push a batch of mutations; one answer per mutation",
+    )
+    def push_batch(request: Request, payload: PushRequest, coordinator: Authenticated) -> Any:
+        if len(payload.mutations) > MAX_PUSH_MUTATIONS:
+            return JSONResponse(
+                TooLargeBody(
+                    detail=_("At most {limit} mutations per push: send smaller batches.").format(
+                        limit=MAX_PUSH_MUTATIONS
+                    )
+                ).model_dump(),
+                status_code=413,
+            )
+        try:
+            return push(engine_of(request), coordinator, payload)
+        except ClientBoundElsewhere:
+            return JSONResponse(
+                {"detail": _("This client id is already used by another coordinator: start with a new local database id.")},
+                status_code=409,
+            )
+
+    @app.post(
+        "/v1/pull",
+        response_model=PullResponse,
+        responses={**_AUTH_RESPONSES, **_BODY_RESPONSES, **_BUSY_RESPONSES},
+        tags=["v1"],
+        summary="Pull the changes of your sites after your cursors, a page at a time",
+    )
+    def pull_changes(request: Request, payload: PullRequest, coordinator: Authenticated) -> PullResponse:
+        return pull(engine_of(request), coordinator, payload)
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app on ``$FABRIQUETERM_SERVER_DATABASE_URL`` (what each uvicorn worker calls).
+
+    The command that starts the workers has already created the tables.
+    """
+    return create_app(os.environ[DATABASE_URL_ENV], create_tables=False)
+
+
+def openapi_document(app: FastAPI) -> str:
+    """The OpenAPI schema as the repository keeps it (``openapi.json``)."""
+    return json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,260 @@
+"""The commons database: the synced tables of :mod:`fabriqueterm.domain.models` (the same models as
+the app's local store) plus the server's own tables, on SQLite or PostgreSQL.
+
+Server-only tables (prefix ``srv_``) live in their own :class:`MetaData`, so the app's metadata
+never sees them:
+
+- ``srv_coordinator``, ``srv_grant`` (coordinator ↔ site), ``srv_token`` (sha256 of each token);
+- ``srv_client``: each local database's ``client_id``, bound to a coordinator on first push, and
+  the last mutation number applied from it;
+- ``srv_change``: the change log, one entry per (row, site it shows in) holding the sequence
+  number of the row's last write there; pulls read it in sequence order;
+- ``srv_counter``: the one-row sequence counter. Each write transaction bumps it after all its
+  decisions, right before writing, and holds its row lock until commit: commits happen in
+  sequence order, so a reader never moves past a number that commits later (SYNC.md, "Ordering
+  on PostgreSQL"). On SQLite, ``BEGIN IMMEDIATE`` serialises writers anyway;
+- ``srv_horizon``: per site, the highest sequence number whose tombstones were purged;
+- ``srv_partner_origin``: who created a partner (the only one who sees it while it has no link);
+- ``srv_erasure``: learners erased (right to be forgotten): they never come back;
+- ``srv_meta``: the server's random id.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import make_url
+
+from fabriqueterm.domain.ids import uuid7
+from fabriqueterm.domain.models import ENTITIES
+
+metadata = MetaData()
+
+coordinator_table = Table(
+    "srv_coordinator",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+grant_table = Table(
+    "srv_grant",
+    metadata,
+    Column("coordinator_id", String(36), ForeignKey("srv_coordinator.id"), primary_key=True),
+    Column("site_id", String(36), primary_key=True),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+)
+
+token_table = Table(
+    "srv_token",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("coordinator_id", String(36), ForeignKey("srv_coordinator.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    #: The token's first characters, so a person can name it to revoke it.
+    Column("prefix", String(12), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+client_table = Table(
+    "srv_client",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("coordinator_id", String(36), ForeignKey("srv_coordinator.id"), nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+change_table = Table(
+    "srv_change",
+    metadata,
+    Column("entity", String(24), primary_key=True),
+    Column("row_id", String(36), primary_key=True),
+    Column("site_id", String(36), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    #: The client whose mutation made the write (null for admin loads).
+    Column("client_id", String(64)),
+    Index("ix_srv_change_seq", "seq"),
+    Index("ix_srv_change_site_seq", "site_id", "seq"),
+)
+
+counter_table = Table(
+    "srv_counter",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+horizon_table = Table(
+    "srv_horizon",
+    metadata,
+    Column("site_id", String(36), primary_key=True),
+    Column("purged_seq", BigInteger, nullable=False),
+)
+
+partner_origin_table = Table(
+    "srv_partner_origin",
+    metadata,
+    Column("partner_id", String(36), primary_key=True),
+    Column("coordinator_id", String(36), nullable=False),
+)
+
+erasure_table = Table(
+    "srv_erasure",
+    metadata,
+    Column("row_id", String(36), primary_key=True),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+)
+
+meta_table = Table(
+    "srv_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
+#: The synced tables, by wire name (the app's own models).
+SYNCED_TABLES: dict[str, Table] = {name: model.__table__ for name, model in ENTITIES.items()}  # type: ignore[attr-defined]
+
+# Indexes the server's queries need on the shared tables (the app has its own in its migrations).
+_SYNCED_INDEXES = (
+    ("ix_srv_partner_site_partner", "partner_site", ("partner_id",)),
+    ("ix_srv_partner_site_site", "partner_site", ("site_id",)),
+    ("ix_srv_learner_cohort", "learner", ("cohort_id",)),
+    ("ix_srv_follow_up_learner", "follow_up", ("learner_id",)),
+    ("ix_srv_placement_learner", "placement", ("learner_id",)),
+    ("ix_srv_conflict_row", "conflict", ("row_entity", "row_id")),
+)
+
+
+def default_database_url() -> str:
+    """SQLite file ``commons.sqlite3`` in the server's data dir."""
+    from fabriqueterm.config import Paths
+
+    return f"sqlite:///{Paths.default().data_dir / 'commons.sqlite3'}"
+
+
+def is_postgres(engine: Engine | Connection) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def _create_private_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine for ``database_url`` (``sqlite:///path`` or ``postgresql+psycopg://…``).
+
+    SQLite: the file is created 0600, WAL, foreign keys on, ``BEGIN IMMEDIATE`` for writes (ask
+    with ``execution_options(write=True)``). PostgreSQL: READ COMMITTED for writes (row locks do
+    the ordering), REPEATABLE READ for pulls (one snapshot per page).
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            _create_private_file(Path(url.database))
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Connection) -> None:
+            write = connection.get_execution_options().get("write", False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    if url.get_backend_name() == "postgresql":
+        return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    raise ValueError(f"unsupported database URL scheme: {url.drivername}")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: READ COMMITTED)."""
+    with engine.connect().execution_options(write=True) as connection, connection.begin():
+        yield connection
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """One consistent snapshot (SQLite: a read transaction; PostgreSQL: REPEATABLE READ, read only)."""
+    options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True} if is_postgres(engine) else {}
+    with engine.connect().execution_options(**options) as connection, connection.begin():
+        yield connection
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every table and index that is missing, the counter row and the server id."""
+    synced = list(SYNCED_TABLES.values())
+    with engine.begin() as connection:
+        synced[0].metadata.create_all(connection, tables=synced, checkfirst=True)
+        metadata.create_all(connection, checkfirst=True)
+        for name, table, columns in _SYNCED_INDEXES:
+            connection.execute(
+                text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})")
+            )
+        if connection.execute(select(counter_table.c.value).where(counter_table.c.id == 1)).first() is None:
+            connection.execute(insert(counter_table).values(id=1, value=0))
+        if connection.execute(select(meta_table.c.value).where(meta_table.c.key == "server_id")).first() is None:
+            connection.execute(insert(meta_table).values(key="server_id", value=uuid7()))
+
+
+def server_id(connection: Connection) -> str:
+    return connection.execute(select(meta_table.c.value).where(meta_table.c.key == "server_id")).scalar_one()
+
+
+def current_sequence(connection: Connection) -> int:
+    return int(connection.execute(select(counter_table.c.value).where(counter_table.c.id == 1)).scalar_one())
+
+
+def take_sequence(connection: Connection, count: int) -> int:
+    """Reserve ``count`` sequence numbers; returns the last one (the first is ``last - count + 1``).
+
+    Call it after every decision of the transaction: the counter's row lock is then held only for
+    the writes and the commit.
+    """
+    row = connection.execute(
+        text("UPDATE srv_counter SET value = value + :n WHERE id = 1 RETURNING value"), {"n": count}
+    ).first()
+    assert row is not None
+    return int(row[0])
+

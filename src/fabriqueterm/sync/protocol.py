@@ -1,0 +1,293 @@
+"""The commons API's payloads, version 1: one definition shared by the server and the app's sync
+client (../shared/SYNC.md).
+
+Push
+    The client sends its outbox in order, in batches of at most :data:`MAX_PUSH_MUTATIONS`
+    mutations and :data:`MAX_PUSH_BYTES` bytes. Each mutation carries the client's own increasing
+    mutation number ``seq``. The server answers every mutation (:class:`MutationResult`):
+
+    ``applied``    written; ``row`` is the row as the server now has it (adopt it).
+    ``duplicate``  this number was already applied, or a create whose row already exists with the
+                   same content (two devices made the same generated row): nothing written, ``row``
+                   is the current state.
+    ``conflict``   written as far as it could be: fields edited on both sides keep the server's
+                   value and each one gets a :class:`~fabriqueterm.domain.models.Conflict` record
+                   (listed in ``conflicts``, and pulled like any row of the site).
+    ``rejected``   invalid, or out of scope: nothing written, ``errors`` says why field by field.
+                   The number still advances; the person's fix is a new mutation.
+    ``gap``        the number is past the next one expected (``expected_seq``): nothing from here
+                   on was processed; resend from ``expected_seq``.
+
+    Out-of-scope ids are answered exactly as ids that do not exist.
+
+Pull
+    The client sends one cursor per site (0 or absent: from the beginning). The server answers the
+    rows of the coordinator's granted sites written after those cursors, as full current rows in
+    sequence order, a page at a time, with the new cursors and ``more``. A change whose ``row`` is
+    null means the row left the coordinator's scope (moved to a site they do not hold, or a
+    partner no longer linked to any of their sites): remove it locally. ``resync_required`` lists
+    sites whose cursor is older than what the server keeps: re-pull them from 0.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, model_validator
+
+PROTOCOL_VERSION = 1
+
+#: Mutation numbers and versions stay below 2**53, so every JSON parser reads them exactly.
+MAX_NUMBER = 2**53 - 1
+
+#: At most this many mutations in one push (a larger batch is answered 413).
+MAX_PUSH_MUTATIONS = 500
+#: At most this many bytes in one push body (a larger body is answered 413).
+MAX_PUSH_BYTES = 1024 * 1024
+#: Rows per pull page: the client may ask between these bounds.
+PULL_LIMIT_MIN = 1000
+PULL_LIMIT_MAX = 5000
+PULL_LIMIT_DEFAULT = 2000
+
+#: Entity names a mutation or a pulled change may carry.
+ENTITY_NAMES = (
+    "site",
+    "partner",
+    "partner_site",
+    "cohort",
+    "learner",
+    "follow_up",
+    "placement",
+    "conflict",
+)
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON has one kind of number: 12 and 12.0 are the same integer, but true and "12" are not.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected a whole number")
+    return value
+
+
+#: An integer as JSON Schema means it (12 or 12.0), never a boolean or a string.
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+
+def _storable(value: Any) -> bool:
+    """Text a database and a UTF-8 answer can hold: no NUL, no unpaired surrogate."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_storable(v) for v in value)
+    return True
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Request(_Payload):
+    @model_validator(mode="after")
+    def _text_is_storable(self) -> _Request:
+        if not _storable(self.model_dump(mode="python")):
+            raise ValueError("text must not hold NUL or unpaired surrogate characters")
+        return self
+
+
+class Op(StrEnum):
+    """What a mutation does to its row."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    #: Right to be forgotten (learners only): personal fields wiped everywhere, then a tombstone.
+    ERASE = "erase"
+
+
+class MutationStatus(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+    REJECTED = "rejected"
+    GAP = "gap"
+
+
+class ConflictKind(StrEnum):
+    """Why a conflict record was made."""
+
+    #: The same field was changed on both sides from the same base.
+    FIELD = "field"
+    #: A row deleted on the server was edited by the client: the tombstone stays.
+    DELETED = "deleted"
+    #: A create found a row with the same id and different content.
+    CREATE = "create"
+
+
+class ConflictResolution(StrEnum):
+    """How a coordinator settled a conflict (pushed as an update of the conflict row)."""
+
+    KEPT_SERVER = "kept_server"
+    TOOK_CLIENT = "took_client"
+    EDITED = "edited"
+
+
+class Mutation(_Request):
+    """One outbox entry."""
+
+    seq: WholeNumber = Field(ge=1, le=MAX_NUMBER, description="The client's mutation number: 1, 2, 3… per client_id.")
+    entity: StrictStr = Field(
+        min_length=1,
+        max_length=32,
+        description="Entity name: " + ", ".join(ENTITY_NAMES) + ". Another name is rejected.",
+    )
+    id: StrictStr = Field(min_length=1, max_length=64, description="The row's id (a UUID made by the client).")
+    op: Op
+    fields: dict[str, Any] = Field(
+        default_factory=dict,
+        description="create: every field of the row; update: the changed fields with their new "
+        "values; delete and erase: empty (ignored).",
+    )
+    base_version: WholeNumber | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_NUMBER,
+        description="The row's version when the client changed it (null for a create).",
+    )
+    base_values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The values of the changed fields before the change (update only).",
+    )
+
+
+class PushRequest(_Request):
+    client_id: StrictStr = Field(
+        min_length=8,
+        max_length=64,
+        description="The local database's random id; bound to the coordinator on first push.",
+    )
+    mutations: list[Mutation] = Field(
+        description=f"In increasing seq order; at most {MAX_PUSH_MUTATIONS} (else 413) and "
+        f"{MAX_PUSH_BYTES} bytes of body (else 413)."
+    )
+
+
+class FieldReason(_Payload):
+    """Why one field of a mutation was refused. ``code`` and ``params`` let the client render the
+    reason in its own language (domain.validation's codes, plus ``unknown_entity``, ``not_found``,
+    ``bad_id``, ``id_unavailable``, ``op_not_allowed``, ``site_mismatch``)."""
+
+    field: str
+    code: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    message: str = Field(description="The reason in the server's language.")
+
+
+class ConflictOut(_Payload):
+    """A conflict record as pushed answers show it (the same row is pulled as entity ``conflict``)."""
+
+    id: str
+    kind: ConflictKind
+    field: str
+    server_value: Any = None
+    client_value: Any = None
+    base_value: Any = None
+
+
+class MutationResult(_Payload):
+    seq: int
+    status: MutationStatus
+    entity: str
+    id: str
+    row: dict[str, Any] | None = Field(
+        default=None,
+        description="The row's full current state on the server (null when it does not exist or is out of scope).",
+    )
+    errors: list[FieldReason] = Field(default_factory=list)
+    conflicts: list[ConflictOut] = Field(default_factory=list)
+    expected_seq: int | None = Field(default=None, description="With status gap: the number to resend from.")
+
+
+class PushResponse(_Payload):
+    client_id: str
+    results: list[MutationResult]
+    last_applied_seq: int = Field(
+        description="The last mutation number the server has taken from this client (0 if none)."
+    )
+
+
+class PullRequest(_Request):
+    cursors: dict[str, WholeNumber] = Field(
+        default_factory=dict,
+        description="Site id → cursor (the last sequence number received for that site; 0 or "
+        "absent: from the beginning). Sites not granted are ignored and listed in not_granted.",
+    )
+    limit: WholeNumber = Field(default=PULL_LIMIT_DEFAULT, ge=PULL_LIMIT_MIN, le=PULL_LIMIT_MAX)
+
+
+class PulledChange(_Payload):
+    seq: int = Field(description="The server sequence number of this change.")
+    site_id: str = Field(description="The granted site this change came through.")
+    entity: str
+    id: str
+    row: dict[str, Any] | None = Field(
+        description="The full current row (tombstones included), or null when the row left your scope."
+    )
+
+
+class PullResponse(_Payload):
+    changes: list[PulledChange] = Field(description="In sequence order.")
+    cursors: dict[str, int] = Field(description="The new cursor of every granted site: store them with the page.")
+    more: bool = Field(description="True when more changes remain: pull again with the new cursors.")
+    sites: list[str] = Field(description="The ids of the sites granted to you now.")
+    not_granted: list[str] = Field(
+        default_factory=list, description="Sites you sent a cursor for that are not granted to you: evict them."
+    )
+    resync_required: list[str] = Field(
+        default_factory=list,
+        description="Sites whose cursor is older than what the server keeps: pull them again from 0.",
+    )
+
+
+class CoordinatorOut(_Payload):
+    id: str
+    email: str
+    name: str
+
+
+class SiteOut(_Payload):
+    id: str
+    name: str
+    city: str
+    region: str
+
+
+class WhoAmI(_Payload):
+    coordinator: CoordinatorOut
+    sites: list[SiteOut]
+    server_id: str = Field(description="The commons database's random id; another id means another server.")
+    protocol_version: int = PROTOCOL_VERSION
+
+
+class Health(_Payload):
+    status: str = "ok"
+    protocol_version: int = PROTOCOL_VERSION
+    version: str
+
+
+class ErrorBody(_Payload):
+    detail: str
+
+
+class TooLargeBody(_Payload):
+    detail: str
+    max_mutations: int = MAX_PUSH_MUTATIONS
+    max_bytes: int = MAX_PUSH_BYTES

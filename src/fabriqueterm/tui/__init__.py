@@ -1,0 +1,1 @@
+"""The terminal app (Textual). Imported only by ``fabriqueterm`` commands that open it."""

@@ -1,0 +1,196 @@
+"""The app shell: sections (Textual modes), navigation between screens, language and sync status.
+
+Screens live in :mod:`fabriqueterm.tui.screens`; this module only wires them together.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from datetime import date
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.signal import Signal
+
+from fabriqueterm.config import Config, Paths, load_config, save_config
+from fabriqueterm.domain.dates import Clock
+from fabriqueterm.i18n import N_, _, set_language
+from fabriqueterm.resources import data_path
+from fabriqueterm.store.db import Store, StoreError
+from fabriqueterm.tui.commands import PROVIDERS
+from fabriqueterm.tui.messages import DataChanged, SyncPhase, SyncState, SyncStatus
+from fabriqueterm.tui.screens.base import FabriqueScreen
+from fabriqueterm.tui.screens.cohorts import CohortDetailScreen, CohortsScreen
+from fabriqueterm.tui.screens.dashboard import DashboardScreen
+from fabriqueterm.tui.screens.help import HelpScreen
+from fabriqueterm.tui.screens.learners import LearnerDetailScreen, LearnersScreen
+from fabriqueterm.tui.screens.partners import PartnerDetailScreen, PartnersScreen
+from fabriqueterm.tui.screens.queue import FollowUpQueueScreen
+from fabriqueterm.tui.screens.settings import SettingsScreen
+from fabriqueterm.tui.screens.sites import SitesScreen
+from fabriqueterm.tui.screens.sync import SyncScreen
+
+#: The sections of the app: mode name, label, key, base screen.
+SECTIONS: tuple[tuple[str, str, str, type[Screen]], ...] = (
+    ("dashboard", N_("Dashboard"), "1", DashboardScreen),
+    ("queue", N_("To call"), "2", FollowUpQueueScreen),
+    ("cohorts", N_("Cohorts"), "3", CohortsScreen),
+    ("learners", N_("Learners"), "4", LearnersScreen),
+    ("partners", N_("Partners"), "5", PartnersScreen),
+    ("sites", N_("Sites"), "6", SitesScreen),
+    ("sync", N_("Sync"), "7", SyncScreen),
+    ("settings", N_("Settings"), "8", SettingsScreen),
+)
+
+_SECTIONS_GROUP = Binding.Group(N_("sections"), compact=True)
+
+
+class FabriqueApp(App[int]):
+    """The coordinators' app, on one local store."""
+
+    TITLE = "fabriqueterm"
+    MODES: ClassVar = {mode: screen for mode, _label, _key, screen in SECTIONS}
+    DEFAULT_MODE = "dashboard"
+    COMMANDS: ClassVar = App.COMMANDS | set(PROVIDERS)
+
+    BINDINGS: ClassVar = [
+        *(
+            Binding(key, f"switch_section('{mode}')", label, id=f"section.{mode}", group=_SECTIONS_GROUP)
+            for mode, label, key, _screen in SECTIONS
+        ),
+        Binding("f1,question_mark", "help", N_("help"), key_display="?", id="app.help"),
+        Binding("ctrl+t", "toggle_dark", N_("dark/light"), show=False, id="app.theme"),
+    ]
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        clock: Clock,
+        *,
+        paths: Paths | None = None,
+        demo: bool = False,
+    ) -> None:
+        super().__init__(css_path=sorted(data_path("styles").glob("*.tcss")))
+        set_language(config.language)
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.paths = paths
+        self.demo = demo
+        #: Bumped after every local write; screens reload when they see a newer one.
+        self.data_version = 0
+        #: Published with each new :class:`SyncState` (status bars, sync screen).
+        self.sync_signal: Signal[SyncState] = Signal(self, "sync-status")
+        phase = SyncPhase.NOT_STARTED if config.server_url else SyncPhase.NOT_CONFIGURED
+        self.sync_state = SyncState(phase, pending=store.outbox.count())
+        self.theme = "textual-dark"
+
+    # --- sections and navigation ---------------------------------------------------------
+
+    @staticmethod
+    def section_labels() -> list[tuple[str, str]]:
+        return [(mode, label) for mode, label, _key, _screen in SECTIONS]
+
+    def switch_section(self, mode: str) -> None:
+        self.switch_mode(mode)
+
+    def action_switch_section(self, mode: str) -> None:
+        self.switch_mode(mode)
+
+    def open_learner(self, learner_id: str) -> None:
+        self.push_screen(LearnerDetailScreen(learner_id))
+
+    def open_cohort(self, cohort_id: str) -> None:
+        self.push_screen(CohortDetailScreen(cohort_id))
+
+    def open_partner(self, partner_id: str) -> None:
+        self.push_screen(PartnerDetailScreen(partner_id))
+
+    def show_cohorts(self, site_id: str | None = None) -> None:
+        """The cohorts section, filtered on ``site_id``."""
+
+        async def go() -> None:
+            await self.switch_mode("cohorts")
+            while len(self.screen_stack) > 1:
+                await self.pop_screen()
+            screen = self.screen
+            if isinstance(screen, CohortsScreen):
+                screen.set_site(site_id)
+
+        self.call_later(go)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen):  # type: ignore[no-untyped-def]
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(_("Help"), _("The keys of this screen and of the app"), self.action_help)
+
+    # --- data and sync -------------------------------------------------------------------
+
+    def data_changed(self) -> None:
+        """A local write happened: screens reload when shown, the pending count is refreshed."""
+        self.data_version += 1
+        self.post_message(DataChanged())
+
+    def on_data_changed(self, _message: DataChanged) -> None:
+        self.sync_state = replace(self.sync_state, pending=self.store.outbox.count())
+        self.sync_signal.publish(self.sync_state)
+
+    def report_sync_status(self, state: SyncState) -> None:
+        """Where the sync engine reports its state; safe to call from any thread."""
+        self.post_message(SyncStatus(state))
+
+    def on_sync_status(self, message: SyncStatus) -> None:
+        self.sync_state = message.state
+        self.sync_signal.publish(message.state)
+
+    @property
+    def config_file_shown(self) -> str:
+        return str(self.paths.config_file) if self.paths else "config.toml"
+
+    # --- language ------------------------------------------------------------------------
+
+    def set_language(self, language: str) -> None:
+        """Switch the UI language, save it in config.toml and redraw every screen."""
+        set_language(language)
+        self.config = replace(self.config, language=language)
+        if self.paths is not None:
+            save_config(self.paths.config_file, self.config)
+        self.call_later(self._redraw_all)
+
+    async def _redraw_all(self) -> None:
+        current = self.current_mode
+        for mode, _label, _key, screen in SECTIONS:
+            if mode != current and mode in self._screen_stacks:
+                await self.remove_mode(mode)
+                self.add_mode(mode, screen)
+        for screen in list(self.screen_stack):
+            if isinstance(screen, FabriqueScreen):
+                await screen.redraw()
+        self.sync_signal.publish(self.sync_state)
+        self.refresh_bindings()
+
+
+def run_app(paths: Paths, *, today: date | None = None, demo: bool = False) -> int:
+    """Open the app on the database of ``paths`` (created and migrated if needed)."""
+    config = load_config(paths.config_file)
+    set_language(config.language)
+    clock = Clock(today)
+    paths.ensure()
+    try:
+        store = Store.open(paths.database, clock=clock)
+    except StoreError as error:
+        print(error, file=sys.stderr)
+        return 2
+    try:
+        app = FabriqueApp(store, config, clock, paths=paths, demo=demo)
+        app.run()
+        return app.return_code or 0
+    finally:
+        store.close()

@@ -1,0 +1,74 @@
+"""How values are shown: dates the French way in French, numbers with the language's separators."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fabriqueterm.i18n import _, current_language
+
+_NARROW_NO_BREAK_SPACE = "\u202f"
+
+
+def format_date(day: date | None) -> str:
+    """25/11/2026 in French, 2026-11-25 in English; an em dash for no date."""
+    if day is None:
+        return "—"
+    if current_language() == "fr":
+        return day.strftime("%d/%m/%Y")
+    return day.isoformat()
+
+
+def date_for_input(day: date | None) -> str:
+    """A date as a person types it in a form (both forms are accepted back)."""
+    return "" if day is None else format_date(day)
+
+
+def format_int(value: int) -> str:
+    """8 385 in French (narrow no-break space), 8,385 in English."""
+    text = f"{value:,}"
+    if current_language() == "fr":
+        return text.replace(",", _NARROW_NO_BREAK_SPACE)
+    return text
+
+
+def yes_no(value: bool) -> str:
+    return _("yes") if value else _("no")
+
+
+def shown_of(total: int, shown: int, noun_one: str, noun_many: str) -> str:
+    """"8 385 learners, 200 shown" (the nouns already translated)."""
+    noun = noun_one if total == 1 else noun_many
+    if shown >= total:
+        return f"{format_int(total)} {noun}"
+    return _("{total} {noun}, {shown} shown").format(
+        total=format_int(total), noun=noun, shown=format_int(shown)
+    )
+
+
+def bar(value: float | None, width: int) -> str:
+    """A horizontal bar of block characters for a share between 0 and 1 (eighths of a cell)."""
+    if value is None:
+        return "·" * width
+    eighths = round(max(0.0, min(1.0, value)) * width * 8)
+    full, rest = divmod(eighths, 8)
+    partial = " ▏▎▍▌▋▊▉"[rest].strip()
+    return ("█" * full + partial).ljust(width, "░")
+
+
+def format_phone(phone: str | None) -> str:
+    """A stored E.164 number as people read it: 06 12 34 56 78 for French numbers."""
+    if not phone:
+        return "—"
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(phone, "FR")
+    except phonenumbers.NumberParseException:
+        return phone
+    if number.country_code == 33:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def format_phone_for_input(phone: str | None) -> str:
+    return "" if not phone else format_phone(phone)

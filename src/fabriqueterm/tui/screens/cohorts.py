@@ -1,0 +1,266 @@
+"""Cohorts: the list (filter by text, site and status) and a cohort's detail with its learners."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Select, Static
+
+from fabriqueterm.domain.enums import CohortStatus, LearnerStatus, Milestone, PlacementKind
+from fabriqueterm.domain.indicators import Indicators
+from fabriqueterm.domain.models import Cohort
+from fabriqueterm.i18n import N_, _
+from fabriqueterm.store.repositories import CohortLine, NotFound, Page, RosterLine
+from fabriqueterm.tui.format import format_date, format_int, format_phone
+from fabriqueterm.tui.screens.base import FabriqueScreen
+from fabriqueterm.tui.screens.forms import ConfirmScreen, cohort_form, enum_options, learner_form
+from fabriqueterm.tui.screens.lists import ListScreen
+from fabriqueterm.tui.widgets.cards import label_of
+
+
+class CohortsScreen(ListScreen[CohortLine]):
+    """Every cohort, newest first; filter by name or programme, site and status."""
+
+    HELP = N_("Cohorts of your sites. Type to filter; choose a site or a status beside the filter.")
+
+    def __init__(self, site_id: str | None = None) -> None:
+        super().__init__()
+        self.site_id = site_id
+        self.status: str | None = None
+
+    def screen_title(self) -> str:
+        return _("Cohorts")
+
+    def nouns(self) -> tuple[str, str]:
+        return _("cohort"), _("cohorts")
+
+    def filter_placeholder(self) -> str:
+        return _("Filter by name or programme…")
+
+    def compose_filters(self) -> ComposeResult:
+        sites = [(site.name, site.id) for site in self.store.sites.all()]
+        yield Select(
+            sites,
+            prompt=_("All sites"),
+            value=self.site_id if self.site_id in {s for _n, s in sites} else Select.NULL,
+            id="filter-site",
+        )
+        yield Select(enum_options(CohortStatus), prompt=_("All statuses"), id="filter-status")
+
+    def columns(self) -> Iterable[tuple[str, str] | tuple[str, str, int]]:
+        return [
+            (_("Cohort"), "name", 50),
+            (_("Site"), "site", 20),
+            (_("Start"), "start"),
+            (_("End"), "end"),
+            (_("Status"), "status"),
+            (_("Learners"), "learners"),
+        ]
+
+    def fetch(self, needle: str, offset: int) -> Page[CohortLine]:
+        return self.store.cohorts.page(
+            needle, site_id=self.site_id, status=self.status, limit=self.PAGE_SIZE, offset=offset
+        )
+
+    def cells(self, row: CohortLine) -> tuple[Any, ...]:
+        cohort = row.cohort
+        return (
+            cohort.name,
+            row.site_name,
+            format_date(cohort.start_date),
+            format_date(cohort.end_date),
+            label_of(CohortStatus, cohort.status),
+            Text(f"{format_int(row.learners)} / {format_int(cohort.capacity)}", justify="right"),
+        )
+
+    def row_id(self, row: CohortLine) -> str:
+        return row.cohort.id
+
+    def set_site(self, site_id: str | None) -> None:
+        """Show the cohorts of one site (from the dashboard or the sites list)."""
+        self.query_one("#filter-site", Select).value = site_id if site_id else Select.NULL
+
+    @on(Select.Changed, "#filter-site")
+    def _site_changed(self, event: Select.Changed) -> None:
+        self.site_id = None if event.value is Select.NULL else str(event.value)
+        self.page_offset = 0
+        self.reload()
+
+    @on(Select.Changed, "#filter-status")
+    def _status_changed(self, event: Select.Changed) -> None:
+        self.status = None if event.value is Select.NULL else str(event.value)
+        self.page_offset = 0
+        self.reload()
+
+    def open_row(self, row: CohortLine) -> None:
+        self.fabrique.open_cohort(row.cohort.id)
+
+    def action_new(self) -> None:
+        self.app.push_screen(cohort_form(self.store, site_id=self.site_id), self.after_form)
+
+    def action_edit(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.app.push_screen(cohort_form(self.store, row.cohort), self.after_form)
+
+
+    def action_delete(self) -> None:
+        row = self.current_row()
+        if row is None:
+            return
+        if row.learners:
+            self.notify(
+                _("{name} has {count} learners: move or delete them first.").format(
+                    name=row.cohort.name, count=row.learners
+                ),
+                severity="warning",
+            )
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.store.cohorts.delete(row.cohort.id)
+                self.after_write()
+
+        self.app.push_screen(ConfirmScreen(_("Delete the cohort {name}?").format(name=row.cohort.name)), answer)
+
+
+@dataclass(frozen=True)
+class CohortData:
+    cohort: Cohort
+    site_name: str
+    indicators: Indicators | None
+    roster: list[RosterLine]
+
+
+class CohortDetailScreen(FabriqueScreen):
+    """A cohort: its figures and its learners, each with status, latest placement and next follow-up."""
+
+    HELP = N_("A cohort and its learners. Enter opens a learner; n enrols one.")
+
+    BINDINGS: ClassVar = [
+        Binding("escape", "app.back", N_("back"), id="detail.back"),
+        Binding("n", "enrol", N_("enrol a learner"), id="cohort.enrol"),
+        Binding("e", "edit", N_("edit cohort"), id="cohort.edit"),
+    ]
+
+    def __init__(self, cohort_id: str) -> None:
+        super().__init__()
+        self.cohort_id = cohort_id
+        self.data: CohortData | None = None
+
+    def screen_title(self) -> str:
+        return _("Cohort")
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="cohort-detail"):
+            yield Static("", id="cohort-summary")
+            yield Static("", id="cohort-figures")
+            yield Static("", id="roster-count", classes="section-title")
+            table: DataTable[Any] = DataTable(id="roster", cursor_type="row", zebra_stripes=True)
+            table.add_column(_("Learner"), key="name", width=26)
+            table.add_column(_("Status"), key="status", width=11)
+            table.add_column(_("Phone"), key="phone", width=14)
+            table.add_column(_("Latest placement"), key="placement", width=32)
+            table.add_column(_("Next follow-up"), key="follow_up", width=24)
+            yield table
+
+    def reload(self) -> None:
+        store, today, cohort_id = self.store, self.today, self.cohort_id
+
+        def query() -> CohortData | None:
+            try:
+                cohort = store.cohorts.get(cohort_id)
+            except NotFound:
+                return None
+            report = store.indicators.report(as_of=today, cohort_id=cohort_id)
+            site_name = store.sites.names().get(cohort.site_id, "")
+            return CohortData(cohort, site_name, report.by_cohort.get(cohort_id), store.cohorts.roster(cohort_id))
+
+        self.load("cohort", query, self.show)
+
+    def show(self, data: CohortData | None) -> None:
+        if data is None:
+            self.notify(_("This cohort no longer exists."), severity="warning")
+            self.app.pop_screen()
+            return
+        self.data = data
+        cohort = data.cohort
+        self.title = _("Cohort {name}").format(name=cohort.name)
+        summary = Text()
+        summary.append(cohort.name, style="bold")
+        summary.append(f"  {data.site_name} · {cohort.programme}\n")
+        summary.append(
+            _("{start} → {end} · {status} · capacity {capacity}").format(
+                start=format_date(cohort.start_date),
+                end=format_date(cohort.end_date),
+                status=label_of(CohortStatus, cohort.status),
+                capacity=cohort.capacity,
+            )
+        )
+        if cohort.funders:
+            summary.append("\n" + _("Funders: {funders}").format(funders=cohort.funders), style="dim")
+        self.query_one("#cohort-summary", Static).update(summary)
+        figures = ""
+        if data.indicators is not None:
+            ind = data.indicators
+            figures = _(
+                "Enrolled {enrolled} · women {women} · QPV {qpv} · dropouts {dropout} · completers {completers}"
+                " · positive exits +6 months {exits} · follow-ups due {due}"
+            ).format(
+                enrolled=ind.enrolled,
+                women=ind.women_pct,
+                qpv=ind.qpv_pct,
+                dropout=ind.dropout_rate,
+                completers=ind.completers,
+                exits=ind.positive_exit_rate(6),
+                due=ind.followups_due,
+            )
+        self.query_one("#cohort-figures", Static).update(figures)
+        self.query_one("#roster-count", Static).update(
+            _("{count} learners").format(count=format_int(len(data.roster)))
+        )
+        table = self.query_one("#roster", DataTable)
+        index = table.cursor_row
+        table.clear()
+        for line in data.roster:
+            learner = line.learner
+            placement = line.latest_placement
+            follow_up = line.next_follow_up
+            late = follow_up is not None and follow_up.due_date < self.today
+            table.add_row(
+                f"{learner.last_name.upper()} {learner.first_name}",
+                label_of(LearnerStatus, learner.status),
+                format_phone(learner.phone),
+                f"{label_of(PlacementKind, placement.kind)} · {format_date(placement.start_date)}" if placement else "—",
+                Text(
+                    f"{label_of(Milestone, follow_up.milestone)} · {format_date(follow_up.due_date)}",
+                    style="bold red" if late else "",
+                )
+                if follow_up
+                else "—",
+                key=learner.id,
+            )
+        if data.roster:
+            table.move_cursor(row=min(index, len(data.roster) - 1), animate=False)
+
+    @on(DataTable.RowSelected, "#roster")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.fabrique.open_learner(str(event.row_key.value))
+
+    def action_enrol(self) -> None:
+        if self.data is not None:
+            self.app.push_screen(learner_form(self.store, cohort=self.data.cohort), self.after_form)
+
+    def action_edit(self) -> None:
+        if self.data is not None:
+            self.app.push_screen(cohort_form(self.store, self.data.cohort), self.after_form)
+

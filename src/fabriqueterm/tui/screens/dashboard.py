@@ -1,0 +1,194 @@
+"""The dashboard: where each site stands today, and the exit rates of the selected site's cohorts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from fabriqueterm.domain.indicators import IndicatorReport, Indicators
+from fabriqueterm.domain.models import Cohort
+from fabriqueterm.i18n import N_, _
+from fabriqueterm.tui.format import bar, format_date, format_int
+from fabriqueterm.tui.screens.base import FabriqueScreen
+
+#: The exit milestone the dashboard shows (DOMAIN.md: positive exit rate at +6 months).
+EXIT_MONTHS = 6
+#: Cohorts drawn in the chart (the most recent ones with a rate).
+CHART_COHORTS = 12
+BAR_WIDTH = 40
+TOTAL_KEY = "__total__"
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    report: IndicatorReport
+    site_names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ChartData:
+    site_id: str
+    cohorts: list[Cohort]
+
+
+class DashboardScreen(FabriqueScreen):
+    """Per site: cohorts running, learners in training, women %, QPV %, positive exits at +6
+    months, follow-ups due and overdue; below, exit rates per cohort of the highlighted site."""
+
+    HELP = N_("Where each site stands today. Move through the sites to see their cohorts' exit rates.")
+
+    BINDINGS: ClassVar = [
+        Binding("r", "refresh", N_("refresh"), id="dashboard.refresh"),
+        Binding("c", "open_cohorts", N_("site's cohorts"), id="dashboard.cohorts"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: DashboardData | None = None
+
+    def screen_title(self) -> str:
+        return _("Dashboard")
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="dashboard"):
+            yield Static("", id="dashboard-as-of", classes="section-title")
+            table: DataTable[Any] = DataTable(id="sites-indicators", cursor_type="row", zebra_stripes=True)
+            table.add_column(_("Site"), key="site")
+            table.add_column(_("Cohorts running"), key="running")
+            table.add_column(_("In training"), key="in_training")
+            table.add_column(_("Women"), key="women")
+            table.add_column(_("QPV"), key="qpv")
+            table.add_column(_("Positive exits +6 months"), key="exits")
+            table.add_column(_("Follow-ups due"), key="due")
+            table.add_column(_("Overdue"), key="overdue")
+            yield table
+            yield Static("", id="chart-title", classes="section-title")
+            yield Static("", id="exit-chart")
+
+    @property
+    def table(self) -> DataTable[Any]:
+        return self.query_one("#sites-indicators", DataTable)
+
+    def reload(self) -> None:
+        today = self.today
+        store = self.store
+
+        def query() -> DashboardData:
+            return DashboardData(store.indicators.report(as_of=today), store.sites.names())
+
+        self.load("dashboard", query, self.show_report)
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def show_report(self, data: DashboardData) -> None:
+        self.data = data
+        report = data.report
+        self.query_one("#dashboard-as-of", Static).update(
+            _("Indicators as of {date} (positive exits: completers of cohorts ended 6 months ago or more)").format(
+                date=format_date(report.as_of)
+            )
+        )
+        table = self.table
+        current = self.current_site_id()
+        table.clear()
+        ordered = sorted(report.by_site, key=lambda site_id: data.site_names.get(site_id, "").lower())
+        for site_id in ordered:
+            table.add_row(*self.cells(data.site_names.get(site_id, "?"), report.by_site[site_id]), key=site_id)
+        if len(ordered) > 1:
+            table.add_row(*self.cells(_("All sites"), report.total, bold=True), key=TOTAL_KEY)
+        if ordered:
+            index = ordered.index(current) if current in ordered else 0
+            table.move_cursor(row=index, animate=False)
+            self.load_chart(ordered[index])
+        else:
+            self.query_one("#chart-title", Static).update(_("No site yet: create one in Sites (key 6)."))
+
+    @staticmethod
+    def cells(name: str, indicators: Indicators, *, bold: bool = False) -> tuple[Any, ...]:
+        overdue = indicators.followups_overdue
+        style = "bold" if bold else ""
+        return (
+            Text(name, style=style),
+            Text(format_int(indicators.cohorts_running), style=style, justify="right"),
+            Text(format_int(indicators.in_training), style=style, justify="right"),
+            Text(str(indicators.women_pct), style=style, justify="right"),
+            Text(str(indicators.qpv_pct), style=style, justify="right"),
+            Text(str(indicators.positive_exit_rate(EXIT_MONTHS)), style=style, justify="right"),
+            Text(format_int(indicators.followups_due), style=style, justify="right"),
+            Text(format_int(overdue), style=("bold red" if overdue else style), justify="right"),
+        )
+
+    def current_site_id(self) -> str | None:
+        table = self.table
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return None if key in (None, TOTAL_KEY) else str(key)
+
+    @on(DataTable.RowHighlighted, "#sites-indicators")
+    def _site_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        if key and key != TOTAL_KEY and self.data is not None:
+            self.load_chart(str(key))
+
+    @on(DataTable.RowSelected, "#sites-indicators")
+    def _site_selected(self) -> None:
+        self.action_open_cohorts()
+
+    def load_chart(self, site_id: str) -> None:
+        store = self.store
+
+        def query() -> ChartData:
+            return ChartData(site_id, [line.cohort for line in store.cohorts.page(site_id=site_id, limit=200).rows])
+
+        self.load("chart", query, self.show_chart)
+
+    def show_chart(self, chart: ChartData) -> None:
+        if self.data is None:
+            return
+        report = self.data.report
+        name = self.data.site_names.get(chart.site_id, "?")
+        with_rate = [
+            (cohort, report.by_cohort[cohort.id])
+            for cohort in chart.cohorts
+            if cohort.id in report.by_cohort
+            and report.by_cohort[cohort.id].positive_exit_rate(EXIT_MONTHS).value is not None
+        ][:CHART_COHORTS]
+        with_rate.reverse()  # oldest at the top, like a timeline
+        self.query_one("#chart-title", Static).update(
+            _("Positive exit rate at +6 months, per cohort — {site}").format(site=name)
+        )
+        chart_widget = self.query_one("#exit-chart", Static)
+        if not with_rate:
+            chart_widget.update(_("No cohort of this site ended 6 months ago or more yet."))
+            return
+        width = max(len(cohort.name) for cohort, _i in with_rate)
+        width = min(width, 34)
+        lines = Text()
+        for cohort, indicators in with_rate:
+            rate = indicators.positive_exit_rate(EXIT_MONTHS)
+            lines.append(cohort.name[:width].ljust(width) + "  ")
+            lines.append(bar(rate.value, BAR_WIDTH), style="green")
+            lines.append(f" {rate!s:>8}  ")
+            lines.append(
+                _("{positive} of {completers}").format(
+                    positive=indicators.counts.at("positive", EXIT_MONTHS),
+                    completers=indicators.exit_denominator(EXIT_MONTHS),
+                ),
+                style="dim",
+            )
+            lines.append("\n")
+        lines.rstrip()
+        chart_widget.update(lines)
+
+    def action_open_cohorts(self) -> None:
+        site_id = self.current_site_id()
+        self.fabrique.show_cohorts(site_id=site_id)

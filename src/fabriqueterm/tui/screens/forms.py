@@ -1,0 +1,432 @@
+"""Forms to create and edit every entity, with the domain's validation messages shown next to
+the field they are about. Nothing is saved while anything is invalid; Escape cancels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
+
+from fabriqueterm.domain.enums import (
+    Channel,
+    CohortStatus,
+    Gender,
+    LearnerStatus,
+    Milestone,
+    Outcome,
+    PartnerKind,
+    PlacementKind,
+    QualificationLevel,
+)
+from fabriqueterm.domain.models import Cohort, FollowUp, Learner, Partner, Placement, Site
+from fabriqueterm.domain.validation import FIELD_LABELS, DomainValidationError, FieldError
+from fabriqueterm.i18n import N_, _
+from fabriqueterm.store.db import Store
+from fabriqueterm.tui.format import date_for_input, format_phone_for_input
+from fabriqueterm.tui.screens.base import AppAccess
+
+
+def field_label(name: str) -> str:
+    text = _(FIELD_LABELS.get(name, name))
+    return text[:1].upper() + text[1:]
+
+
+@dataclass
+class FormField:
+    """One field of a form. ``kind``: text, date, int, choice, bool, multi."""
+
+    name: str
+    kind: str = "text"
+    value: Any = None
+    options: Sequence[tuple[str, Any]] = ()
+    label: str = ""
+    placeholder: str = ""
+    allow_blank: bool = True
+    required: bool = False
+    #: Shown only when this other bool field is checked.
+    shown_with: str | None = None
+    classes: str = ""
+
+    def title(self) -> str:
+        text = self.label or field_label(self.name)
+        return text + (" *" if self.required else "")
+
+
+def enum_options(enum: Any) -> list[tuple[str, str]]:
+    return [(member.label, member.value) for member in enum]
+
+
+def render_field(spec: FormField) -> ComposeResult:
+    """The widgets of one field: label, input and the slot for its error message."""
+    with Vertical(classes=f"form-field {spec.classes}".strip(), id=f"row-{spec.name}"):
+        if spec.kind != "bool":
+            yield Label(spec.title(), classes="form-label")
+        yield make_input(spec)
+        yield Static("", id=f"error-{spec.name}", classes="form-error")
+
+
+def field_rows(fields: Sequence[FormField]) -> list[list[FormField]]:
+    """Fields laid out two per line (checkboxes three per line, lists alone), in their order."""
+    def group(spec: FormField) -> str:
+        return spec.kind if spec.kind in ("bool", "multi") else "input"
+
+    rows: list[list[FormField]] = []
+    for spec in fields:
+        per_row = {"bool": 3, "multi": 1, "input": 2}[group(spec)]
+        if rows and group(rows[-1][0]) == group(spec) and len(rows[-1]) < per_row:
+            rows[-1].append(spec)
+        else:
+            rows.append([spec])
+    return rows
+
+
+def make_input(spec: FormField) -> Widget:
+    widget_id = f"field-{spec.name}"
+    if spec.kind == "choice":
+        values = [value for _label, value in spec.options]
+        return Select(
+            list(spec.options),
+            value=spec.value if spec.value in values else Select.NULL,
+            allow_blank=spec.allow_blank or spec.value not in values,
+            prompt=_("Choose…"),
+            id=widget_id,
+        )
+    if spec.kind == "bool":
+        return Checkbox(spec.title(), value=bool(spec.value), id=widget_id)
+    if spec.kind == "multi":
+        chosen = set(spec.value or ())
+        return SelectionList(*((label, value, value in chosen) for label, value in spec.options), id=widget_id)
+    placeholder = spec.placeholder or (_("dd/mm/yyyy") if spec.kind == "date" else "")
+    text = "" if spec.value is None else str(spec.value)
+    return Input(value=text, placeholder=placeholder, id=widget_id)
+
+
+def read_field(screen: Any, spec: FormField) -> Any:
+    widget = screen.query_one(f"#field-{spec.name}")
+    if isinstance(widget, Select):
+        if widget.value is Select.NULL:
+            return "" if spec.required else None  # "" reads "empty; a value is required"
+        return widget.value
+    if isinstance(widget, Checkbox):
+        return widget.value
+    if isinstance(widget, SelectionList):
+        return list(widget.selected)
+    value = widget.value
+    if spec.kind == "int" and not value.strip():
+        return None
+    return value
+
+
+def show_errors(screen: Any, specs: Sequence[FormField], errors: Sequence[FieldError], summary_id: str) -> None:
+    """Put each message next to its field; messages about fields the form lacks go in the summary."""
+    names = {spec.name for spec in specs}
+    by_field: dict[str, list[str]] = {}
+    others: list[str] = []
+    for error in errors:
+        if error.field in names:
+            by_field.setdefault(error.field, []).append(str(error))
+        else:
+            others.append(str(error))
+    for spec in specs:
+        slot = screen.query_one(f"#error-{spec.name}", Static)
+        messages = by_field.get(spec.name, [])
+        slot.update("\n".join(messages))
+        slot.set_class(bool(messages), "-shown")
+        screen.query_one(f"#field-{spec.name}").set_class(bool(messages), "-error")
+    summary = screen.query_one(f"#{summary_id}", Static)
+    summary.update("\n".join(others))
+    summary.set_class(bool(others), "-shown")
+    for spec in specs:
+        if spec.name in by_field:
+            screen.query_one(f"#field-{spec.name}").focus()
+            break
+
+
+class FormScreen(AppAccess, ModalScreen[str | None]):
+    """A modal form. ``save`` gets the values read from the fields and returns the saved row's
+    id, or raises :class:`DomainValidationError` (then nothing was saved)."""
+
+    BINDINGS: ClassVar = [
+        Binding("ctrl+s", "save", N_("save"), id="form.save", priority=True),
+        Binding("escape", "cancel", N_("cancel"), id="form.cancel"),
+    ]
+
+    def __init__(
+        self,
+        title: str,
+        fields: Sequence[FormField],
+        save: Callable[[dict[str, Any]], str],
+        *,
+        help_text: str = "",
+    ) -> None:
+        super().__init__()
+        self.form_title = title
+        self.fields = list(fields)
+        self.save = save
+        self.help_text = help_text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="form-dialog", classes="dialog"):
+            yield Label(self.form_title, id="form-title", classes="dialog-title")
+            if self.help_text:
+                yield Static(self.help_text, classes="dialog-help")
+            with VerticalScroll(id="form-fields", can_focus=False):
+                for row in field_rows(self.fields):
+                    if len(row) == 1:
+                        yield from render_field(row[0])
+                    else:
+                        with Horizontal(classes="form-pair"):
+                            for spec in row:
+                                yield from render_field(spec)
+            yield Static("", id="form-errors", classes="form-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(_("Save"), variant="primary", id="form-save")
+                yield Button(_("Cancel"), id="form-cancel")
+            yield Static(_("ctrl+s save · esc cancel · tab next field"), classes="dialog-keys")
+
+    def on_mount(self) -> None:
+        if self.fields:
+            self.query_one(f"#field-{self.fields[0].name}").focus()
+
+    def values(self) -> dict[str, Any]:
+        return {spec.name: read_field(self, spec) for spec in self.fields}
+
+    def action_save(self) -> None:
+        try:
+            row_id = self.save(self.values())
+        except DomainValidationError as error:
+            show_errors(self, self.fields, error.errors, "form-errors")
+            self.app.bell()
+            return
+        self.data_changed()
+        self.dismiss(row_id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#form-save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#form-cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_save()
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Ask before something that cannot be undone from this device (a delete)."""
+
+    BINDINGS: ClassVar = [
+        Binding("y", "answer(True)", N_("yes"), id="confirm.yes"),
+        Binding("n,escape", "answer(False)", N_("no"), id="confirm.no"),
+    ]
+
+    def __init__(self, question: str, detail: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-dialog", classes="dialog"):
+            yield Label(self.question, classes="dialog-title")
+            if self.detail:
+                yield Static(self.detail, classes="dialog-help")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(_("Delete"), variant="error", id="confirm-yes")
+                yield Button(_("Keep"), id="confirm-no")
+            yield Static(_("y delete · n or esc keep"), classes="dialog-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-no", Button).focus()
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm-yes")
+
+
+# --- the entities' forms ----------------------------------------------------------------------
+
+
+def _choices(rows: Sequence[Any]) -> list[tuple[str, str]]:
+    return [(row.name, row.id) for row in rows]
+
+
+def site_form(store: Store, site: Site | None = None) -> FormScreen:
+    values = site.model_dump() if site else {"active": True}
+    fields = [
+        FormField("name", value=values.get("name"), required=True),
+        FormField("city", value=values.get("city"), required=True),
+        FormField("region", value=values.get("region")),
+        FormField("operator", value=values.get("operator")),
+        FormField("address", value=values.get("address")),
+        FormField("active", "bool", value=values.get("active")),
+    ]
+
+    def save(data: dict[str, Any]) -> str:
+        row = store.sites.update(site.id, data) if site else store.sites.create(data)
+        return row.id
+
+    return FormScreen(_("Edit site") if site else _("New site"), fields, save)
+
+
+def cohort_form(store: Store, cohort: Cohort | None = None, *, site_id: str | None = None) -> FormScreen:
+    values: dict[str, Any] = cohort.model_dump() if cohort else {"site_id": site_id, "status": "planned", "capacity": 16}
+    fields = [
+        FormField("site_id", "choice", values.get("site_id"), _choices(store.sites.all()), required=True),
+        FormField("name", value=values.get("name"), required=True),
+        FormField("programme", value=values.get("programme"), required=True),
+        FormField("start_date", "date", date_for_input(values.get("start_date")), required=True),
+        FormField("end_date", "date", date_for_input(values.get("end_date")), required=True),
+        FormField("capacity", "int", values.get("capacity")),
+        FormField("funders", value=values.get("funders"), placeholder=_("separated by “; ”")),
+        FormField("status", "choice", values.get("status"), enum_options(CohortStatus), allow_blank=False),
+    ]
+
+    def save(data: dict[str, Any]) -> str:
+        row = store.cohorts.update(cohort.id, data) if cohort else store.cohorts.create(data)
+        return row.id
+
+    return FormScreen(_("Edit cohort") if cohort else _("New cohort"), fields, save)
+
+
+def learner_form(store: Store, *, learner: Learner | None = None, cohort: Cohort) -> FormScreen:
+    """Enrol a learner in ``cohort``, or edit ``learner`` (who may move to another cohort of
+    the same site)."""
+    values: dict[str, Any] = (
+        learner.model_dump() if learner else {"cohort_id": cohort.id, "status": "enrolled"}
+    )
+    cohorts = store.cohorts.for_site(cohort.site_id)
+    prescribers = [p for p in store.partners.for_site(cohort.site_id) if PartnerKind.PRESCRIBER.value in p.kinds.split(",")]
+    fields = [
+        FormField("cohort_id", "choice", values.get("cohort_id"), _choices(cohorts), required=True, allow_blank=False),
+        FormField("first_name", value=values.get("first_name"), required=True),
+        FormField("last_name", value=values.get("last_name"), required=True),
+        FormField("email", value=values.get("email"), placeholder="prenom.nom@example.org"),
+        FormField("phone", value=format_phone_for_input(values.get("phone")), placeholder="06 12 34 56 78"),
+        FormField("birth_year", "int", values.get("birth_year")),
+        FormField("gender", "choice", values.get("gender"), enum_options(Gender), required=True),
+        FormField("qualification", "choice", values.get("qualification"), enum_options(QualificationLevel), required=True),
+        FormField("qpv", "bool", values.get("qpv")),
+        FormField("job_seeker", "bool", values.get("job_seeker")),
+        FormField("refugee", "bool", values.get("refugee")),
+        FormField("prescriber_id", "choice", values.get("prescriber_id"), _choices(prescribers)),
+        FormField("status", "choice", values.get("status"), enum_options(LearnerStatus), allow_blank=False),
+        FormField("dropout_date", "date", date_for_input(values.get("dropout_date"))),
+        FormField("dropout_reason", value=values.get("dropout_reason")),
+    ]
+
+    def save(data: dict[str, Any]) -> str:
+        if learner:
+            return store.learners.update(learner.id, data).id
+        return store.learners.create(data).id
+
+    return FormScreen(_("Edit learner") if learner else _("Enrol a learner"), fields, save)
+
+
+def partner_form(store: Store, partner: Partner | None = None, *, site_ids: Sequence[str] = ()) -> FormScreen:
+    values: dict[str, Any] = partner.model_dump() if partner else {}
+    linked = [s.id for s in store.partners.sites_of(partner.id)] if partner else list(site_ids)
+    fields = [
+        FormField("name", value=values.get("name"), required=True),
+        FormField("kinds", "multi", (values.get("kinds") or "").split(","), enum_options(PartnerKind), required=True),
+        FormField("contact_name", value=values.get("contact_name")),
+        FormField("email", value=values.get("email")),
+        FormField("phone", value=format_phone_for_input(values.get("phone"))),
+        FormField("city", value=values.get("city")),
+        FormField("notes", value=values.get("notes")),
+        FormField("site_ids", "multi", linked, _choices(store.sites.all()), label=_("Linked sites")),
+    ]
+
+    def save(data: dict[str, Any]) -> str:
+        chosen = data.pop("site_ids")
+        if partner is None:
+            return store.partners.create_for_sites(data, chosen).id
+        row = store.partners.update(partner.id, data)
+        for site_id in chosen:
+            if site_id not in linked:
+                store.partners.link(partner.id, site_id)
+        for site_id in linked:
+            if site_id not in chosen:
+                store.partners.unlink(partner.id, site_id)
+        return row.id
+
+    return FormScreen(_("Edit partner") if partner else _("New partner"), fields, save)
+
+
+def placement_partner_options(store: Store, site_id: str) -> list[tuple[str, str]]:
+    """Employers and training bodies linked to the site, for a placement's partner."""
+    wanted = {PartnerKind.EMPLOYER.value, PartnerKind.TRAINING.value}
+    return _choices([p for p in store.partners.for_site(site_id) if wanted & set(p.kinds.split(","))])
+
+
+def placement_fields(store: Store, site_id: str, values: dict[str, Any], *, shown_with: str | None = None) -> list[FormField]:
+    return [
+        FormField("kind", "choice", values.get("kind"), enum_options(PlacementKind), required=True, shown_with=shown_with),
+        FormField("partner_id", "choice", values.get("partner_id"), placement_partner_options(store, site_id), shown_with=shown_with),
+        FormField("job_title", value=values.get("job_title"), shown_with=shown_with),
+        FormField("start_date", "date", date_for_input(values.get("start_date")), required=True, shown_with=shown_with),
+    ]
+
+
+def placement_form(store: Store, learner: Learner, placement: Placement | None = None) -> FormScreen:
+    values: dict[str, Any] = placement.model_dump() if placement else {}
+    fields = [*placement_fields(store, learner.site_id, values), FormField("notes", value=values.get("notes"))]
+
+    def save(data: dict[str, Any]) -> str:
+        if placement:
+            return store.placements.update(placement.id, data).id
+        return store.placements.create({**data, "learner_id": learner.id}).id
+
+    name = f"{learner.first_name} {learner.last_name}"
+    title = _("Edit placement of {name}") if placement else _("New placement for {name}")
+    return FormScreen(title.format(name=name), fields, save)
+
+
+def follow_up_form(store: Store, learner: Learner, follow_up: FollowUp | None = None) -> FormScreen:
+    values: dict[str, Any] = follow_up.model_dump() if follow_up else {"milestone": Milestone.M12.value}
+    fields = [
+        FormField("milestone", "choice", values.get("milestone"), enum_options(Milestone), allow_blank=False),
+        FormField("due_date", "date", date_for_input(values.get("due_date")), required=True),
+        FormField("done_date", "date", date_for_input(values.get("done_date"))),
+        FormField("channel", "choice", values.get("channel"), enum_options(Channel)),
+        FormField("outcome", "choice", values.get("outcome"), enum_options(Outcome)),
+        FormField("notes", value=values.get("notes")),
+    ]
+
+    def save(data: dict[str, Any]) -> str:
+        if follow_up:
+            return store.follow_ups.update(follow_up.id, data).id
+        return store.follow_ups.create({**data, "learner_id": learner.id}).id
+
+    name = f"{learner.first_name} {learner.last_name}"
+    title = _("Edit follow-up of {name}") if follow_up else _("New follow-up for {name}")
+    return FormScreen(title.format(name=name), fields, save)
+
+
+__all__ = [
+    "ConfirmScreen",
+    "FormField",
+    "FormScreen",
+    "cohort_form",
+    "follow_up_form",
+    "learner_form",
+    "partner_form",
+    "placement_form",
+    "site_form",
+]

@@ -1,0 +1,69 @@
+"""The help screen: what the current screen is for and every key it answers to."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Label, Static
+
+from fabriqueterm.i18n import N_, _
+
+
+def bindings_table(title: str, bindings: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2, 0, 0))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for key, description in bindings:
+        table.add_row(key, description)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys of the screen below and of the whole app."""
+
+    BINDINGS: ClassVar = [Binding("escape,f1,question_mark,q", "dismiss", N_("close"), id="help.close")]
+
+    def __init__(self, below: Screen) -> None:
+        super().__init__()
+        self.below = below
+
+    def describe(self, node: object) -> list[tuple[str, str]]:
+        seen: set[str] = set()
+        rows = []
+        for bindings in node._bindings.key_to_bindings.values():  # type: ignore[attr-defined]
+            for binding in bindings:
+                if not binding.description or binding.action in seen:
+                    continue
+                seen.add(binding.action)
+                rows.append((self.app.get_key_display(binding), _(binding.description)))
+        return rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-dialog", classes="dialog"):
+            yield Label(_("Keys"), classes="dialog-title")
+            with VerticalScroll():
+                purpose = getattr(self.below, "HELP", "")
+                if purpose:
+                    yield Static(_(purpose), classes="dialog-help")
+                screen_keys = self.describe(self.below)
+                if screen_keys:
+                    yield Static(bindings_table(_("On this screen"), screen_keys))
+                yield Static(bindings_table(_("Everywhere"), self.describe(self.app)))
+                yield Static(
+                    bindings_table(
+                        _("In lists and forms"),
+                        [
+                            ("↑ ↓ pgup pgdn", _("move in a list")),
+                            ("enter", _("open the highlighted line")),
+                            ("tab / shift+tab", _("next / previous field")),
+                            ("ctrl+s", _("save a form")),
+                            ("esc", _("cancel a form, go back")),
+                        ],
+                    )
+                )
+            yield Static(_("esc close"), classes="dialog-keys")

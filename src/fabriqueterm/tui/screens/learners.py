@@ -1,0 +1,271 @@
+"""Learners: search by name, email or phone (any part of it), and a learner's detail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from fabriqueterm.domain.enums import Channel, LearnerStatus, Milestone, Outcome, PlacementKind
+from fabriqueterm.domain.models import Learner
+from fabriqueterm.i18n import N_, _
+from fabriqueterm.store.repositories import LearnerProfile, NotFound, Page
+from fabriqueterm.tui.format import format_date, format_phone
+from fabriqueterm.tui.screens.base import FabriqueScreen
+from fabriqueterm.tui.screens.forms import (
+    ConfirmScreen,
+    follow_up_form,
+    learner_form,
+    placement_form,
+)
+from fabriqueterm.tui.screens.lists import ListScreen
+from fabriqueterm.tui.widgets.cards import label_of, profile_card
+
+
+@dataclass(frozen=True)
+class LearnerLine:
+    learner: Learner
+    cohort_name: str
+    site_name: str
+
+
+class LearnersScreen(ListScreen[LearnerLine]):
+    """Every learner by name; typing searches names, emails and phone numbers."""
+
+    HELP = N_("Find anyone: type part of a name, an email or a phone number (06 12… works).")
+
+    def screen_title(self) -> str:
+        return _("Learners")
+
+    def nouns(self) -> tuple[str, str]:
+        return _("learner"), _("learners")
+
+    def filter_placeholder(self) -> str:
+        return _("Search a name, an email, a phone number…")
+
+    def columns(self) -> Iterable[tuple[str, str] | tuple[str, str, int]]:
+        return [
+            (_("Learner"), "name", 26),
+            (_("Phone"), "phone", 14),
+            (_("Email"), "email", 28),
+            (_("Cohort"), "cohort", 30),
+            (_("Status"), "status", 10),
+        ]
+
+    def fetch(self, needle: str, offset: int) -> Page[LearnerLine]:
+        page = self.store.learners.page(needle, limit=self.PAGE_SIZE, offset=offset)
+        cohorts = self.store.cohorts.names([learner.cohort_id for learner in page.rows])
+        sites = self.store.sites.names()
+        rows = [
+            LearnerLine(learner, cohorts.get(learner.cohort_id, ""), sites.get(learner.site_id, ""))
+            for learner in page.rows
+        ]
+        return Page(rows, page.total, page.offset, page.limit)
+
+    def cells(self, row: LearnerLine) -> tuple[Any, ...]:
+        learner = row.learner
+        return (
+            f"{learner.last_name.upper()} {learner.first_name}",
+            format_phone(learner.phone),
+            learner.email or "—",
+            row.cohort_name,
+            label_of(LearnerStatus, learner.status),
+        )
+
+    def row_id(self, row: LearnerLine) -> str:
+        return row.learner.id
+
+    def open_row(self, row: LearnerLine) -> None:
+        self.fabrique.open_learner(row.learner.id)
+
+    def action_new(self) -> None:
+        self.notify(_("To enrol a learner, open their cohort (key 3) and press n."))
+
+    def action_edit(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            cohort = self.store.cohorts.get(row.learner.cohort_id)
+            self.app.push_screen(learner_form(self.store, learner=row.learner, cohort=cohort), self.after_form)
+
+    def action_delete(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            confirm_delete_learner(self, row.learner)
+
+
+def confirm_delete_learner(screen: FabriqueScreen, learner: Learner, *, then_back: bool = False) -> None:
+    def answer(yes: bool | None) -> None:
+        if yes:
+            screen.store.learners.delete(learner.id)
+            screen.data_changed()
+            if then_back:
+                screen.app.pop_screen()
+            else:
+                screen.after_write()
+
+    screen.app.push_screen(
+        ConfirmScreen(
+            _("Delete {name}?").format(name=f"{learner.first_name} {learner.last_name}"),
+            _("The learner disappears from every list, here and, after sync, on the commons."),
+        ),
+        answer,
+    )
+
+
+class LearnerDetailScreen(FabriqueScreen):
+    """A learner: profile, placements, follow-ups and local changes not yet synced."""
+
+    HELP = N_("A learner's file. Enter on a placement or a follow-up edits it.")
+
+    BINDINGS: ClassVar = [
+        Binding("escape", "app.back", N_("back"), id="detail.back"),
+        Binding("e", "edit", N_("edit"), id="learner.edit"),
+        Binding("p", "new_placement", N_("new placement"), id="learner.new_placement"),
+        Binding("f", "new_follow_up", N_("new follow-up"), id="learner.new_follow_up"),
+        Binding("delete", "delete", N_("delete"), key_display="del", id="learner.delete"),
+    ]
+
+    def __init__(self, learner_id: str) -> None:
+        super().__init__()
+        self.learner_id = learner_id
+        self.profile: LearnerProfile | None = None
+
+    def screen_title(self) -> str:
+        return _("Learner")
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="learner-detail"):
+            yield Static("", id="learner-name", classes="section-title")
+            yield Static("", id="learner-card")
+            yield Static("", id="learner-changes")
+            yield Static(_("Placements"), classes="section-title")
+            placements: DataTable[Any] = DataTable(id="learner-placements", cursor_type="row")
+            placements.add_column(_("Start"), key="start")
+            placements.add_column(_("Kind"), key="kind", width=38)
+            placements.add_column(_("Job title"), key="job", width=30)
+            placements.add_column(_("Partner"), key="partner", width=30)
+            yield placements
+            yield Static(_("Follow-ups"), classes="section-title")
+            follow_ups: DataTable[Any] = DataTable(id="learner-follow-ups", cursor_type="row")
+            follow_ups.add_column(_("Milestone"), key="milestone", width=16)
+            follow_ups.add_column(_("Due"), key="due")
+            follow_ups.add_column(_("Done"), key="done")
+            follow_ups.add_column(_("Channel"), key="channel", width=7)
+            follow_ups.add_column(_("Outcome"), key="outcome", width=12)
+            follow_ups.add_column(_("Notes"), key="notes", width=44)
+            yield follow_ups
+
+    def reload(self) -> None:
+        store, learner_id = self.store, self.learner_id
+
+        def query() -> LearnerProfile | None:
+            try:
+                return store.learners.profile(learner_id)
+            except NotFound:
+                return None
+
+        self.load("learner", query, self.show)
+
+    def show(self, profile: LearnerProfile | None) -> None:
+        if profile is None:
+            self.notify(_("This learner no longer exists."), severity="warning")
+            self.app.pop_screen()
+            return
+        self.profile = profile
+        learner = profile.learner
+        self.title = f"{learner.first_name} {learner.last_name}"
+        self.query_one("#learner-name", Static).update(f"{learner.first_name} {learner.last_name}")
+        self.query_one("#learner-card", Static).update(profile_card(profile))
+        changes = self.query_one("#learner-changes", Static)
+        changes.display = bool(profile.local_changes)
+        if profile.local_changes:
+            last = profile.local_changes[0]
+            changes.update(
+                Text(
+                    _("{count} local changes not yet synced (last: {when})").format(
+                        count=len(profile.local_changes), when=last.created_at[:16].replace("T", " ")
+                    ),
+                    style="italic",
+                )
+            )
+        placements = self.query_one("#learner-placements", DataTable)
+        placements.clear()
+        for placement in reversed(profile.placements):
+            placements.add_row(
+                format_date(placement.start_date),
+                label_of(PlacementKind, placement.kind),
+                placement.job_title or "—",
+                profile.partner_names.get(placement.partner_id or "", "—"),
+                key=placement.id,
+            )
+        follow_ups = self.query_one("#learner-follow-ups", DataTable)
+        follow_ups.clear()
+        for follow_up in profile.follow_ups:
+            late = follow_up.done_date is None and follow_up.due_date < self.today
+            follow_ups.add_row(
+                label_of(Milestone, follow_up.milestone),
+                Text(format_date(follow_up.due_date), style="bold red" if late else ""),
+                format_date(follow_up.done_date),
+                label_of(Channel, follow_up.channel),
+                label_of(Outcome, follow_up.outcome),
+                follow_up.notes[:60],
+                key=follow_up.id,
+            )
+
+    @on(DataTable.RowSelected, "#learner-placements")
+    def _edit_placement(self, event: DataTable.RowSelected) -> None:
+        if self.profile is None:
+            return
+        placement = next((p for p in self.profile.placements if p.id == event.row_key.value), None)
+        if placement is not None:
+            self.app.push_screen(placement_form(self.store, self.profile.learner, placement), self.after_form)
+
+    @on(DataTable.RowSelected, "#learner-follow-ups")
+    def _edit_follow_up(self, event: DataTable.RowSelected) -> None:
+        if self.profile is None:
+            return
+        follow_up = next((f for f in self.profile.follow_ups if f.id == event.row_key.value), None)
+        if follow_up is not None:
+            self.app.push_screen(follow_up_form(self.store, self.profile.learner, follow_up), self.after_form)
+
+    def action_edit(self) -> None:
+        if self.profile is None:
+            return
+        learner = self.profile.learner
+        cohort = self.store.cohorts.get(learner.cohort_id)
+        self.app.push_screen(learner_form(self.store, learner=learner, cohort=cohort), self.after_form)
+
+    def action_new_placement(self) -> None:
+        if self.profile is not None:
+            self.app.push_screen(placement_form(self.store, self.profile.learner), self.after_form)
+
+    def action_new_follow_up(self) -> None:
+        if self.profile is not None:
+            self.app.push_screen(follow_up_form(self.store, self.profile.learner), self.after_form)
+
+    def action_delete(self) -> None:
+        if self.profile is None:
+            return
+        # Inside a table, delete removes the highlighted placement or follow-up; elsewhere the learner.
+        focused = self.focused
+        if isinstance(focused, DataTable) and focused.row_count and focused.id in ("learner-placements", "learner-follow-ups"):
+            key = focused.coordinate_to_cell_key(focused.cursor_coordinate).row_key.value
+            is_placement = focused.id == "learner-placements"
+            repository = self.store.placements if is_placement else self.store.follow_ups
+            question = _("Delete this placement?") if is_placement else _("Delete this follow-up?")
+
+            def answer(yes: bool | None) -> None:
+                if yes and key:
+                    repository.delete(str(key))
+                    self.after_write()
+
+            self.app.push_screen(ConfirmScreen(question), answer)
+            return
+        confirm_delete_learner(self, self.profile.learner, then_back=True)

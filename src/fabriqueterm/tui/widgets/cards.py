@@ -1,0 +1,121 @@
+"""Text blocks describing a learner: contact card and history (placements, follow-ups)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rich.table import Table
+from rich.text import Text
+
+from fabriqueterm.domain.enums import (
+    Channel,
+    Gender,
+    LearnerStatus,
+    Milestone,
+    Outcome,
+    PlacementKind,
+    QualificationLevel,
+)
+from fabriqueterm.domain.models import FollowUp, Placement
+from fabriqueterm.i18n import _
+from fabriqueterm.store.repositories import LearnerProfile
+from fabriqueterm.tui.format import format_date, format_phone, yes_no
+
+
+def label_of(enum: type, value: str | None) -> str:
+    if not value:
+        return "—"
+    try:
+        return enum(value).label
+    except ValueError:
+        return value
+
+
+def placement_line(placement: Placement, partner_names: dict[str, str]) -> str:
+    parts = [format_date(placement.start_date), label_of(PlacementKind, placement.kind)]
+    if placement.job_title:
+        parts.append(placement.job_title)
+    if placement.partner_id:
+        parts.append(partner_names.get(placement.partner_id, "?"))
+    return " · ".join(parts)
+
+
+def follow_up_line(follow_up: FollowUp, today: date) -> Text:
+    line = Text()
+    line.append(label_of(Milestone, follow_up.milestone), style="bold")
+    if follow_up.done_date is None:
+        line.append("  " + _("due {date}").format(date=format_date(follow_up.due_date)))
+        if follow_up.due_date < today:
+            line.append("  " + _("late"), style="bold red")
+    else:
+        line.append(
+            "  "
+            + _("done {date}").format(date=format_date(follow_up.done_date))
+            + f" · {label_of(Channel, follow_up.channel)} · {label_of(Outcome, follow_up.outcome)}"
+        )
+    if follow_up.notes:
+        line.append("\n    " + follow_up.notes, style="italic")
+    return line
+
+
+def contact_card(profile: LearnerProfile) -> Text:
+    learner = profile.learner
+    text = Text()
+    text.append(f"{learner.first_name} {learner.last_name}\n", style="bold")
+    text.append("☎ " + format_phone(learner.phone) + "\n", style="bold")
+    text.append("✉ " + (learner.email or "—") + "\n")
+    text.append(f"{profile.cohort_name} · {profile.site_name}\n", style="dim")
+    text.append(label_of(LearnerStatus, learner.status) + "\n")
+    return text
+
+
+def profile_card(profile: LearnerProfile) -> Table:
+    """The learner's profile as two columns of label and value."""
+    learner = profile.learner
+    rows = [
+        (_("Phone"), format_phone(learner.phone)),
+        (_("Email"), learner.email or "—"),
+        (_("Cohort"), profile.cohort_name),
+        (_("Site"), profile.site_name),
+        (_("Status"), label_of(LearnerStatus, learner.status)),
+        (_("Prescriber"), profile.prescriber_name or "—"),
+        (_("Gender"), label_of(Gender, learner.gender)),
+        (_("Birth year"), str(learner.birth_year or "—")),
+        (_("Qualification"), label_of(QualificationLevel, learner.qualification)),
+        (_("QPV"), yes_no(learner.qpv)),
+        (_("Job seeker"), yes_no(learner.job_seeker)),
+        (_("Refugee"), yes_no(learner.refugee)),
+    ]
+    if learner.status == LearnerStatus.DROPPED_OUT.value:
+        rows.append((_("Dropped out"), f"{format_date(learner.dropout_date)} {learner.dropout_reason}".strip()))
+    table = Table.grid(padding=(0, 2, 0, 0), expand=True)
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(ratio=3)
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(ratio=2)
+    half = (len(rows) + 1) // 2
+    for index in range(half):
+        left = rows[index]
+        right = rows[index + half] if index + half < len(rows) else ("", "")
+        table.add_row(left[0], left[1], right[0], right[1])
+    return table
+
+
+def history(profile: LearnerProfile, today: date) -> Text:
+    text = Text()
+    text.append(_("Placements") + "\n", style="bold underline")
+    if profile.placements:
+        for placement in reversed(profile.placements):
+            text.append("• " + placement_line(placement, profile.partner_names) + "\n")
+    else:
+        text.append(_("none known yet") + "\n", style="dim")
+    text.append("\n" + _("Follow-ups") + "\n", style="bold underline")
+    if profile.follow_ups:
+        for follow_up in profile.follow_ups:
+            text.append("• ")
+            text.append_text(follow_up_line(follow_up, today))
+            text.append("\n")
+    else:
+        text.append(_("none") + "\n", style="dim")
+    text.rstrip()
+    return text

@@ -1,0 +1,342 @@
+"""Schema versions: a database made by schema version 1 upgrades with no row lost, and the schema the
+migrations build matches the SQLModel tables (models and migrations cannot drift)."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Table
+
+from fabriqueterm.domain.dates import Clock
+from fabriqueterm.domain.ids import follow_up_id
+from fabriqueterm.domain.models import ENTITIES
+from fabriqueterm.store import Store
+from fabriqueterm.store.migrations import MIGRATIONS, SCHEMA_VERSION
+
+TS = "2026-03-02 09:15:00.000000"  # how SQLAlchemy stores a DateTime in SQLite
+SITE_ID = "0199a8a0-0000-7000-8000-00000000a001"
+PARTNER_ID = "0199a8a0-0000-7000-8000-00000000b001"
+COHORT_ID = "0199a8a0-0000-7000-8000-00000000c001"
+LEARNER_IDS = ("0199a8a0-0000-7000-8000-00000000d001", "0199a8a0-0000-7000-8000-00000000d002")
+PLACEMENT_ID = "0199a8a0-0000-7000-8000-00000000e001"
+CLIENT_ID = "0199a8a0-0000-7000-8000-00000000f001"
+
+#: Rows of every table, as an older app would have written them at schema version 1.
+V1_ROWS: dict[str, list[tuple[object, ...]]] = {
+    "site": [
+        (
+            SITE_ID,
+            TS,
+            TS,
+            4,
+            None,
+            "Fabrique de Roubaix",
+            "Roubaix",
+            "Hauts-de-France",
+            "Simplon",
+            "",
+            1,
+        )
+    ],
+    "partner": [
+        (
+            PARTNER_ID,
+            TS,
+            TS,
+            None,
+            None,
+            "France Travail Roubaix",
+            "prescriber",
+            "Mme Lefèvre",
+            "contact@example.org",
+            "+33320000000",
+            "Roubaix",
+            "",
+        )
+    ],
+    "partner_site": [
+        ("0199a8a0-0000-7000-8000-00000000b101", TS, TS, None, None, PARTNER_ID, SITE_ID)
+    ],
+    "cohort": [
+        (
+            COHORT_ID,
+            TS,
+            TS,
+            5,
+            None,
+            SITE_ID,
+            "Promo 2026-A",
+            "Développeur·se web et web mobile",
+            "2026-01-05",
+            "2026-07-03",
+            16,
+            "Région; France Travail",
+            "finished",
+        )
+    ],
+    "learner": [
+        (
+            LEARNER_IDS[0],
+            TS,
+            TS,
+            None,
+            None,
+            SITE_ID,
+            COHORT_ID,
+            "Aïcha",
+            "Benali",
+            "aicha.benali@example.org",
+            "+33612345678",
+            1998,
+            "F",
+            1,
+            "4",
+            1,
+            0,
+            PARTNER_ID,
+            "graduated",
+            None,
+            "",
+        ),
+        (
+            LEARNER_IDS[1],
+            TS,
+            TS,
+            None,
+            TS,
+            SITE_ID,
+            COHORT_ID,
+            "Lucas",
+            "Martin",
+            None,
+            None,
+            None,
+            "M",
+            0,
+            "none",
+            1,
+            0,
+            None,
+            "dropped_out",
+            "2026-02-10",
+            "déménagement",
+        ),
+    ],
+    "follow_up": [
+        (
+            follow_up_id(LEARNER_IDS[0], "end"),
+            TS,
+            TS,
+            None,
+            None,
+            SITE_ID,
+            LEARNER_IDS[0],
+            "end",
+            "2026-07-03",
+            "2026-07-06",
+            "phone",
+            "reached",
+            "CDI signé",
+        ),
+        (
+            follow_up_id(LEARNER_IDS[0], "m3"),
+            TS,
+            TS,
+            None,
+            None,
+            SITE_ID,
+            LEARNER_IDS[0],
+            "m3",
+            "2026-10-03",
+            None,
+            None,
+            None,
+            "",
+        ),
+    ],
+    "placement": [
+        (
+            PLACEMENT_ID,
+            TS,
+            TS,
+            None,
+            None,
+            SITE_ID,
+            LEARNER_IDS[0],
+            "cdi",
+            None,
+            "Développeuse web",
+            "2026-07-15",
+            follow_up_id(LEARNER_IDS[0], "end"),
+            "",
+        )
+    ],
+    "outbox": [
+        (
+            1,
+            "learner",
+            LEARNER_IDS[0],
+            "update",
+            '{"status": "graduated"}',
+            None,
+            '{"status": "enrolled"}',
+            TS,
+            "pending",
+            None,
+        ),
+        (
+            2,
+            "placement",
+            PLACEMENT_ID,
+            "create",
+            '{"kind": "cdi"}',
+            None,
+            "{}",
+            TS,
+            "rejected",
+            "kind: bad",
+        ),
+    ],
+    "meta": [("client_id", CLIENT_ID), ("cursor:" + SITE_ID, "42")],
+}
+
+
+def build_v1_database(path: Path) -> None:
+    connection = sqlite3.connect(path)
+    try:
+        for statement in MIGRATIONS[0]:
+            connection.execute(statement)
+        for table, rows in V1_ROWS.items():
+            marks = ", ".join("?" * len(rows[0]))
+            connection.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        connection.execute("PRAGMA user_version = 1")
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def table_rows(path: Path, table: str) -> list[tuple[object, ...]]:
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+    finally:
+        connection.close()
+
+
+@pytest.mark.skipif(SCHEMA_VERSION < 2, reason="only one schema version so far")
+def test_database_from_schema_v1_upgrades_with_no_row_lost(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    build_v1_database(path)
+    path.chmod(0o600)
+    before = {table: table_rows(path, table) for table in V1_ROWS}
+    assert before == V1_ROWS
+
+    with Store.open(path, clock=Clock(date(2026, 11, 25))) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        # Every row of every table is still there, unchanged.
+        for table, rows in V1_ROWS.items():
+            after = table_rows(path, table)
+            assert [row[: len(rows[0])] for row in after] == rows, table
+        # The repositories read the old rows.
+        assert store.client_id == CLIENT_ID
+        assert store.learners.get(LEARNER_IDS[0]).phone == "+33612345678"
+        assert store.cohorts.get(COHORT_ID).end_date == date(2026, 7, 3)
+        assert [p.id for p in store.placements.for_learner(LEARNER_IDS[0])] == [PLACEMENT_ID]
+        assert [p.name for p in store.partners.for_site(SITE_ID)] == ["France Travail Roubaix"]
+        assert store.outbox.count("pending") == 1 and store.outbox.count("rejected") == 1
+        # The search index (added after v1) covers the learners inserted at v1.
+        rows, total = store.learners.search("benal")
+        assert ([r.id for r in rows], total) == ([LEARNER_IDS[0]], 1)
+        assert store.learners.search("aicha.benali")[1] == 1
+        assert store.learners.search("Martin") == ([], 0)  # tombstoned at v1: still hidden
+        # And the upgraded database takes new writes.
+        store.learners.update(LEARNER_IDS[0], {"status": "certified"})
+
+    connection = sqlite3.connect(path)
+    try:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        connection.close()
+
+    backup = path.with_name(f"{path.name}.before-v{SCHEMA_VERSION}")
+    assert backup.exists()
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    connection = sqlite3.connect(backup)
+    try:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 1
+    finally:
+        connection.close()
+    for table, rows in V1_ROWS.items():
+        assert table_rows(backup, table) == rows, table
+
+
+def test_opening_an_up_to_date_database_makes_no_backup(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    for _ in range(2):
+        with Store.open(path) as store:
+            assert store.schema_version == SCHEMA_VERSION
+    assert sorted(p.name for p in tmp_path.iterdir() if ".before-v" in p.name) == []
+
+
+def test_migrations_are_a_list_keyed_by_version() -> None:
+    assert len(MIGRATIONS) == SCHEMA_VERSION
+    assert all(isinstance(statement, str) for migration in MIGRATIONS for statement in migration)
+
+
+# --- models and migrations cannot drift -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
+    path = tmp_path_factory.mktemp("schema") / "db.sqlite3"
+    Store.open(path).close()
+    connection = sqlite3.connect(path)
+    yield connection
+    connection.close()
+
+
+@pytest.mark.parametrize("entity", sorted(ENTITIES))
+def test_migrated_schema_matches_the_sqlmodel_table(
+    migrated: sqlite3.Connection, entity: str
+) -> None:
+    table: Table = ENTITIES[entity].__table__  # type: ignore[attr-defined]
+    info = migrated.execute(f"PRAGMA table_info('{table.name}')").fetchall()
+    assert info, f"table {table.name} missing from the migrated schema"
+    # (name, NOT NULL, primary key) of each column, in any order.
+    in_database = {(row[1], bool(row[3]), bool(row[5])) for row in info}
+    in_model = {(column.name, not column.nullable, column.primary_key) for column in table.columns}
+    assert in_database == in_model
+
+    foreign_keys_in_database = {
+        (row[3], row[2], row[4])
+        for row in migrated.execute(f"PRAGMA foreign_key_list('{table.name}')")
+    }
+    foreign_keys_in_model = {
+        (fk.parent.name, fk.column.table.name, fk.column.name) for fk in table.foreign_keys
+    }
+    assert foreign_keys_in_database == foreign_keys_in_model
+
+
+def test_every_synced_table_has_the_sync_columns(migrated: sqlite3.Connection) -> None:
+    for model in ENTITIES.values():
+        columns = {
+            row[1]: row for row in migrated.execute(f"PRAGMA table_info('{model.__tablename__}')")
+        }
+        assert {"id", "created_at", "updated_at", "version", "deleted_at"} <= set(columns)
+        assert columns["id"][5] == 1  # primary key
+        assert columns["version"][3] == 0 and columns["deleted_at"][3] == 0  # nullable
+
+
+def test_no_unexpected_table(migrated: sqlite3.Connection) -> None:
+    tables = {
+        name
+        for (name,) in migrated.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if not name.startswith(("sqlite_", "learner_search"))
+    }
+    assert tables == {model.__tablename__ for model in ENTITIES.values()} | {"outbox", "meta"}

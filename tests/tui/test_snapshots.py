@@ -1,0 +1,115 @@
+"""What each screen looks like on the deterministic demo network (300 learners, seed 2026, as of
+2026-11-25), at 120x40. Review changes with ``snapshot_report.html`` before ``--snapshot-update``.
+
+The snapshots are taken in English: the English text lives in the code, so they do not change when
+the French catalogue does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from textual.widgets import Input
+from tui_helpers import SIZE, settle, stop_blinking
+
+Step = str | Callable[[Any], Awaitable[None]]
+
+
+def steps(*keys: Step) -> Callable[[Any], Awaitable[None]]:
+    """A ``run_before`` pressing ``keys`` (a string of several characters is typed), letting
+    background queries finish after each, and freezing text cursors at the end."""
+
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot)
+        for key in keys:
+            if callable(key):
+                await key(pilot)
+            elif len(key) > 1 and key.startswith("'"):
+                await pilot.press(*key[1:])
+            else:
+                await pilot.press(key)
+            await settle(pilot)
+        stop_blinking(pilot.app)
+        await pilot.pause()
+
+    return run_before
+
+
+def set_value(selector: str, value: str) -> Callable[[Any], Awaitable[None]]:
+    async def run(pilot: Any) -> None:
+        pilot.app.screen.query_one(selector, Input).value = value
+
+    return run
+
+
+def test_dashboard(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps())
+
+
+def test_dashboard_light_theme_second_site(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps("ctrl+t", "down"))
+
+
+def test_follow_up_queue(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps("2"))
+
+
+def test_call_with_placement(snap_compare, make_app) -> None:
+    run = steps("2", "enter", "enter", "down", "enter", "ctrl+o", "enter", "down", "enter", "tab", "tab", "'Technicien support")
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run)
+
+
+def test_cohorts(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps("3"))
+
+
+def test_cohort_detail(snap_compare, make_app) -> None:
+    app = make_app()
+    running = app.store.cohorts.page(status="running").rows[0].cohort
+    run = steps("3", "slash", set_value("#filter", running.name), "enter", "enter")
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def test_learners_filtered(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps("4", "slash", "'ben"))
+
+
+def test_learner_detail(snap_compare, make_app) -> None:
+    run = steps("4", "slash", "'Pinto", "enter", "enter")
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run)
+
+
+def test_learner_form_with_an_invalid_email(snap_compare, make_app) -> None:
+    run = steps("4", "e", set_value("#field-email", "awa.traore@@example"), "ctrl+s")
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run)
+
+
+def test_partners(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps("5"))
+
+
+def test_partner_detail(snap_compare, make_app) -> None:
+    run = steps("5", "slash", "'Opale", "enter", "enter")
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run)
+
+
+def test_sites(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps("6"))
+
+
+def test_sync_after_a_logged_call(snap_compare, make_app) -> None:
+    run = steps("2", "enter", "enter", "down", "enter", "ctrl+s", "7")
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run)
+
+
+def test_settings(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps("8"))
+
+
+def test_help(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps("2", "question_mark"))
+
+
+def test_confirm_delete(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps("4", "delete"))
