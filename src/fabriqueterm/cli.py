@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fabriqueterm.server.cli import add_server_commands
 
     add_server_commands(commands)
+    from fabriqueterm.reports.cli import add_report_commands
+
+    add_report_commands(commands)
     return parser
 
 

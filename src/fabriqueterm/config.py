@@ -17,7 +17,7 @@ from typing import Any
 import platformdirs
 import tomli_w
 
-from fabriqueterm.i18n import LANGUAGES, _
+from fabriqueterm.i18n import LANGUAGES, N_, _
 
 APP_NAME = "fabriqueterm"
 HOME_ENV = "FABRIQUETERM_HOME"
@@ -94,10 +94,10 @@ class Config:
 
 
 _HINTS = {
-    "server_url": 'a web address in quotes, e.g. server_url = "https://commons.example.org"',
-    "language": 'language = "fr" or language = "en"',
-    "auto_sync": "auto_sync = true or auto_sync = false",
-    "sync_interval_minutes": "a whole number of minutes between 1 and 1440, e.g. sync_interval_minutes = 15",
+    "server_url": N_('a web address in quotes, e.g. server_url = "https://commons.example.org"'),
+    "language": N_('language = "fr" or language = "en"'),
+    "auto_sync": N_("auto_sync = true or auto_sync = false"),
+    "sync_interval_minutes": N_("a whole number of minutes between 1 and 1440, e.g. sync_interval_minutes = 15"),
 }
 
 
@@ -206,6 +206,9 @@ class Secret(str):
 
     def __str__(self) -> str:
         return "********"
+
+    def __format__(self, spec: str) -> str:
+        return format("********", spec)
 
     def reveal(self) -> str:
         return str.__str__(self)

@@ -490,8 +490,14 @@ class _Generator:
             contact_first, contact_last = self.person_name("F" if rng.random() < 0.6 else "M")
             email = None
             if rng.random() < 0.9:
-                domain = ascii_slug(name)[:40].strip("-") or "partenaire"
-                email = f"{ascii_slug(contact_first)}.{ascii_slug(contact_last)}@{domain}.example.org"
+                domain = ascii_slug(name)
+                if len(domain) > 40:  # cut at a word, never leave a lone "d" or "l"
+                    domain = domain[:41].rsplit("-", 1)[0]
+                    if "-" in domain and len(domain.rsplit("-", 1)[1]) == 1:
+                        domain = domain.rsplit("-", 1)[0]
+                domain = domain or "partenaire"
+                local = f"{ascii_slug(contact_first) or 'contact'}.{ascii_slug(contact_last) or 'x'}"
+                email = f"{local}@{domain}.example.org"
             phone = self.landline(first_site.region) if rng.random() < 0.85 else None
             row = self.synced(
                 "partner",
@@ -808,8 +814,8 @@ class _Generator:
         if source is not None:
             created = source["updated_at"]
             fitting = self.notes_placement.get(kind)
-            if fitting and rng.random() < 0.7:
-                source["notes"] = rng.choice(fitting)
+            if fitting:  # what was said on that call, or nothing written
+                source["notes"] = rng.choice(fitting) if rng.random() < 0.7 else ""
         else:
             created = self.stamp(min(self.today, start + timedelta(days=rng.randint(0, 20))))
         return self.add_placement(learner, site, kind, start, created, source["id"] if source else None)
@@ -899,24 +905,27 @@ def build_demo_home(
     from fabriqueterm.store import Store
 
     home = Path(home)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
     paths = Paths.under(home)
     paths.ensure()
     database = paths.database
     if not database.resolve().is_relative_to(home.resolve()):  # pragma: no cover - Paths.under
         raise ValueError(f"{database} is not inside the demo home {home}")
+    day = today or date.today()
+    data = generate(learners=learners, seed=seed, today=day)  # first: a failure keeps the old demo
     if replace:
         for suffix in ("", "-wal", "-shm"):
             database.with_name(database.name + suffix).unlink(missing_ok=True)
-    elif database.exists() and database.stat().st_size > 0:
-        raise FileExistsError(
-            _("{file} already holds demo data; rebuild it with “fabriqueterm demo --build”.").format(
-                file=database
-            )
-        )
+    elif database.exists():
+        with Store.open(database, clock=Clock(day)) as store:
+            if store.sites.count():
+                raise FileExistsError(
+                    _("{file} already holds demo data; rebuild it with “fabriqueterm demo --build”.").format(
+                        file=database
+                    )
+                )
     if not paths.config_file.exists():
         save_config(paths.config_file, Config())
-    day = today or date.today()
-    data = generate(learners=learners, seed=seed, today=day)
     with Store.open(database, clock=Clock(day)) as store:
         write(store, data)
     return _(

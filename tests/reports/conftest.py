@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,12 +21,10 @@ TODAY = date(2026, 11, 25)  # Wednesday of 2026-W48
 
 
 @pytest.fixture(autouse=True)
-def own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("FABRIQUETERM_HOME", str(home))
-    monkeypatch.delenv("FABRIQUETERM_DEMO_HOME", raising=False)
+def own_home(fabriqueterm_home: Path) -> Iterator[Path]:
+    """The test's own home (tests/conftest.py), with English messages: assertions read them."""
     set_language("en")
-    yield home
+    yield fabriqueterm_home
     set_language(DEFAULT_LANGUAGE)
 
 

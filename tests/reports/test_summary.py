@@ -224,25 +224,25 @@ def read_markdown(text: str, labels: dict[str, str]) -> dict[str, dict[str, obje
     return sections
 
 
-def read_xlsx(data: bytes) -> dict[str, dict[str, object]]:
+def read_xlsx(data: bytes, labels: dict[str, str]) -> dict[str, dict[str, object]]:
     workbook = openpyxl.load_workbook(io.BytesIO(data))
     sections: dict[str, dict[str, object]] = {}
     for sheet in workbook.worksheets:
         figures: dict[str, object] = {}
-        for row in sheet.iter_rows(min_row=5):
-            label, value, numerator, denominator, key = (cell for cell in row[:5])
-            if key.value is None:
+        for label, value, numerator, denominator in sheet.iter_rows(min_row=5, max_col=4):
+            key = labels.get(label.value)
+            if key is None:
                 continue
             if numerator.value is None:  # a count: typed as a number
-                assert isinstance(value.value, int), key.value
-                figures[key.value] = value.value
+                assert isinstance(value.value, int), key
+                figures[key] = value.value
             elif value.value == "n/a":
                 assert denominator.value == 0
-                figures[key.value] = None
+                figures[key] = None
             else:
-                assert isinstance(value.value, int | float) and value.number_format == "0.0%", key.value
+                assert isinstance(value.value, int | float) and value.number_format == "0.0%", key
                 assert value.value == pytest.approx(numerator.value / denominator.value)
-                figures[key.value] = percent((numerator.value, denominator.value))
+                figures[key] = percent((numerator.value, denominator.value))
         sections[sheet.title] = figures
     return sections
 
@@ -264,7 +264,7 @@ def test_every_format_shows_the_same_figures(network):
     expected = {name: expected_shown(name) for name in SECTIONS}
     assert read_csv(render(summary, "csv")) == expected
     assert read_markdown(render(summary, "md").decode(), labels) == expected
-    assert read_xlsx(render(summary, "xlsx")) == expected
+    assert read_xlsx(render(summary, "xlsx"), labels) == expected
     assert read_html(render(summary, "html").decode()) == expected
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from conftest import COHORT, World, make_world
+from commons_helpers import COHORT, World, make_world
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import COHORT, LEARNER, World
+from commons_helpers import COHORT, LEARNER, World
 
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.server import db as server_db

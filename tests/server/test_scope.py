@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import COHORT, LEARNER, World
+from commons_helpers import COHORT, LEARNER, World
 
 from fabriqueterm.domain.ids import partner_site_id, uuid7
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from conftest import COHORT, LEARNER, World
+from commons_helpers import COHORT, LEARNER, World
 
 from fabriqueterm.domain.ids import follow_up_id, partner_site_id, uuid7
 from fabriqueterm.domain.models import LEARNER_PERSONAL_FIELDS

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import COHORT, Device, World, make_world
+from commons_helpers import COHORT, Device, World, make_world
 
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.server.db import create_schema, make_engine
@@ -111,7 +111,7 @@ def test_identical_pushes_sent_concurrently_apply_once(net_world: World) -> None
     device = net_world.device()
     cohort = device.create_cohort(net_world.site_a1)
     learner_ids = [uuid7() for _ in range(20)]
-    from conftest import LEARNER
+    from commons_helpers import LEARNER
 
     batch = [
         device.mutation("learner", i, "create", {**LEARNER, "site_id": net_world.site_a1, "cohort_id": cohort, "email": None})

@@ -18,6 +18,8 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
         with contextlib.suppress(WorkerCancelled):  # a newer query replaced it: waited next round
             await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        if not any(worker.is_running for worker in pilot.app.workers):
+            break
 
 
 def stop_blinking(app) -> None:  # type: ignore[no-untyped-def]

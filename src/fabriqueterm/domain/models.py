@@ -12,10 +12,31 @@ These are storage models: they do not validate. Input is validated at the bounda
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import Column, DateTime, ForeignKey, String, Text
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _fk(target: str, *, nullable: bool = False) -> Column:
@@ -31,10 +52,10 @@ class SyncedRow(SQLModel):
     """Columns every synced row has."""
 
     id: str = Field(primary_key=True, max_length=36)
-    created_at: datetime = Field(sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=UTCDateTime())
+    updated_at: datetime = Field(sa_type=UTCDateTime())
     version: int | None = Field(default=None)
-    deleted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
 
 
 class Site(SyncedRow, table=True):
@@ -160,8 +181,8 @@ class Conflict(SyncedRow, table=True):
     #: Who pushed the mutation that conflicted.
     coordinator_id: str = Field(max_length=36)
     coordinator_name: str = Field(default="", max_length=200)
-    detected_at: datetime = Field(sa_type=DateTime(timezone=True))
-    resolved_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    detected_at: datetime = Field(sa_type=UTCDateTime())
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
     #: ConflictResolution value ("kept_server", "took_client", "edited"), empty while open.
     resolution: str = Field(default="", max_length=16)
 

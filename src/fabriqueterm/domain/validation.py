@@ -144,6 +144,7 @@ class DomainValidationError(ValueError):
 
 # --- normalisers ---------------------------------------------------------------------------
 
+_PHONE_TEXT = re.compile(r"^\+?[0-9\s().\-/]+$")
 _FRENCH_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 
 
@@ -176,6 +177,8 @@ def normalise_phone(value: Any) -> str | None:
     text = str(value).strip()
     if text == "":
         return None
+    if not _PHONE_TEXT.match(text):  # letters would be read as keypad digits: a wrong number stored
+        raise PydanticCustomError("phone", "invalid phone")
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
@@ -361,7 +364,8 @@ def _field_error(model: type[_Input], data: dict[str, Any], err: dict[str, Any])
     kind = err["type"]
     ctx = err.get("ctx") or {}
     field = loc[0] if loc else _MODEL_ERROR_FIELD.get(kind, "")
-    value = data.get(field, err.get("input"))
+    # A rule spanning fields reports the value of the field to change, never the whole input.
+    value = data.get(field, err.get("input") if loc else None)
     if kind in {"missing"}:
         return FieldError(field, None, "required")
     if kind in {"string_too_short", "too_short"}:

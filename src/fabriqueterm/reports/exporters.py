@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from fabriqueterm.domain.indicators import Rate
 from fabriqueterm.i18n import _, current_language
@@ -190,56 +191,55 @@ def sheet_title(name: str, taken: set[str]) -> str:
 def to_xlsx(summary: WeeklySummary) -> bytes:
     """The summary as an Excel workbook: one sheet for the total, then one per site. Cells are
     typed: counts are numbers, rates are fractions shown with a percent format (0.0 %) beside their
-    numerator and denominator; "n/a" is text."""
+    numerator and denominator; "n/a" is text. Written in openpyxl's write-only (streaming) mode,
+    with styles only where they carry meaning: per-cell styling is what costs most."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
 
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook = Workbook(write_only=True)
     workbook.properties.title = summary.title
     workbook.properties.creator = "fabriqueterm"
-    bold = Font(bold=True)
+    bold, title_font = Font(bold=True), Font(bold=True, size=14)
     header_fill = PatternFill("solid", fgColor="DDE4EE")
     group_fill = PatternFill("solid", fgColor="F2F2F2")
-    grey = Font(color="808080", size=9)
+    right = Alignment(horizontal="right")
     taken: set[str] = set()
+    header = [_("Figure"), _("Value"), _("Count"), _("Out of")]
+
     for section in summary.sections:
         sheet = workbook.create_sheet(sheet_title(section.name, taken))
-        sheet["A1"] = f"{summary.title} — {section.name}"
-        sheet["A1"].font = Font(bold=True, size=14)
-        sheet["A2"] = period_text(summary)
-        header = [_("Figure"), _("Value"), _("Count"), _("Out of"), _("code")]
+        sheet.column_dimensions["A"].width = 52
+        for column in "BCD":
+            sheet.column_dimensions[column].width = 12
+        sheet.freeze_panes = "A5"
+
+        def cell(value: object, sheet: Any = sheet, **style: Any) -> Any:
+            """A cell with a style (font, fill, number_format, alignment)."""
+            made = WriteOnlyCell(sheet, value=value)
+            for name, setting in style.items():
+                setattr(made, name, setting)
+            return made
+
+        sheet.append([cell(f"{summary.title} — {section.name}", font=title_font)])
+        sheet.append([period_text(summary)])
         sheet.append([])
-        sheet.append(header)
-        for cell in sheet[4]:
-            cell.font, cell.fill = bold, header_fill
+        sheet.append([cell(text, font=bold, fill=header_fill) for text in header])
         current = None
         for figure in section.figures():
             if figure.group != current:
                 current = figure.group
-                sheet.append([group_title(current)])
-                row = sheet.max_row
-                for column in "ABCDE":
-                    sheet[f"{column}{row}"].fill = group_fill
-                sheet[f"A{row}"].font = bold
+                sheet.append([cell(group_title(current), font=bold, fill=group_fill)])
+            # Plain values where the default format fits: a styled cell costs several times more.
             value = figure.value
             if isinstance(value, Rate):
-                shown = value.value if value.value is not None else _("n/a")
-                sheet.append([figure.label, shown, value.numerator, value.denominator, figure.key])
-                cell = sheet.cell(row=sheet.max_row, column=2)
-                if value.value is not None:
-                    cell.number_format = "0.0%"
+                if value.value is None:
+                    shown = cell(_("n/a"), alignment=right)
                 else:
-                    cell.alignment = Alignment(horizontal="right")
+                    shown = cell(value.value, number_format="0.0%")
+                sheet.append([figure.label, shown, value.numerator, value.denominator])
             else:
-                sheet.append([figure.label, value, None, None, figure.key])
-                sheet.cell(row=sheet.max_row, column=2).number_format = "#,##0"
-            sheet.cell(row=sheet.max_row, column=5).font = grey
-        sheet.column_dimensions["A"].width = 52
-        for column in "BCD":
-            sheet.column_dimensions[column].width = 12
-        sheet.column_dimensions["E"].width = 26
-        sheet.freeze_panes = "A5"
+                sheet.append([figure.label, value])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
@@ -147,7 +147,8 @@ def _checked_conflict(data: dict[str, Any]) -> dict[str, Any]:
                 stamp = None
             if stamp is None:
                 raise _reject("resolved_at", "date")
-            values["resolved_at"] = stamp
+            # Stored in UTC (SQLite keeps no offset).
+            values["resolved_at"] = stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
     return values
 
 

@@ -19,9 +19,8 @@ from fabriqueterm.domain.dates import Clock
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.domain.models import ENTITIES
 from fabriqueterm.i18n import _
-from fabriqueterm.store.migrations import MIGRATIONS, SCHEMA_VERSION
-
 from fabriqueterm.store.indicators import IndicatorRepository
+from fabriqueterm.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from fabriqueterm.store.outbox import Outbox
 from fabriqueterm.store.repositories import (
     CohortRepository,
@@ -97,6 +96,17 @@ def migrate(engine: Engine, path: Path | None = None) -> int:
         )
     if found == SCHEMA_VERSION:
         return found
+    if found == 0:
+        with engine.connect() as connection:
+            tables = connection.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+            ).scalar()
+        if tables:
+            raise StoreError(
+                _("{file} already holds tables of another program; fabriqueterm will not change it. Choose another file.").format(
+                    file=path
+                )
+            )
     if found > 0 and path is not None:
         _backup(engine, path.with_name(f"{path.name}.before-v{SCHEMA_VERSION}"))
     writer = engine.execution_options(sqlite_begin="IMMEDIATE")
@@ -211,11 +221,10 @@ class Store:
             seen: dict[Any, Any] = {}
 
             def convert(value: Any) -> Any:
-                try:
-                    return seen[value]
-                except KeyError:
-                    seen[value] = converted = process(value)
-                    return converted
+                converted = seen.get(value)
+                if converted is None:
+                    converted = seen[value] = process(value)
+                return converted
 
             return convert
 
@@ -245,7 +254,13 @@ class Store:
                     connection.exec_driver_sql(
                         str(compiled),
                         [
-                            tuple([row[key] if convert is None else convert(row[key]) for key, convert in columns])
+                            tuple(
+                                [
+                                    value if convert is None or value is None else convert(value)
+                                    for key, convert in columns
+                                    for value in (row[key],)
+                                ]
+                            )
                             for row in rows
                         ],
                     )

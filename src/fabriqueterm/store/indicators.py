@@ -84,7 +84,7 @@ WITH scoped_cohort AS MATERIALIZED (
     WHERE deleted_at IS NULL {{cohort_filter}}
 ),
 scoped_learner AS MATERIALIZED (
-    SELECT l.id FROM scoped_cohort c JOIN learner l ON l.cohort_id = c.id WHERE l.deleted_at IS NULL
+    SELECT id FROM learner WHERE deleted_at IS NULL AND cohort_id IN (SELECT id FROM scoped_cohort)
 ),
 enrolment AS MATERIALIZED (
     SELECT l.cohort_id,
@@ -135,7 +135,8 @@ follow_ups AS MATERIALIZED (
            {_count(f"{_COMPLETER} AND lf.reached > 0")} AS completers_reached
     FROM learner_follow_up lf
     JOIN learner l ON l.id = lf.learner_id
-    WHERE l.deleted_at IS NULL AND l.cohort_id IN (SELECT id FROM scoped_cohort)
+    JOIN scoped_cohort c ON c.id = l.cohort_id
+    WHERE l.deleted_at IS NULL
     GROUP BY l.cohort_id
 )
 SELECT c.id AS cohort_id, c.site_id,

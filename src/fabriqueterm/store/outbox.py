@@ -74,6 +74,25 @@ class Outbox:
             },
         )
 
+    def scrub(self, session: Session, *, entity: str, row_id: str, wiped: dict[str, Any]) -> int:
+        """Overwrite ``wiped``'s fields in the row's unsent entries (an erasure must not leave the
+        person's data waiting in the outbox). Returns how many entries were changed."""
+        changed = 0
+        rows = session.execute(
+            text("SELECT seq, fields, base_values FROM outbox WHERE entity = :e AND row_id = :r AND state <> 'done'"),
+            {"e": entity, "r": row_id},
+        ).all()
+        for seq, fields_json, base_json in rows:
+            fields, base = json.loads(fields_json), json.loads(base_json)
+            fields.update({k: to_json_value(v) for k, v in wiped.items() if k in fields})
+            base.update({k: to_json_value(v) for k, v in wiped.items() if k in base})
+            session.execute(
+                text("UPDATE outbox SET fields = :f, base_values = :b WHERE seq = :s"),
+                {"f": dumps(fields), "b": dumps(base), "s": seq},
+            )
+            changed += 1
+        return changed
+
     def entries(self, *, state: str | None = "pending", limit: int = 500, after_seq: int = 0) -> list[OutboxEntry]:
         """Entries in push order, at most ``limit``."""
         query = "SELECT * FROM outbox WHERE seq > :after"

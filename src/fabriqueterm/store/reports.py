@@ -88,7 +88,8 @@ def _scoped(statement: str, site_ids: Sequence[str] | None) -> Any:
 
 _ENROLLED = ", ".join(f"'{status.value}'" for status in ENROLLED_STATUSES)
 
-# Timestamps are stored in UTC; a row counts in the week of its UTC creation day.
+# Timestamps are stored in UTC; a row counts in the week of its UTC creation day. The week's rows
+# are picked by a cheap scan first; only those are joined to their cohort.
 _LEARNER_WEEK = f"""
 SELECT l.site_id,
        SUM(CASE WHEN l.created_at >= :start AND l.created_at < :end
@@ -96,8 +97,9 @@ SELECT l.site_id,
        SUM(CASE WHEN l.status = '{LearnerStatus.DROPPED_OUT.value}'
                  AND l.dropout_date BETWEEN :monday AND :sunday THEN 1 ELSE 0 END) AS dropouts
 FROM learner l
-JOIN cohort c ON c.id = l.cohort_id AND c.deleted_at IS NULL
 WHERE l.deleted_at IS NULL{{site_filter}}
+  AND ((l.created_at >= :start AND l.created_at < :end) OR l.dropout_date BETWEEN :monday AND :sunday)
+  AND +l.cohort_id IN (SELECT id FROM cohort WHERE deleted_at IS NULL)
 GROUP BY l.site_id
 """
 
@@ -105,8 +107,8 @@ _PLACEMENT_WEEK = """
 SELECT l.site_id, p.kind, COUNT(*) AS n
 FROM placement p
 JOIN learner l ON l.id = p.learner_id AND l.deleted_at IS NULL
-JOIN cohort c ON c.id = l.cohort_id AND c.deleted_at IS NULL
 WHERE p.deleted_at IS NULL AND p.created_at >= :start AND p.created_at < :end{site_filter}
+  AND +l.cohort_id IN (SELECT id FROM cohort WHERE deleted_at IS NULL)
 GROUP BY l.site_id, p.kind
 """
 

@@ -521,6 +521,7 @@ class LearnerRepository(Repository[Learner]):
                     child.notes = ""
                     session.add(child)
             session.flush()
+            self.store.outbox.scrub(session, entity="learner", row_id=row_id, wiped=wiped)
             self.store.outbox.append(
                 session, entity="learner", row_id=row_id, op="erase", fields=wiped, base_version=row.version, base_values={}
             )
@@ -557,7 +558,8 @@ class LearnerRepository(Repository[Learner]):
                 params: dict[str, Any] = {"match": match}
             else:
                 where = (
-                    "(last_name LIKE :prefix OR first_name LIKE :prefix) AND deleted_at IS NULL"
+                    "(last_name LIKE :prefix ESCAPE '\\' OR first_name LIKE :prefix ESCAPE '\\')"
+                    " AND deleted_at IS NULL"
                 )
                 params = {"prefix": needle.replace("%", r"\%").replace("_", r"\_") + "%"}
             total = session.execute(text(f"SELECT count(*) FROM learner WHERE {where}"), params).scalar() or 0

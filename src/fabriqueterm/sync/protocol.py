@@ -31,6 +31,7 @@ Pull
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -76,19 +77,22 @@ WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 
 def _storable(value: Any) -> bool:
     """Text a database and a UTF-8 answer can hold: no NUL, no unpaired surrogate."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\\u0000" not in text or not _holds_nul(value)
+
+
+def _holds_nul(value: Any) -> bool:
     if isinstance(value, str):
-        if "\x00" in value:
-            return False
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
+        return "\x00" in value
     if isinstance(value, dict):
-        return all(_storable(k) and _storable(v) for k, v in value.items())
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
     if isinstance(value, list | tuple):
-        return all(_storable(v) for v in value)
-    return True
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 class _Payload(BaseModel):
@@ -96,11 +100,12 @@ class _Payload(BaseModel):
 
 
 class _Request(_Payload):
-    @model_validator(mode="after")
-    def _text_is_storable(self) -> _Request:
-        if not _storable(self.model_dump(mode="python")):
+    @model_validator(mode="before")
+    @classmethod
+    def _text_is_storable(cls, data: Any) -> Any:
+        if not _storable(data):
             raise ValueError("text must not hold NUL or unpaired surrogate characters")
-        return self
+        return data
 
 
 class Op(StrEnum):
@@ -140,7 +145,7 @@ class ConflictResolution(StrEnum):
     EDITED = "edited"
 
 
-class Mutation(_Request):
+class Mutation(_Payload):
     """One outbox entry."""
 
     seq: WholeNumber = Field(ge=1, le=MAX_NUMBER, description="The client's mutation number: 1, 2, 3… per client_id.")

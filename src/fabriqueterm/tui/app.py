@@ -5,9 +5,11 @@ Screens live in :mod:`fabriqueterm.tui.screens`; this module only wires them tog
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
@@ -15,7 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.signal import Signal
 
-from fabriqueterm.config import Config, Paths, load_config, save_config
+from fabriqueterm.config import HOME_ENV, Config, Paths, load_config, save_config
 from fabriqueterm.domain.dates import Clock
 from fabriqueterm.i18n import N_, _, set_language
 from fabriqueterm.resources import data_path
@@ -152,7 +154,14 @@ class FabriqueApp(App[int]):
 
     @property
     def config_file_shown(self) -> str:
-        return str(self.paths.config_file) if self.paths else "config.toml"
+        """The config file's path as a person would type it ($FABRIQUETERM_HOME/…, ~/…)."""
+        if self.paths is None:
+            return "config.toml"
+        path = self.paths.config_file
+        for base, shown in ((os.environ.get(HOME_ENV), f"${HOME_ENV}"), (str(Path.home()), "~")):
+            if base and path.is_relative_to(base):
+                return f"{shown}/{path.relative_to(base)}"
+        return str(path)
 
     # --- language ------------------------------------------------------------------------
 

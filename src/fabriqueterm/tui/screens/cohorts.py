@@ -22,7 +22,7 @@ from fabriqueterm.tui.format import format_date, format_int, format_phone
 from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.screens.forms import ConfirmScreen, cohort_form, enum_options, learner_form
 from fabriqueterm.tui.screens.lists import ListScreen
-from fabriqueterm.tui.widgets.cards import label_of
+from fabriqueterm.tui.widgets.cards import is_overdue, label_of
 
 
 class CohortsScreen(ListScreen[CohortLine]):
@@ -234,7 +234,7 @@ class CohortDetailScreen(FabriqueScreen):
             learner = line.learner
             placement = line.latest_placement
             follow_up = line.next_follow_up
-            late = follow_up is not None and follow_up.due_date < self.today
+            late = follow_up is not None and is_overdue(follow_up, self.today)
             table.add_row(
                 f"{learner.last_name.upper()} {learner.first_name}",
                 label_of(LearnerStatus, learner.status),

@@ -38,6 +38,12 @@ class ChartData:
     cohorts: list[Cohort]
 
 
+def chart_label(cohort: Cohort) -> str:
+    """Programme (shortened) and start month: what tells a site's cohorts apart."""
+    programme = cohort.programme if len(cohort.programme) <= 30 else cohort.programme[:29] + "…"
+    return f"{programme} {cohort.start_date:%m/%Y}"
+
+
 class DashboardScreen(FabriqueScreen):
     """Per site: cohorts running, learners in training, women %, QPV %, positive exits at +6
     months, follow-ups due and overdue; below, exit rates per cohort of the highlighted site."""
@@ -59,15 +65,22 @@ class DashboardScreen(FabriqueScreen):
     def compose_body(self) -> ComposeResult:
         with Vertical(id="dashboard"):
             yield Static("", id="dashboard-as-of", classes="section-title")
-            table: DataTable[Any] = DataTable(id="sites-indicators", cursor_type="row", zebra_stripes=True)
-            table.add_column(_("Site"), key="site")
-            table.add_column(_("Cohorts running"), key="running")
-            table.add_column(_("In training"), key="in_training")
-            table.add_column(_("Women"), key="women")
-            table.add_column(_("QPV"), key="qpv")
-            table.add_column(_("Positive exits +6 months"), key="exits")
-            table.add_column(_("Follow-ups due"), key="due")
-            table.add_column(_("Overdue"), key="overdue")
+            table: DataTable[Any] = DataTable(
+                id="sites-indicators", cursor_type="row", zebra_stripes=True, header_height=2
+            )
+            table.add_column(_("Site"), key="site", width=24)
+            for key, top, bottom in (
+                ("running", N_("Cohorts"), N_("running")),
+                ("in_training", N_("Learners"), N_("in training")),
+                ("women", N_("Women"), ""),
+                ("qpv", N_("QPV"), ""),
+                ("exits", N_("Positive exits"), N_("at +6 months")),
+                ("due", N_("Follow-ups"), N_("due")),
+                ("overdue", N_("Follow-ups"), N_("overdue")),
+            ):
+                label = _(top) + ("\n" + _(bottom) if bottom else "")
+                width = max(len(line) for line in label.splitlines())
+                table.add_column(Text(label, justify="right"), key=key, width=max(width, 7))
             yield table
             yield Static("", id="chart-title", classes="section-title")
             yield Static("", id="exit-chart")
@@ -170,12 +183,12 @@ class DashboardScreen(FabriqueScreen):
         if not with_rate:
             chart_widget.update(_("No cohort of this site ended 6 months ago or more yet."))
             return
-        width = max(len(cohort.name) for cohort, _i in with_rate)
-        width = min(width, 34)
+        labels = [chart_label(cohort) for cohort, _indicators in with_rate]
+        width = max(len(label) for label in labels)
         lines = Text()
-        for cohort, indicators in with_rate:
+        for label, (_cohort, indicators) in zip(labels, with_rate, strict=True):
             rate = indicators.positive_exit_rate(EXIT_MONTHS)
-            lines.append(cohort.name[:width].ljust(width) + "  ")
+            lines.append(label.ljust(width) + "  ")
             lines.append(bar(rate.value, BAR_WIDTH), style="green")
             lines.append(f" {rate!s:>8}  ")
             lines.append(

@@ -37,7 +37,8 @@ class HelpScreen(ModalScreen[None]):
         rows = []
         for bindings in node._bindings.key_to_bindings.values():  # type: ignore[attr-defined]
             for binding in bindings:
-                if not binding.description or binding.action in seen:
+                # Ours all have an id "<where>.<what>"; Textual's own (focus, copy…) are left out.
+                if not binding.description or not binding.id or "." not in binding.id or binding.action in seen:
                     continue
                 seen.add(binding.action)
                 rows.append((self.app.get_key_display(binding), _(binding.description)))
@@ -53,7 +54,12 @@ class HelpScreen(ModalScreen[None]):
                 screen_keys = self.describe(self.below)
                 if screen_keys:
                     yield Static(bindings_table(_("On this screen"), screen_keys))
-                yield Static(bindings_table(_("Everywhere"), self.describe(self.app)))
+                everywhere = [
+                    *self.describe(self.app),
+                    ("ctrl+p", _("command palette: find a learner, a cohort, a site, a partner")),
+                    ("ctrl+q", _("quit")),
+                ]
+                yield Static(bindings_table(_("Everywhere"), everywhere))
                 yield Static(
                     bindings_table(
                         _("In lists and forms"),

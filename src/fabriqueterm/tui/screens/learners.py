@@ -26,7 +26,7 @@ from fabriqueterm.tui.screens.forms import (
     placement_form,
 )
 from fabriqueterm.tui.screens.lists import ListScreen
-from fabriqueterm.tui.widgets.cards import label_of, profile_card
+from fabriqueterm.tui.widgets.cards import is_overdue, label_of, profile_card
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ class LearnerDetailScreen(FabriqueScreen):
         follow_ups = self.query_one("#learner-follow-ups", DataTable)
         follow_ups.clear()
         for follow_up in profile.follow_ups:
-            late = follow_up.done_date is None and follow_up.due_date < self.today
+            late = is_overdue(follow_up, self.today)
             follow_ups.add_row(
                 label_of(Milestone, follow_up.milestone),
                 Text(format_date(follow_up.due_date), style="bold red" if late else ""),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from rich.table import Table
 from rich.text import Text
@@ -40,13 +40,18 @@ def placement_line(placement: Placement, partner_names: dict[str, str]) -> str:
     return " · ".join(parts)
 
 
+def is_overdue(follow_up: FollowUp, today: date) -> bool:
+    """Not done and due more than 7 days ago (DOMAIN.md: overdue)."""
+    return follow_up.done_date is None and follow_up.due_date < today - timedelta(days=7)
+
+
 def follow_up_line(follow_up: FollowUp, today: date) -> Text:
     line = Text()
     line.append(label_of(Milestone, follow_up.milestone), style="bold")
     if follow_up.done_date is None:
         line.append("  " + _("due {date}").format(date=format_date(follow_up.due_date)))
-        if follow_up.due_date < today:
-            line.append("  " + _("late"), style="bold red")
+        if is_overdue(follow_up, today):
+            line.append("  " + _("overdue"), style="bold red")
     else:
         line.append(
             "  "
