@@ -20,7 +20,7 @@ from fabriqueterm.domain.indicators import (
 )
 from fabriqueterm.i18n import set_language
 from fabriqueterm.store import Store
-from fabriqueterm.store.indicators import months_after_sql
+from fabriqueterm.store.indicators import IndicatorRepository, months_after_sql
 
 NNBSP = "\u202f"
 # A cohort ending on 3 July 2026: +0 = 3 Jul 2026, +3 = 3 Oct 2026, +6 = 3 Jan 2027, +12 = 3 Jul 2027.
@@ -76,6 +76,18 @@ def report(store: Store, as_of: date = AS_OF, **filters: Any) -> IndicatorReport
 
 def total(store: Store, as_of: date = AS_OF, **filters: Any) -> Indicators:
     return report(store, as_of, **filters).total
+
+
+_IS_SMALL = IndicatorRepository._is_small
+
+
+@pytest.fixture(autouse=True, params=["scan", "lookup"])
+def read_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs twice: rows read by full scans (large scopes) and through the indexes
+    (small scopes), which must give the same figures."""
+    small = request.param == "lookup"
+    monkeypatch.setattr(IndicatorRepository, "_is_small", staticmethod(lambda *_args: small))
+    return request.param
 
 
 @pytest.fixture
@@ -348,7 +360,7 @@ def test_deleted_learner_is_ignored(store: Store, cohort: str) -> None:
     # the deleted learner's follow-ups are gone too: kept's end and +3 are due, none done
     assert t.followups_due == 2
     assert t.reach_rate == Rate(0, 0)
-    assert kept in {l.id for l in store.learners.in_cohort(cohort)}
+    assert [learner.id for learner in store.learners.in_cohort(cohort)] == [kept]
 
 
 def test_deleted_cohort_is_ignored(store: Store, site: str) -> None:
@@ -358,6 +370,18 @@ def test_deleted_cohort_is_ignored(store: Store, site: str) -> None:
     r = report(store)
     assert gone not in r.by_cohort
     assert r.total.enrolled == 0 and r.total.followups_due == 0
+
+
+def test_cohorts_of_a_deleted_site_are_ignored(store: Store) -> None:
+    kept, gone = make_site(store, "Fabrique de Lyon"), make_site(store, "Fabrique de Lille")
+    make_learner(store, make_cohort(store, kept), "graduated")
+    gone_cohort = make_cohort(store, gone)
+    make_learner(store, gone_cohort, "graduated")
+    store.sites.delete(gone)
+    r = report(store)
+    assert list(r.by_site) == [kept]
+    assert gone_cohort not in r.by_cohort
+    assert r.total.enrolled == 1
 
 
 def test_month_end_clamp(store: Store, site: str) -> None:
@@ -383,6 +407,11 @@ def test_never_reached_share(store: Store, site: str) -> None:
     reached = make_learner(store, cohort, "graduated")
     no_answer = make_learner(store, cohort, "graduated")
     make_learner(store, cohort, "certified")  # never called
+    # a dropped-out learner reached by phone is no completer: changes nothing
+    dropped = make_learner(store, cohort, "dropped_out")
+    store.follow_ups.create(
+        {"learner_id": dropped, "milestone": "end", "due_date": date(2026, 3, 6), "done_date": date(2026, 3, 6), "outcome": "reached"}
+    )
     store.follow_ups.update(follow_up_id(reached, "m3"), {"done_date": date(2026, 6, 8), "outcome": "reached"})
     store.follow_ups.update(follow_up_id(no_answer, "end"), {"done_date": date(2026, 3, 9), "outcome": "no_answer"})
     t = total(store)
@@ -501,3 +530,16 @@ def test_report_is_built_from_sql_aggregates_not_rows(store: Store, cohort: str)
         make_learner(store, cohort, status)
     r = report(store)
     assert r.total.counts == r.by_cohort[cohort].counts == r.by_site[next(iter(r.by_site))].counts
+
+
+def test_small_scopes_are_read_through_the_indexes(store: Store) -> None:
+    big, small = make_site(store, "Fabrique de Lyon"), make_site(store, "Fabrique de Lille")
+    for i in range(4):
+        make_cohort(store, big, name=f"Lyon {i}")
+    make_cohort(store, small, name="Lille")
+    with store.read() as session:
+        assert _IS_SMALL(session, None, "any cohort id") is True
+        assert _IS_SMALL(session, None, None) is False  # every site
+        assert _IS_SMALL(session, [small], None) is True  # 1 cohort of 5
+        assert _IS_SMALL(session, [big], None) is False  # 4 of 5
+        assert _IS_SMALL(session, [big, small], None) is False

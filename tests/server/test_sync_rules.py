@@ -287,3 +287,32 @@ def test_client_id_is_bound_to_its_first_coordinator(world: World) -> None:
     b.client_id = a.client_id
     response = b.push_raw([b.mutation("cohort", uuid7(), "create", {**COHORT, "site_id": world.site_b1})])
     assert response.status_code == 409 and response.json()["detail"]
+
+
+def test_pulled_rows_are_the_rows_the_database_holds(world: World) -> None:
+    """The change log keeps each row's JSON for fast pulls: it must always equal the row itself."""
+    from sqlalchemy import select
+
+    from fabriqueterm.server.db import SYNCED_TABLES
+    from fabriqueterm.server.rows import row_out
+
+    one, two = world.device(), world.device()
+    cohort = one.create_cohort(world.site_a1)
+    learner = one.create_learner(world.site_a1, cohort)
+    partner = uuid7()
+    one.push(
+        one.mutation("partner", partner, "create", {"name": "Simplon", "kinds": "training"}),
+        one.mutation("partner_site", partner_site_id(partner, world.site_a1), "create", {"partner_id": partner, "site_id": world.site_a1}),
+        one.mutation("learner", learner, "update", {"prescriber_id": partner}, base_values={"prescriber_id": None}),
+        one.mutation("partner", partner, "update", {"city": "Lille"}, base_values={"city": ""}),
+    )
+    two.push_one("cohort", cohort, "update", {"capacity": 9}, base_values={"capacity": 99})  # a conflict
+    one.push_one("learner", learner, "erase")
+    state, _ = two.pull_all()
+    with world.engine.connect() as connection:
+        for (entity, row_id), pulled in state.items():
+            if pulled is None:
+                continue
+            table = SYNCED_TABLES[entity]
+            stored = row_out(dict(connection.execute(select(table).where(table.c.id == row_id)).mappings().one()))
+            assert pulled == stored, (entity, row_id)

@@ -7,6 +7,7 @@ its cohorts' and the total is the sum of the sites'.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -60,13 +61,18 @@ def _zeros() -> tuple[int, int, int, int]:
     return (0, 0, 0, 0)
 
 
+#: The per-milestone fields of :class:`IndicatorCounts` (4-tuples indexed like EXIT_MONTHS).
+PER_MILESTONE_FIELDS = ("exit_denominator", "positive", "employment", "never_reached")
+
+
 @dataclass(frozen=True)
 class IndicatorCounts:
     """Additive counts of one cohort (or a sum of cohorts), as of a date.
 
-    The per-milestone fields (``exit_denominator``, ``positive``, ``employment``, ``never_reached``)
-    are 4-tuples indexed like :data:`EXIT_MONTHS` (+0, +3, +6, +12 months); read them with
-    :meth:`at`, e.g. ``counts.at("positive", 6)``.
+    The per-milestone fields (:data:`PER_MILESTONE_FIELDS`) are 4-tuples indexed like
+    :data:`EXIT_MONTHS` (+0, +3, +6, +12 months); read them with :meth:`at`, e.g.
+    ``counts.at("positive", 6)``. :meth:`flat` and :meth:`from_flat` give the same counts as one
+    flat tuple of ints, in the order of :meth:`flat_names`, for whoever counts them in bulk.
     """
 
     enrolled: int = 0
@@ -97,28 +103,71 @@ class IndicatorCounts:
 
     def at(self, name: str, months: int) -> int:
         """The per-milestone count ``name`` at +``months`` months (0, 3, 6 or 12)."""
-        values = getattr(self, name)
-        if not isinstance(values, tuple):
-            raise ValueError(f"{name} is not a per-milestone count")
-        return values[_milestone_index(months)]
+        if name not in PER_MILESTONE_FIELDS:
+            raise ValueError(f"{name} is not a per-milestone count; expected one of {PER_MILESTONE_FIELDS}")
+        return getattr(self, name)[_milestone_index(months)]
+
+    @staticmethod
+    def flat_names() -> tuple[str, ...]:
+        """Names of the flat counts: the fields in order, ``positive_6`` for a per-milestone one."""
+        return _FLAT_NAMES
+
+    def flat(self) -> tuple[int, ...]:
+        """Every count as one flat tuple, in the order of :meth:`flat_names`."""
+        values: list[int] = []
+        for name, per_milestone in _LAYOUT:
+            value = getattr(self, name)
+            if per_milestone:
+                values.extend(value)
+            else:
+                values.append(value)
+        return tuple(values)
+
+    @classmethod
+    def from_flat(cls, values: Sequence[int]) -> IndicatorCounts:
+        """The counts from a flat sequence in the order of :meth:`flat_names`."""
+        if len(values) != len(_FLAT_NAMES):
+            raise ValueError(f"expected {len(_FLAT_NAMES)} counts, got {len(values)}")
+        return cls(
+            *[
+                tuple(values[start : start + _WIDTH]) if per_milestone else values[start]
+                for (_name, per_milestone), start in zip(_LAYOUT, _STARTS, strict=True)
+            ]
+        )
+
+    @classmethod
+    def sum_of(cls, counts: Iterable[IndicatorCounts]) -> IndicatorCounts:
+        """The sum of ``counts`` (all zeros for none), column by column."""
+        return cls.sum_of_flat(c.flat() for c in counts)
+
+    @classmethod
+    def sum_of_flat(cls, rows: Iterable[Sequence[int]]) -> IndicatorCounts:
+        """The sum of flat count rows (see :meth:`flat`), column by column."""
+        return cls.from_flat([sum(column) for column in zip(*rows, strict=True)] or _ZERO_FLAT)
 
     def __add__(self, other: IndicatorCounts) -> IndicatorCounts:
         if not isinstance(other, IndicatorCounts):
             return NotImplemented
-        summed = {}
-        for f in fields(self):
-            mine, theirs = getattr(self, f.name), getattr(other, f.name)
-            if isinstance(mine, tuple):
-                summed[f.name] = tuple(a + b for a, b in zip(mine, theirs, strict=True))
-            else:
-                summed[f.name] = mine + theirs
-        return IndicatorCounts(**summed)
+        return IndicatorCounts.from_flat([a + b for a, b in zip(self.flat(), other.flat(), strict=True)])
 
     def __radd__(self, other: object) -> IndicatorCounts:
-        # So ``sum(counts_list, IndicatorCounts())`` and ``sum(counts_list)`` both work.
+        # So that the builtin ``sum(list_of_counts)`` works (it starts from 0).
         if other == 0:
             return self
         return NotImplemented
+
+
+_WIDTH = len(EXIT_MONTHS)
+_LAYOUT = tuple((f.name, f.name in PER_MILESTONE_FIELDS) for f in fields(IndicatorCounts))
+_STARTS = tuple(
+    sum(_WIDTH if per_milestone else 1 for _name, per_milestone in _LAYOUT[:i]) for i in range(len(_LAYOUT))
+)
+_FLAT_NAMES = tuple(
+    name_n
+    for name, per_milestone in _LAYOUT
+    for name_n in ([f"{name}_{n}" for n in EXIT_MONTHS] if per_milestone else [name])
+)
+_ZERO_FLAT = [0] * len(_FLAT_NAMES)
 
 
 @dataclass(frozen=True)

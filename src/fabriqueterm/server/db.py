@@ -8,7 +8,8 @@ never sees them:
 - ``srv_client``: each local database's ``client_id``, bound to a coordinator on first push, and
   the last mutation number applied from it;
 - ``srv_change``: the change log, one entry per (row, site it shows in) holding the sequence
-  number of the row's last write there; pulls read it in sequence order;
+  number of the row's last write there and the row's current JSON; pulls read it in sequence
+  order and nothing else;
 - ``srv_counter``: the one-row sequence counter. Each write transaction bumps it after all its
   decisions, right before writing, and holds its row lock until commit: commits happen in
   sequence order, so a reader never moves past a number that commits later (SYNC.md, "Ordering
@@ -39,6 +40,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     create_engine,
     event,
     insert,
@@ -100,6 +102,10 @@ change_table = Table(
     Column("seq", BigInteger, nullable=False),
     #: The client whose mutation made the write (null for admin loads).
     Column("client_id", String(64)),
+    #: The row's own site now (null for partners) and the row itself as JSON, written with the
+    #: row: a pull is one read of this table.
+    Column("row_site", String(36)),
+    Column("row_json", Text, nullable=False),
     Index("ix_srv_change_seq", "seq"),
     Index("ix_srv_change_site_seq", "site_id", "seq"),
 )

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     Connection,
-    DateTime,
     Engine,
-    Table,
     and_,
     or_,
     select,
@@ -20,13 +16,12 @@ from sqlalchemy import (
 
 from fabriqueterm.server.auth import Coordinator, granted_sites
 from fabriqueterm.server.db import (
-    SYNCED_TABLES,
     change_table,
     current_sequence,
     horizon_table,
     read_transaction,
 )
-from fabriqueterm.server.rows import PartnerLinks, chunks
+from fabriqueterm.server.rows import PartnerLinks
 from fabriqueterm.sync.protocol import PulledChange, PullRequest, PullResponse
 
 
@@ -120,29 +115,38 @@ def _pull(connection: Connection, coordinator: Coordinator, request: PullRequest
                 for cursor, group in sorted(by_cursor.items())
             )
         )
-        entries = connection.execute(
-            select(change_table.c.seq, change_table.c.site_id, change_table.c.entity, change_table.c.row_id)
+        statement = (
+            select(
+                change_table.c.seq,
+                change_table.c.site_id,
+                change_table.c.entity,
+                change_table.c.row_id,
+                change_table.c.row_site,
+                change_table.c.row_json,
+            )
             .where(change_table.c.seq > min(by_cursor), condition)
             .order_by(change_table.c.seq, change_table.c.site_id)
             .limit(request.limit + 1)
-        ).all()
+        )
+        # The driver's own rows: a page is thousands of them, SQLAlchemy's row objects cost more.
+        entries = connection.execute(statement).cursor.fetchall()
         more = len(entries) > request.limit
         entries = entries[: request.limit]
-        rows = _json_rows(connection, entries)
         links = PartnerLinks(connection)
-        links.load([row_id for _s, _site, entity, row_id in entries if entity == "partner"])
+        links.load([row_id for _s, _site, entity, row_id, _rs, _j in entries if entity == "partner"])
         sent: set[tuple[str, str]] = set()
-        for seq, site, entity, row_id in entries:
-            cursors[site] = max(cursors[site], seq)
+        for seq, site, entity, row_id, row_site, text in entries:
+            if seq > cursors[site]:
+                cursors[site] = seq
             key = (entity, row_id)
-            if key in sent:
-                continue  # a partner linked to several of the coordinator's sites
-            sent.add(key)
-            found = rows.get(key)
-            row_json = None
-            if found is not None and _visible(entity, row_id, found[0], granted, coordinator, links):
-                row_json = found[1]
-            changes.append((seq, site, entity, row_id, row_json))
+            if entity == "partner":
+                if key in sent:
+                    continue  # linked to several of the coordinator's sites
+                sent.add(key)
+                visible = links.visible(row_id, granted, coordinator.id)
+            else:
+                visible = row_site in granted
+            changes.append((seq, site, entity, row_id, text if visible else None))
         if not more:
             for site in active:
                 cursors[site] = max(cursors[site], high)
@@ -154,54 +158,3 @@ def _pull(connection: Connection, coordinator: Coordinator, request: PullRequest
         not_granted=not_granted,
         resync_required=resync,
     )
-
-
-def _visible(
-    entity: str, row_id: str, site: str | None, granted: frozenset[str], coordinator: Coordinator, links: PartnerLinks
-) -> bool:
-    if entity == "partner":
-        return links.visible(row_id, granted, coordinator.id)
-    return site in granted
-
-
-def _json_rows(connection: Connection, entries: list[Any]) -> dict[tuple[str, str], tuple[str | None, str]]:
-    """(entity, id) → (the row's site, the row as JSON text), built by the database."""
-    wanted: dict[str, list[str]] = {}
-    for _seq, _site, entity, row_id in entries:
-        wanted.setdefault(entity, []).append(row_id)
-    found: dict[tuple[str, str], tuple[str | None, str]] = {}
-    for entity, ids in wanted.items():
-        table = SYNCED_TABLES.get(entity)
-        if table is None:
-            continue
-        site = "id" if entity == "site" else "site_id" if "site_id" in table.c else "NULL"
-        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        select_sql = f"SELECT id, {site}, {row_json_sql(table, connection.dialect.name)} FROM {table.name} WHERE id IN "
-        for part in chunks(sorted(set(ids))):
-            # The driver's own cursor: a page is thousands of rows, SQLAlchemy's row objects cost more.
-            result = connection.exec_driver_sql(select_sql + "(" + ",".join([mark] * len(part)) + ")", tuple(part))
-            for row_id, row_site, row_json in result.cursor.fetchall():
-                found[(entity, row_id)] = (row_site, row_json)
-    return found
-
-
-def row_json_sql(table: Table, dialect: str) -> str:
-    """SQL making a row's JSON text as :func:`fabriqueterm.server.rows.row_out` would (timestamps
-    in UTC with their offset, booleans as true/false)."""
-    pairs = []
-    for column in table.columns:
-        name = f'"{column.name}"'
-        if isinstance(column.type, DateTime):
-            if dialect == "postgresql":
-                value = f"""to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00'"""
-            else:
-                value = f"replace({name}, ' ', 'T') || '+00:00'"
-            value = f"CASE WHEN {name} IS NULL THEN NULL ELSE {value} END"
-        elif isinstance(column.type, Boolean) and dialect != "postgresql":
-            value = f"json(CASE {name} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END)"
-        else:
-            value = name
-        pairs.append(f"'{column.name}', {value}")
-    if dialect == "postgresql":
-        return f"json_build_object({', '.join(pairs)})::text"
-    return f"json_object({', '.join(pairs)})"

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from fabriqueterm.domain.dates import utcnow
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.domain.models import LEARNER_PERSONAL_FIELDS
-from fabriqueterm.domain.validation import DomainValidationError, validate
+from fabriqueterm.domain.validation import FIELD_LABELS, DomainValidationError, validate
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.server.auth import Coordinator, granted_sites
 from fabriqueterm.server.db import (
@@ -42,6 +42,7 @@ from fabriqueterm.server.rows import (
     chunks,
     json_text,
     json_value,
+    row_json,
     row_out,
     site_of,
 )
@@ -93,7 +94,8 @@ class _Rejected(Exception):
 
 
 def _reason(field: str, code: str, **params: Any) -> FieldReason:
-    return FieldReason(field=field, code=code, params=params, message=f"{field}: {_(SERVER_REASONS.get(code, code))}")
+    label = _(FIELD_LABELS[field]) if field in FIELD_LABELS else field
+    return FieldReason(field=field, code=code, params=params, message=f"{label}: {_(SERVER_REASONS.get(code, code))}")
 
 
 def _reject(field: str, code: str, **params: Any) -> _Rejected:
@@ -119,8 +121,8 @@ def _checked(entity: str, data: dict[str, Any]) -> dict[str, Any]:
         return validate(entity, data)
     except DomainValidationError as error:
         raise _from_validation(error) from None
-    except Exception:  # validators are not meant to raise anything else; if one does, refuse
-        log.warning("validation of a %s raised unexpectedly", entity, exc_info=True)
+    except Exception as error:  # validators are not meant to raise anything else; if one does, refuse
+        log.warning("validation of a %s raised %s", entity, type(error).__name__)  # no values: personal data
         raise _reject("", "invalid") from None
 
 
@@ -305,6 +307,7 @@ class _Batch:
         inserts: dict[str, list[dict[str, Any]]] = {}
         updates: dict[str, list[dict[str, Any]]] = {}
         changes: dict[tuple[str, str, str], int] = {}
+        texts: dict[Key, str] = {}
         for key in self.dirty:
             entity, row_id = key
             row = self.rows[key]
@@ -321,9 +324,14 @@ class _Batch:
                 sites = set(self.links.sites(row_id))
             for site in sites - {None}:
                 changes[(entity, row_id, site)] = seqs[key]  # type: ignore[index]
+            texts[key] = row_json(row)
         for partner_id, site_id, link_key in self.partner_changes:
             index = ("partner", partner_id, site_id)
             changes[index] = max(changes.get(index, 0), seqs[link_key])
+            if ("partner", partner_id) not in texts:
+                partner = self.get("partner", partner_id)
+                if partner is not None:
+                    texts[("partner", partner_id)] = row_json(partner)
         for entity in SYNCED_TABLES:
             table = SYNCED_TABLES[entity]
             if inserts.get(entity):
@@ -339,8 +347,17 @@ class _Batch:
         upsert_changes(
             self.connection,
             [
-                {"entity": e, "row_id": r, "site_id": s, "seq": seq, "client_id": self.client_id}
+                {
+                    "entity": e,
+                    "row_id": r,
+                    "site_id": s,
+                    "seq": seq,
+                    "client_id": self.client_id,
+                    "row_site": site_of(e, self.rows[(e, r)]),  # type: ignore[arg-type]
+                    "row_json": texts[(e, r)],
+                }
                 for (e, r, s), seq in changes.items()
+                if (e, r) in texts
             ],
         )
         if self.new_origins:
@@ -411,6 +428,8 @@ class _Batch:
         current = self.get(entity, mutation.id)
         if current is not None and not self.visible(entity, current):
             raise _reject("id", "id_unavailable")
+        if current is None and entity == "learner" and self.is_erased(mutation.id):
+            raise _reject("id", "id_unavailable")  # an erased person never comes back
         values = _checked(entity, mutation.fields)
         if current is None:
             row = {
@@ -606,7 +625,12 @@ def upsert_changes(connection: Connection, entries: list[dict[str, Any]]) -> Non
     statement = dialect_insert(change_table)
     statement = statement.on_conflict_do_update(
         index_elements=["entity", "row_id", "site_id"],
-        set_={"seq": statement.excluded.seq, "client_id": statement.excluded.client_id},
+        set_={
+            "seq": statement.excluded.seq,
+            "client_id": statement.excluded.client_id,
+            "row_site": statement.excluded.row_site,
+            "row_json": statement.excluded.row_json,
+        },
     )
     for part in chunks(entries, 2000):
         connection.execute(statement, part)
@@ -729,6 +753,7 @@ def load_rows(engine: Engine, rows_by_entity: dict[str, list[dict[str, Any]]]) -
                 links.setdefault(link["partner_id"], set()).add(link["site_id"])
         last = take_sequence(connection, total)
         seq = last - total
+        partner_texts: dict[str, str] = {}
         for entity in SYNCED_TABLES:
             rows = rows_by_entity.get(entity) or []
             if not rows:
@@ -741,11 +766,15 @@ def load_rows(engine: Engine, rows_by_entity: dict[str, list[dict[str, Any]]]) -
                 record = {c: row.get(c) for c in columns}
                 record["version"] = seq
                 prepared.append(record)
-                sites = links.get(row["id"], set()) if entity == "partner" else {site_of(entity, row)}
+                text = row_json(record)
+                row_site = site_of(entity, row)
+                if entity == "partner":
+                    partner_texts[row["id"]] = text
+                sites = links.get(row["id"], set()) if entity == "partner" else {row_site}
                 for site in sites:
-                    changes.append({"entity": entity, "row_id": row["id"], "site_id": site, "seq": seq, "client_id": None})
-                if entity == "partner_site":
-                    changes.append({"entity": "partner", "row_id": row["partner_id"], "site_id": row["site_id"], "seq": seq, "client_id": None})
+                    changes.append({"entity": entity, "row_id": row["id"], "site_id": site, "seq": seq, "client_id": None, "row_site": row_site, "row_json": text})
+                if entity == "partner_site" and row["partner_id"] in partner_texts:
+                    changes.append({"entity": "partner", "row_id": row["partner_id"], "site_id": row["site_id"], "seq": seq, "client_id": None, "row_site": None, "row_json": partner_texts[row["partner_id"]]})
             for part in chunks(prepared, 5000):
                 connection.execute(insert(table), part)
             upsert_changes(connection, changes)

@@ -72,6 +72,11 @@ def row_out(row: dict[str, Any]) -> dict[str, Any]:
     return {key: json_value(value) for key, value in row.items()}
 
 
+def row_json(row: dict[str, Any]) -> str:
+    """The row as the change log keeps it and pulls send it (compact JSON)."""
+    return json.dumps(row_out(row), ensure_ascii=False, separators=(",", ":"))
+
+
 def site_of(entity: str, row: dict[str, Any]) -> str | None:
     """The site a row belongs to (None for partners: they are seen through their links)."""
     if entity == "site":

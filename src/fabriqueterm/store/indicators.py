@@ -1,7 +1,7 @@
 """The indicators of ../shared/DOMAIN.md counted in SQLite, never by a Python loop over learners.
 
-One statement per report returns one row of counts per cohort in scope; sites and the total are
-sums of their cohorts' rows (:class:`fabriqueterm.domain.indicators.IndicatorCounts` adds up).
+One statement per report returns one row of counts per cohort in scope, already in the flat order
+of :meth:`IndicatorCounts.flat_names`; sites and the total are sums of their cohorts' rows.
 
 Learner statuses are the current ones; dates are read as of the report's date: a cohort counts at
 +N months once its end date + N months is on or before it, a placement once it has started, a
@@ -16,7 +16,6 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, text
-from sqlalchemy.engine import RowMapping
 
 from fabriqueterm.domain.dates import week_bounds
 from fabriqueterm.domain.enums import (
@@ -64,7 +63,7 @@ def _count(condition: str) -> str:
 
 
 _COMPLETER = f"l.status IN ({_sql_list(COMPLETER_STATUSES)})"
-_NOT_DONE = "(done_date IS NULL OR done_date > :as_of)"  # as of the date
+_NOT_DONE = "(done_date IS NULL OR done_date > :as_of)"  # not done *as of* the date
 _COHORT_ENDS = ", ".join(f"{months_after_sql('end_date', n)} AS end_{n}" for n in EXIT_MONTHS)
 _EXIT_COUNTS = ", ".join(
     f"{_count(f'fp.{kind}_start <= c.end_{n}')} AS {kind}_{n}"
@@ -72,11 +71,46 @@ _EXIT_COUNTS = ", ".join(
     for n in EXIT_MONTHS
 )
 
+
+def _cohort_columns() -> str:
+    """The final SELECT list: one expression per flat count, in IndicatorCounts' flat order."""
+    never_reached = "COALESCE(e.completers, 0) - COALESCE(f.completers_reached, 0)"
+    columns = {
+        "enrolled": "e.enrolled",
+        "women": "e.women",
+        "qpv": "e.qpv",
+        "level_4_or_below": "e.level_4_or_below",
+        "job_seekers": "e.job_seekers",
+        "refugees": "e.refugees",
+        "dropped_out": "e.dropped_out",
+        "completers": "e.completers",
+        "in_training": f"CASE WHEN c.status = '{CohortStatus.RUNNING.value}' THEN e.still_enrolled END",
+        "cohorts_running": f"c.status = '{CohortStatus.RUNNING.value}'",
+        "completers_never_reached": never_reached,
+        "followups_due": "f.due",
+        "followups_overdue": "f.overdue",
+        "followups_done_this_week": "f.done_this_week",
+        "followups_done": "f.done",
+        "followups_reached": "f.reached",
+    }
+    for n in EXIT_MONTHS:
+        # Exit figures at +N only once the cohort's end + N months is past.
+        def once_past(expression: str, n: int = n) -> str:
+            return f"CASE WHEN c.end_{n} <= :as_of THEN {expression} END"
+
+        columns |= {
+            f"exit_denominator_{n}": once_past("e.completers"),
+            f"positive_{n}": once_past(f"x.positive_{n}"),
+            f"employment_{n}": once_past(f"x.employment_{n}"),
+            f"never_reached_{n}": once_past(never_reached),
+        }
+    return ",\n       ".join(f"COALESCE({columns[name]}, 0) AS {name}" for name in IndicatorCounts.flat_names())
+
+
 # Each CTE is MATERIALIZED so that SQLite computes it once, not once per row that reads it (the
 # date arithmetic of scoped_cohort inlined into the learner scan costs seconds at 100k learners).
-# {cohort_filter}: the report's filters on cohorts. {placement_source}, {follow_up_source}: the
-# placement and follow-up rows read, all of them in one sequential scan for a large scope, those of
-# the scope's learners through their learner_id index for a small one.
+# {cohort_filter}: the report's filters on cohorts. {learner_hint}, {placement_source},
+# {follow_up_source}: see _SOURCES.
 _REPORT_QUERY = f"""
 WITH scoped_cohort AS MATERIALIZED (
     SELECT id, site_id, status, {_COHORT_ENDS}
@@ -110,8 +144,7 @@ first_placement AS MATERIALIZED (
     GROUP BY learner_id
 ),
 exits AS MATERIALIZED (
-    SELECT l.cohort_id,
-           {_EXIT_COUNTS}
+    SELECT l.cohort_id, {_EXIT_COUNTS}
     FROM first_placement fp
     JOIN learner l ON l.id = fp.learner_id
     JOIN scoped_cohort c ON c.id = l.cohort_id
@@ -140,12 +173,7 @@ follow_ups AS MATERIALIZED (
     GROUP BY l.cohort_id
 )
 SELECT c.id AS cohort_id, c.site_id,
-       c.status = '{CohortStatus.RUNNING.value}' AS running,
-       {", ".join(f"c.end_{n} <= :as_of AS past_{n}" for n in EXIT_MONTHS)},
-       e.enrolled, e.women, e.qpv, e.level_4_or_below, e.job_seekers, e.refugees, e.dropped_out,
-       e.completers, e.still_enrolled,
-       {", ".join(f"x.positive_{n}, x.employment_{n}" for n in EXIT_MONTHS)},
-       f.due, f.overdue, f.done_this_week, f.done, f.reached, f.completers_reached
+       {_cohort_columns()}
 FROM scoped_cohort c
 LEFT JOIN enrolment e ON e.cohort_id = c.id
 LEFT JOIN exits x ON x.cohort_id = c.id
@@ -153,61 +181,24 @@ LEFT JOIN follow_ups f ON f.cohort_id = c.id
 ORDER BY c.site_id, c.id
 """
 
+# Where the per-learner CTEs read their rows. Measured at 100k learners: through the indexes costs
+# about twice a full scan for every learner, so indexes pay below about 40 % of the cohorts.
 _SOURCES = {
-    # A large scope: one sequential scan of each table beats a lookup per learner.
+    # A large scope: one sequential scan of each table (NOT INDEXED: the planner would rather walk
+    # an index to skip a sort, at the price of a random read per row).
     "scan": {
         "learner_hint": "NOT INDEXED",
         "placement_source": "placement NOT INDEXED WHERE deleted_at IS NULL",
         "follow_up_source": "follow_up NOT INDEXED WHERE deleted_at IS NULL",
     },
-    # A small scope (a cohort, a site or two): only the scope's rows, through the indexes.
+    # A small scope (a cohort, a few sites): only the scope's rows, through the learner_id indexes.
     "lookup": {
         "learner_hint": "",
         "placement_source": "placement WHERE deleted_at IS NULL AND learner_id IN (SELECT id FROM scoped_learner)",
         "follow_up_source": "follow_up WHERE deleted_at IS NULL AND learner_id IN (SELECT id FROM scoped_learner)",
     },
 }
-
-#: Below this share of all cohorts, a scope is read through the indexes.
-_LOOKUP_SHARE = 0.2
-
-
-def _int(value: Any) -> int:
-    return int(value or 0)
-
-
-def _counts(row: RowMapping) -> IndicatorCounts:
-    """The counts of one cohort from its row; per-milestone figures only once the milestone is past."""
-    completers = _int(row["completers"])
-    never_reached = completers - _int(row["completers_reached"])
-    past = [bool(row[f"past_{n}"]) for n in EXIT_MONTHS]
-
-    def per_milestone(values: Sequence[int]) -> tuple[int, int, int, int]:
-        a, b, c, d = (value if is_past else 0 for value, is_past in zip(values, past, strict=True))
-        return (a, b, c, d)
-
-    return IndicatorCounts(
-        enrolled=_int(row["enrolled"]),
-        women=_int(row["women"]),
-        qpv=_int(row["qpv"]),
-        level_4_or_below=_int(row["level_4_or_below"]),
-        job_seekers=_int(row["job_seekers"]),
-        refugees=_int(row["refugees"]),
-        dropped_out=_int(row["dropped_out"]),
-        completers=completers,
-        in_training=_int(row["still_enrolled"]) if row["running"] else 0,
-        cohorts_running=1 if row["running"] else 0,
-        exit_denominator=per_milestone([completers] * len(EXIT_MONTHS)),
-        positive=per_milestone([_int(row[f"positive_{n}"]) for n in EXIT_MONTHS]),
-        employment=per_milestone([_int(row[f"employment_{n}"]) for n in EXIT_MONTHS]),
-        never_reached=per_milestone([never_reached] * len(EXIT_MONTHS)),
-        completers_never_reached=never_reached,
-        followups_due=_int(row["due"]),
-        followups_overdue=_int(row["overdue"]),
-        followups_done_this_week=_int(row["done_this_week"]),
-        followups_done=_int(row["done"]),
-        followups_reached=_int(row["reached"]),
-    )
+_LOOKUP_SHARE = 0.4
 
 
 class IndicatorRepository:
@@ -226,7 +217,8 @@ class IndicatorRepository:
         """The indicators as of ``as_of`` of every live cohort of live sites, or only those of
         ``site_ids`` and/or of ``cohort_id``: per cohort, per site (every live site in scope, even
         without cohorts, by name; only the cohort's site when ``cohort_id`` is given) and in total."""
-        cohort_filter, params = "AND site_id IN (SELECT id FROM site WHERE deleted_at IS NULL)", {}
+        cohort_filter = "AND site_id IN (SELECT id FROM site WHERE deleted_at IS NULL)"
+        params: dict[str, Any] = {}
         if site_ids is not None:
             cohort_filter += " AND site_id IN :site_ids"
             params["site_ids"] = list(site_ids)
@@ -245,20 +237,20 @@ class IndicatorRepository:
             statement = text(_REPORT_QUERY.format(cohort_filter=cohort_filter, **_SOURCES[mode]))
             if site_ids is not None:
                 statement = statement.bindparams(bindparam("site_ids", expanding=True))
-            rows = session.execute(statement, params).mappings().all()
+            rows = session.execute(statement, params).all()
             site_order = [] if cohort_id is not None else self._site_ids(session, site_ids)
 
-        by_cohort: dict[str, IndicatorCounts] = {}
-        by_site: dict[str, IndicatorCounts] = {site_id: IndicatorCounts() for site_id in site_order}
-        for row in rows:  # one row per cohort
-            counts = _counts(row)
-            by_cohort[row["cohort_id"]] = counts
-            by_site[row["site_id"]] = by_site.get(row["site_id"], IndicatorCounts()) + counts
+        by_cohort: dict[str, Indicators] = {}
+        per_site: dict[str, list[Sequence[int]]] = {site_id: [] for site_id in site_order}
+        for cohort, site, *values in rows:  # one row per cohort
+            by_cohort[cohort] = Indicators(IndicatorCounts.from_flat(values))
+            per_site.setdefault(site, []).append(values)
+        by_site = {site: IndicatorCounts.sum_of_flat(values) for site, values in per_site.items()}
         return IndicatorReport(
             as_of=as_of,
-            by_cohort={key: Indicators(counts) for key, counts in by_cohort.items()},
-            by_site={key: Indicators(counts) for key, counts in by_site.items()},
-            total=Indicators(sum(by_site.values(), IndicatorCounts())),
+            by_cohort=by_cohort,
+            by_site={site: Indicators(counts) for site, counts in by_site.items()},
+            total=Indicators(IndicatorCounts.sum_of(by_site.values())),
         )
 
     @staticmethod
@@ -269,7 +261,8 @@ class IndicatorRepository:
         if site_ids is None:
             return False
         statement = text(
-            "SELECT COUNT(*), COUNT(CASE WHEN site_id IN :site_ids THEN 1 END) FROM cohort WHERE deleted_at IS NULL"
+            "SELECT COUNT(*), COUNT(CASE WHEN site_id IN :site_ids THEN 1 END)"
+            " FROM cohort WHERE deleted_at IS NULL"
         ).bindparams(bindparam("site_ids", expanding=True))
         every, in_scope = session.execute(statement, {"site_ids": list(site_ids)}).one()
         return in_scope <= every * _LOOKUP_SHARE

@@ -34,6 +34,7 @@ from fabriqueterm.domain.models import (
     SyncedRow,
 )
 from fabriqueterm.domain.validation import DomainValidationError, FieldError, validate
+from fabriqueterm.i18n import N_, _
 
 if TYPE_CHECKING:
     from fabriqueterm.store.db import Store
@@ -65,6 +66,22 @@ def _contains(needle: str) -> str:
     """A LIKE pattern matching ``needle`` anywhere (``%`` and ``_`` taken literally, escape ``\\``)."""
     escaped = needle.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+class DeleteRefused(Exception):
+    """A row that still has live children (a cohort with learners…): nothing was deleted."""
+
+    def __init__(self, entity: str, child: str, count: int):
+        self.entity, self.child, self.count = entity, child, count
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return _("This record still has {count} linked record(s) ({child}): delete or move them first.").format(
+            count=self.count, child=_(_CHILD_LABELS.get(self.child, self.child))
+        )
+
+
+_CHILD_LABELS = {"cohort": N_("cohorts"), "learner": N_("learners")}
 
 
 class NotFound(LookupError):
@@ -179,8 +196,20 @@ class Repository(Generic[T]):
         self._after_write(session, row, before)
         return row
 
+    #: Child rows that must be deleted first: (model, column naming this row). A tombstone on a
+    #: parent would otherwise leave live children nobody can reach.
+    dependents: ClassVar[tuple[tuple[type[SyncedRow], str], ...]] = ()
+
     def _delete(self, session: Session, row_id: str) -> None:
         row = self._get(session, row_id)
+        for model, column in self.dependents:
+            live = session.exec(
+                select(func.count())
+                .select_from(model)
+                .where(getattr(model, column) == row_id, col(model.deleted_at).is_(None))
+            ).one()
+            if live:
+                raise DeleteRefused(self.entity, model.__tablename__, int(live))
         row.deleted_at = row.updated_at = self.store.clock.now()
         session.add(row)
         session.flush()
@@ -207,6 +236,7 @@ class Repository(Generic[T]):
 class SiteRepository(Repository[Site]):
     model = Site
     entity = "site"
+    dependents = ((Cohort, "site_id"),)
 
     def all(self, *, include_inactive: bool = True) -> list[Site]:
         with self.store.read() as session:
@@ -374,6 +404,7 @@ class PartnerRepository(Repository[Partner]):
 class CohortRepository(Repository[Cohort]):
     model = Cohort
     entity = "cohort"
+    dependents = ((Learner, "cohort_id"),)
 
     def _check(self, session: Session, values: dict[str, Any], current: Cohort | None) -> None:
         self._require(session, Site, "site_id", values["site_id"])

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from textual.message import Message
 
-from fabriqueterm.i18n import _
+from fabriqueterm.i18n import _, ngettext
 
 
 class SyncPhase(StrEnum):
@@ -49,7 +49,9 @@ class SyncState:
             SyncPhase.ERROR: _("sync error"),
         }[self.phase]
         if self.pending:
-            text += " · " + _("{count} local changes to send").format(count=self.pending)
+            text += " · " + ngettext(
+                "{count} local change to send", "{count} local changes to send", self.pending
+            ).format(count=self.pending)
         return text
 
 

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Select, Static
 from fabriqueterm.domain.enums import CohortStatus, LearnerStatus, Milestone, PlacementKind
 from fabriqueterm.domain.indicators import Indicators
 from fabriqueterm.domain.models import Cohort
-from fabriqueterm.i18n import N_, _
+from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.store.repositories import CohortLine, NotFound, Page, RosterLine
 from fabriqueterm.tui.format import format_date, format_int, format_phone
 from fabriqueterm.tui.screens.base import FabriqueScreen
@@ -225,7 +225,7 @@ class CohortDetailScreen(FabriqueScreen):
             )
         self.query_one("#cohort-figures", Static).update(figures)
         self.query_one("#roster-count", Static).update(
-            _("{count} learners").format(count=format_int(len(data.roster)))
+            ngettext("{count} learner", "{count} learners", len(data.roster)).format(count=format_int(len(data.roster)))
         )
         table = self.query_one("#roster", DataTable)
         index = table.cursor_row

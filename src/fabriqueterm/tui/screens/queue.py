@@ -20,7 +20,7 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 
 from fabriqueterm.domain.enums import Channel, Milestone, Outcome
 from fabriqueterm.domain.validation import DomainValidationError, FieldError
-from fabriqueterm.i18n import N_, _
+from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.store.repositories import DueFollowUp, LearnerProfile
 from fabriqueterm.tui.format import date_for_input, format_date, format_int, format_phone
 from fabriqueterm.tui.screens.base import AppAccess, FabriqueScreen
@@ -115,7 +115,11 @@ class FollowUpQueueScreen(FabriqueScreen):
                 f"{line.learner.last_name.upper()} {line.learner.first_name}",
                 key=follow_up.id,
             )
-        count = _("{due} calls due, {overdue} overdue (due more than 7 days ago)").format(
+        count = ngettext(
+            "{due} call due, {overdue} overdue (due more than 7 days ago)",
+            "{due} calls due, {overdue} overdue (due more than 7 days ago)",
+            data.due,
+        ).format(
             due=format_int(data.due), overdue=format_int(data.overdue)
         )
         if data.due > len(data.lines):

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from fabriqueterm.i18n import N_, _
+from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.store.outbox import OutboxEntry
 from fabriqueterm.tui.format import format_int
 from fabriqueterm.tui.messages import SyncPhase, SyncState
@@ -96,7 +96,9 @@ class SyncScreen(FabriqueScreen):
         self.reload()
 
     def show_outbox(self, data: OutboxData) -> None:
-        count = _("{count} local changes waiting to be sent").format(count=format_int(data.pending))
+        count = ngettext(
+            "{count} local change waiting to be sent", "{count} local changes waiting to be sent", data.pending
+        ).format(count=format_int(data.pending))
         if data.pending > len(data.entries):
             count += " · " + _("the {shown} oldest shown").format(shown=format_int(len(data.entries)))
         self.query_one("#outbox-count", Static).update(count)

@@ -1,0 +1,208 @@
+"""The commons API over HTTP: explicit timeouts, bounded retries with exponential backoff and
+jitter, ``Retry-After`` honoured, and every failure turned into one of a few small error types
+(SYNC.md, "Failure is normal"). No local state here: see :mod:`fabriqueterm.sync.engine`."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from fabriqueterm import __version__
+from fabriqueterm.i18n import _
+from fabriqueterm.sync.protocol import PullRequest, PullResponse, PushRequest, PushResponse, WhoAmI
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Connect quickly or not at all; a pull page of 5,000 rows may take a few seconds to read.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+#: Longest wait honoured from a Retry-After header (seconds).
+MAX_RETRY_AFTER = 60.0
+
+
+class SyncError(Exception):
+    """Something kept the sync from going through; the message says what, for a person."""
+
+    #: A short stable name for status displays and tests.
+    kind = "error"
+
+
+class NetworkError(SyncError):
+    """The commons could not be reached (refused, unreachable, cut, timed out)."""
+
+    kind = "network"
+
+
+class TimeoutError_(NetworkError):  # noqa: N801 - not the builtin
+    kind = "timeout"
+
+
+class AuthError(SyncError):
+    """401: the token is missing, unknown or revoked: log in again; the outbox waits."""
+
+    kind = "auth"
+
+
+class ServerError(SyncError):
+    """The commons answered 5xx (or 429/503 after every retry)."""
+
+    kind = "server"
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class RefusedError(SyncError):
+    """The commons refused the request itself (4xx other than 401): not worth retrying."""
+
+    kind = "refused"
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class MalformedAnswer(SyncError):
+    """The answer is not what the protocol says (not JSON, wrong shape): nothing is applied."""
+
+    kind = "malformed"
+
+
+@dataclass
+class RetryPolicy:
+    """Bounded retries: ``attempts`` tries in all, waits of ``base`` × 2^n (capped at ``cap``),
+    with full jitter; a Retry-After header replaces the computed wait."""
+
+    attempts: int = 4
+    base: float = 0.5
+    cap: float = 8.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), MAX_RETRY_AFTER)
+        return random.uniform(0, min(self.cap, self.base * 2**attempt))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff
+
+
+class CommonsClient:
+    """One coordinator's connection to the commons (``base_url``), authenticated by ``token``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        reveal = getattr(token, "reveal", None)
+        secret = reveal() if callable(reveal) else str(token)
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport,
+            headers={"Authorization": f"Bearer {secret}", "User-Agent": f"fabriqueterm/{__version__}"},
+        )
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        #: Round trips made (tests and benchmarks count them).
+        self.requests = 0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> CommonsClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- the API -----------------------------------------------------------------------------
+
+    def me(self) -> WhoAmI:
+        """The coordinator behind the token and their sites (checks the token)."""
+        return self._call("GET", "/v1/me", None, WhoAmI)
+
+    def push(self, request: PushRequest) -> PushResponse:
+        """One batch; safe to retry: the server skips mutation numbers it already applied."""
+        return self._call("POST", "/v1/push", request, PushResponse)
+
+    def pull(self, request: PullRequest) -> PullResponse:
+        """One page of changes after the cursors."""
+        return self._call("POST", "/v1/pull", request, PullResponse)
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, body: BaseModel | None, answer: type[M]) -> M:
+        content = body.model_dump_json().encode() if body is not None else None
+        last: SyncError | None = None
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                wait = self.retry.delay(attempt - 1, getattr(last, "retry_after", None))
+                self._sleep(wait)
+            try:
+                response = self._send(method, path, content)
+            except SyncError as error:
+                last = error
+                continue
+            status = response.status_code
+            if status == 401:
+                raise AuthError(_("The commons refused the token: run “fabriqueterm login” again."))
+            if status in (429, 503) or status >= 500:
+                last = ServerError(
+                    _("The commons answered {status}; will try again later.").format(status=status), status
+                )
+                last.retry_after = _retry_after(response)  # type: ignore[attr-defined]
+                continue
+            if status != 200:
+                raise RefusedError(
+                    _("The commons refused the request ({status}): {detail}").format(
+                        status=status, detail=_detail(response)
+                    ),
+                    status,
+                )
+            try:
+                return answer.model_validate_json(response.content)
+            except ValidationError:
+                raise MalformedAnswer(
+                    _("The commons sent an answer that cannot be read; nothing was changed locally.")
+                ) from None
+        assert last is not None
+        raise last
+
+    def _send(self, method: str, path: str, content: bytes | None) -> httpx.Response:
+        self.requests += 1
+        try:
+            return self._http.request(
+                method, path, content=content, headers={"Content-Type": "application/json"} if content else None
+            )
+        except httpx.TimeoutException:
+            raise TimeoutError_(_("The commons did not answer in time.")) from None
+        except httpx.TransportError:
+            raise NetworkError(_("The commons cannot be reached (offline?).")) from None
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        data: Any = response.json()
+    except ValueError:
+        return response.reason_phrase
+    detail = data.get("detail") if isinstance(data, dict) else None
+    return detail if isinstance(detail, str) else response.reason_phrase
