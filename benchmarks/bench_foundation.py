@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from common import Row, timed
-
 from fabriqueterm import demo
 from fabriqueterm.domain.dates import Clock
 from fabriqueterm.domain.models import ENTITIES

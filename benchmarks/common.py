@@ -17,6 +17,8 @@ class Row:
     baseline: str = ""
     ratio: float | None = None
     target: str = ""
+    #: Shown instead of the time for rows that measure something else (memory…).
+    value: str = ""
 
     @property
     def rate(self) -> str:
@@ -41,7 +43,7 @@ def print_table(rows: list[Row]) -> None:
         (
             r.suite,
             r.what,
-            f"{r.seconds * 1000:,.1f} ms" if r.seconds < 1 else f"{r.seconds:,.2f} s",
+            r.value or (f"{r.seconds * 1000:,.1f} ms" if r.seconds < 1 else f"{r.seconds:,.2f} s"),
             f"{r.rows:,}" if r.rows else "",
             r.rate,
             r.baseline,

@@ -1,0 +1,146 @@
+"""TUI rows at 100k learners: process start to the first screen ready (beside a bare Textual app),
+a keystroke in the learners filter to the updated list, and peak memory.
+
+Each measurement runs in its own process, the app headless (Textual's test driver) on a database
+built once with the demo generator."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from common import Row
+from fabriqueterm import demo
+from fabriqueterm.domain.dates import Clock
+from fabriqueterm.store import Store
+
+TODAY = date(2026, 11, 25)
+
+_BARE = """
+import asyncio, sys
+from textual.app import App
+from textual.widgets import Footer, Header, Static
+
+class Bare(App):
+    def compose(self):
+        yield Header()
+        yield Static("ready")
+        yield Footer()
+
+async def main():
+    async with Bare().run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        print("ready", flush=True)
+
+asyncio.run(main())
+"""
+
+_APP = """
+import asyncio, resource, statistics, sys, time
+from datetime import date
+from pathlib import Path
+from fabriqueterm.config import Config
+from fabriqueterm.domain.dates import Clock
+from fabriqueterm.store import Store
+from fabriqueterm.tui.app import FabriqueApp
+from fabriqueterm.tui.screens import lists
+
+from textual.worker import WorkerState
+
+async def settle(app, pilot):
+    # wait until no worker runs (bounded), then let the screen repaint
+    deadline = time.perf_counter() + 60
+    while time.perf_counter() < deadline and any(
+        w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers
+    ):
+        await asyncio.sleep(0.005)
+    await pilot.pause()
+
+shown = []
+original = lists.ListScreen.show_page
+def show_page(self, page):
+    original(self, page)
+    shown.append(time.perf_counter())
+lists.ListScreen.show_page = show_page
+
+async def main():
+    clock = Clock(date(2026, 11, 25))
+    store = Store.open(Path(sys.argv[1]), clock=clock)
+    app = FabriqueApp(store, Config(), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        print("ready", flush=True)
+        await pilot.press("4")
+        await pilot.pause()
+        await settle(app, pilot)
+        await pilot.press("slash")
+        latencies = []
+        for key in "martin" + "\\b" * 3 + "ine":
+            before = len(shown)
+            start = time.perf_counter()
+            await pilot.press("backspace" if key == "\\b" else key)
+            deadline = start + 5
+            while len(shown) == before and time.perf_counter() < deadline:
+                await asyncio.sleep(0.002)
+            latencies.append(shown[-1] - start if len(shown) > before else float("nan"))
+        await pilot.press("2")
+        await settle(app, pilot)
+        print("latency", statistics.median(latencies), flush=True)
+        print("maxrss_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
+    store.close()
+
+asyncio.run(main())
+"""
+
+
+def _until_ready(script: str, *args: str) -> tuple[float, list[str]]:
+    """Seconds from process start to its "ready" line, and every line it printed."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    ready_at, lines = None, []
+    for line in process.stdout:
+        lines.append(line.strip())
+        if line.strip() == "ready" and ready_at is None:
+            ready_at = time.perf_counter() - start
+    if process.wait(timeout=300) != 0 or ready_at is None:
+        raise RuntimeError(f"benchmark process failed: {lines}")
+    return ready_at, lines
+
+
+def rows(workdir: Path, *, learners: int, seed: int) -> list[Row]:
+    database = workdir / "tui.sqlite3"
+    if not database.exists():
+        with Store.open(database, clock=Clock(TODAY)) as store:
+            demo.write(store, demo.generate(learners=learners, seed=seed, today=TODAY))
+    bare = statistics.median(_until_ready(_BARE)[0] for _ in range(3))
+    runs = [_until_ready(_APP, str(database)) for _ in range(3)]
+    ready = statistics.median(seconds for seconds, _ in runs)
+    values = {}
+    for line in runs[-1][1]:
+        key, _, value = line.partition(" ")
+        if value:
+            values[key] = float(value)
+    latency = values["latency"]
+    debounce = __import__("fabriqueterm.tui.screens.lists", fromlist=["FILTER_DEBOUNCE"]).FILTER_DEBOUNCE
+    label = f"{learners:,} learners"
+    return [
+        Row("tui", "bare Textual app: process start to first screen (baseline)", bare),
+        Row("tui", f"process start to dashboard ready ({label})", ready, baseline="bare app", ratio=ready / bare, target="≤ 1.5x"),
+        Row("tui", f"learners filter: keystroke to updated list, median ({label})", latency, target="< 50 ms"),
+        Row("tui", f"  of which debounce (typing pause before querying: {debounce * 1000:.0f} ms)", debounce),
+        Row("tui", "  query and redraw after the debounce", latency - debounce, target="< 50 ms"),
+        Row(
+            "tui",
+            f"peak memory, dashboard + learners + queue ({label})",
+            0.0,
+            value=f"{values['maxrss_kb'] / 1024:,.0f} MB",
+            target="< 200 MB",
+        ),
+    ]

@@ -1,0 +1,349 @@
+"""The local copy of the commons: the SQL side of sync (SYNC.md).
+
+Rows pulled or adopted from push answers are upserted here, each page together with its cursors,
+and acknowledgements remove outbox entries with the rows they return, always in one local
+transaction. Rows with pending local edits are rebased, never overwritten: their pending fields
+stay local, the server's other fields and version are taken.
+
+Replica transactions run with foreign-key enforcement off: the commons sends rows in the order of
+their *last* write, so a learner may arrive a page before the cohort it belongs to (that cohort
+was edited later). The commons checked every reference when it accepted the write.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from fabriqueterm.domain.models import ENTITIES, LEARNER_PERSONAL_FIELDS, UTCDateTime
+
+if TYPE_CHECKING:
+    from fabriqueterm.store.db import Store
+
+#: Entities whose rows carry ``site_id``.
+_SITE_SCOPED = ("partner_site", "cohort", "learner", "follow_up", "placement", "conflict")
+_CURSOR = "cursor:"
+_WIPED = {"first_name": "", "last_name": "", "email": None, "phone": None, "birth_year": None, "dropout_reason": ""}
+assert set(_WIPED) == set(LEARNER_PERSONAL_FIELDS)
+
+
+@dataclass
+class _Table:
+    """One synced table as the driver sees it: its columns and the upsert statement."""
+
+    name: str
+    columns: list[str]
+    converters: list[Any]  # per column: None (as JSON has it) or a function of the JSON value
+    upsert: str
+
+    def driver_values(self, row: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for name, convert in zip(self.columns, self.converters, strict=True):
+            value = row.get(name)
+            if convert is not None and value is not None:
+                value = convert(value)
+            values.append(value)
+        return values
+
+
+def _datetime_converter(dialect: Any, column_type: Any) -> Any:
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    seen: dict[str, Any] = {}
+
+    def convert(value: Any) -> Any:
+        found = seen.get(value)
+        if found is None:
+            stamp = datetime.fromisoformat(value) if isinstance(value, str) else value
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=UTC)
+            found = process(stamp) if process else stamp
+            if len(seen) < 10000:
+                seen[value] = found
+        return found
+
+    return convert
+
+
+def _tables(dialect: Any) -> dict[str, _Table]:
+    tables = {}
+    for entity, model in ENTITIES.items():
+        table = model.__table__  # type: ignore[attr-defined]
+        columns = [c.name for c in table.columns]
+        converters: list[Any] = []
+        for column in table.columns:
+            # Dates travel as ISO text, which is how SQLite stores them; timestamps need converting.
+            converters.append(_datetime_converter(dialect, column.type) if isinstance(column.type, UTCDateTime) else None)
+        names = ", ".join(columns)
+        marks = ", ".join("?" for _ in columns)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+        tables[entity] = _Table(
+            entity,
+            columns,
+            converters,
+            f"INSERT INTO {entity} ({names}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}",
+        )
+    return tables
+
+
+@dataclass
+class Change:
+    """A row as the commons sent it: ``row`` None means it left this coordinator's scope."""
+
+    entity: str
+    id: str
+    row: dict[str, Any] | None
+
+
+@dataclass
+class Applied:
+    """What applying a page or an acknowledgement did."""
+
+    rows: int = 0
+    removed: int = 0
+    rebased: int = 0
+    #: Rows kept although they left scope (or their site was revoked): they have pending edits.
+    kept: list[tuple[str, str]] = field(default_factory=list)
+    erased: int = 0
+
+
+def is_erasure(entity: str, row: Mapping[str, Any]) -> bool:
+    """A learner tombstone whose personal fields the commons wiped (right to be forgotten)."""
+    return entity == "learner" and row.get("deleted_at") is not None and row.get("first_name") == "" and row.get("last_name") == ""
+
+
+class Replica:
+    """The sync engine's access to the local database (every method one transaction)."""
+
+    def __init__(self, store: Store):
+        self._store = store
+        self._tables = _tables(store.engine.dialect)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """One IMMEDIATE write transaction with foreign keys unenforced (see the module doc)."""
+        with self._store.engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            raw.execute("PRAGMA foreign_keys = OFF")  # outside any transaction: takes effect
+            try:
+                writer = connection.execution_options(sqlite_begin="IMMEDIATE")
+                with writer.begin():
+                    yield writer
+            finally:
+                raw.execute("PRAGMA foreign_keys = ON")
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def cursors(self) -> dict[str, int]:
+        """The cursor of every site pulled so far."""
+        with self._store.engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT key, value FROM meta WHERE key LIKE 'cursor:%'"
+            ).all()
+        return {key[len(_CURSOR) :]: int(value) for key, value in rows}
+
+    def get_meta(self, key: str) -> str | None:
+        return self._store.get_meta(key)
+
+    def counts(self) -> dict[str, int]:
+        """Pending and rejected outbox entries, and open conflicts."""
+        with self._store.engine.connect() as connection:
+            outbox = dict(connection.exec_driver_sql("SELECT state, count(*) FROM outbox GROUP BY state").all())
+            conflicts = connection.exec_driver_sql(
+                "SELECT count(*) FROM conflict WHERE resolved_at IS NULL AND deleted_at IS NULL"
+            ).scalar()
+        return {
+            "pending": int(outbox.get("pending", 0)),
+            "rejected": int(outbox.get("rejected", 0)),
+            "conflicts": int(conflicts or 0),
+        }
+
+    def rows(self, entity: str) -> dict[str, dict[str, Any]]:
+        """Every local row of ``entity`` (tombstones included) as JSON-like values (tests, checks)."""
+        table = self._tables[entity]
+        with self._store.engine.connect() as connection:
+            result = connection.exec_driver_sql(f"SELECT {', '.join(table.columns)} FROM {entity}").all()
+        return {r[0]: dict(zip(table.columns, r, strict=True)) for r in result}
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    def record_outcome(self, values: Mapping[str, str]) -> None:
+        """Remember the last sync's outcome (``sync:*`` meta keys) in one transaction."""
+        with self._transaction() as connection:
+            for key, value in values.items():
+                _set_meta(connection, key, value)
+
+    def apply_page(
+        self,
+        changes: Iterable[Change],
+        cursors: Mapping[str, int],
+        *,
+        evict: Iterable[str] = (),
+        resync: Iterable[str] = (),
+    ) -> Applied:
+        """Apply one pull page and store its cursors, in one transaction.
+
+        ``evict``: sites no longer granted (rows removed except those with pending edits, cursor
+        forgotten). ``resync``: sites to pull again from 0 (rows removed except those with pending
+        edits, cursor 0), so rows whose tombstones the commons purged do not linger.
+        """
+        applied = Applied()
+        with self._transaction() as connection:
+            for site in evict:
+                applied.kept += _evict_site(connection, site, applied)
+                connection.exec_driver_sql("DELETE FROM meta WHERE key = ?", (_CURSOR + site,))
+            for site in resync:
+                applied.kept += _evict_site(connection, site, applied)
+            self._apply(connection, changes, applied, leaving_scope=True)
+            evicted = set(evict)
+            for site, cursor in cursors.items():
+                if site not in evicted:
+                    _set_meta(connection, _CURSOR + site, str(int(cursor)))
+        return applied
+
+    def acknowledge(
+        self,
+        done: Iterable[int],
+        rejected: Mapping[int, str],
+        rows: Iterable[Change],
+    ) -> Applied:
+        """A push answer: remove the acknowledged entries, set rejected ones aside with their reason,
+        and adopt the rows the commons returned, in one transaction."""
+        applied = Applied()
+        with self._transaction() as connection:
+            acknowledged = [(seq,) for seq in done]
+            if acknowledged:
+                connection.exec_driver_sql("DELETE FROM outbox WHERE seq = ?", acknowledged)  # type: ignore[arg-type]
+            for seq, reason in rejected.items():
+                connection.exec_driver_sql(
+                    "UPDATE outbox SET state = 'rejected', reason = ? WHERE seq = ?", (reason, seq)
+                )
+            self._apply(connection, [r for r in rows if r.row is not None], applied, leaving_scope=False)
+        return applied
+
+    def _apply(self, connection: Connection, changes: Iterable[Change], applied: Applied, *, leaving_scope: bool) -> None:
+        pending = _pending_keys(connection)
+        batches: dict[str, list[list[Any]]] = {}
+        for change in changes:
+            key = (change.entity, change.id)
+            table = self._tables.get(change.entity)
+            if table is None:
+                continue  # an entity this version does not know: ignored, not fatal
+            if change.row is None:
+                if not leaving_scope:
+                    continue
+                if key in pending:
+                    applied.kept.append(key)
+                else:
+                    applied.removed += connection.exec_driver_sql(
+                        f"DELETE FROM {change.entity} WHERE id = ?", (change.id,)
+                    ).rowcount
+                continue
+            row = change.row
+            if is_erasure(change.entity, row):
+                applied.erased += 1
+                _scrub_outbox(connection, change.id)
+                _wipe_children(connection, change.id)
+            if key in pending:
+                values = self._rebased(connection, table, row, pending[key])
+                applied.rebased += 1
+            else:
+                values = table.driver_values(row)
+            batches.setdefault(change.entity, []).append(values)
+            applied.rows += 1
+        for entity, values in batches.items():
+            connection.exec_driver_sql(self._tables[entity].upsert, values)  # type: ignore[arg-type]
+
+    def _rebased(self, connection: Connection, table: _Table, row: Mapping[str, Any], pending: _Pending) -> list[Any]:
+        """The server's row with the local values of the fields that still have pending edits."""
+        incoming = table.driver_values(row)
+        local = connection.exec_driver_sql(
+            f"SELECT {', '.join(table.columns)} FROM {table.name} WHERE id = ?", (row["id"],)
+        ).first()
+        if local is None:
+            return incoming
+        keep = set(pending.fields)
+        if pending.deleted:
+            keep.add("deleted_at")
+        keep.add("updated_at")
+        if is_erasure(table.name, row):
+            keep -= set(LEARNER_PERSONAL_FIELDS)  # an erasure wins over any local edit of the person
+        for index, name in enumerate(table.columns):
+            if name in keep:
+                incoming[index] = local[index]
+        return incoming
+
+
+@dataclass
+class _Pending:
+    fields: set[str] = field(default_factory=set)
+    deleted: bool = False
+
+
+def _pending_keys(connection: Connection) -> dict[tuple[str, str], _Pending]:
+    pending: dict[tuple[str, str], _Pending] = {}
+    for entity, row_id, op, fields in connection.exec_driver_sql(
+        "SELECT entity, row_id, op, fields FROM outbox WHERE state = 'pending'"
+    ):
+        entry = pending.setdefault((entity, row_id), _Pending())
+        if op in ("delete", "erase"):
+            entry.deleted = True
+        if op != "delete":
+            entry.fields.update(json.loads(fields))
+    return pending
+
+
+def _set_meta(connection: Connection, key: str, value: str) -> None:
+    connection.exec_driver_sql(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def _scrub_outbox(connection: Connection, learner_id: str) -> None:
+    """An erased person's values leave the outbox too (their edits can no longer apply)."""
+    rows = connection.exec_driver_sql(
+        "SELECT seq, fields, base_values FROM outbox WHERE entity = 'learner' AND row_id = ?", (learner_id,)
+    ).all()
+    for seq, fields_json, base_json in rows:
+        fields, base = json.loads(fields_json), json.loads(base_json)
+        fields.update({k: v for k, v in _WIPED.items() if k in fields})
+        base.update({k: v for k, v in _WIPED.items() if k in base})
+        connection.exec_driver_sql(
+            "UPDATE outbox SET fields = ?, base_values = ? WHERE seq = ?",
+            (json.dumps(fields, sort_keys=True), json.dumps(base, sort_keys=True), seq),
+        )
+    connection.exec_driver_sql(
+        "UPDATE conflict SET server_value = NULL, client_value = NULL, base_value = NULL WHERE row_id = ?",
+        (learner_id,),
+    )
+
+
+def _wipe_children(connection: Connection, learner_id: str) -> None:
+    for table in ("follow_up", "placement"):
+        connection.exec_driver_sql(f"UPDATE {table} SET notes = '' WHERE learner_id = ? AND notes <> ''", (learner_id,))
+
+
+def _evict_site(connection: Connection, site_id: str, applied: Applied) -> list[tuple[str, str]]:
+    """Remove a site's rows, except those with pending edits (returned)."""
+    pending = _pending_keys(connection)
+    kept: list[tuple[str, str]] = []
+    for entity in (*reversed(_SITE_SCOPED), "site"):
+        column = "id" if entity == "site" else "site_id"
+        ids = [r[0] for r in connection.exec_driver_sql(f"SELECT id FROM {entity} WHERE {column} = ?", (site_id,))]
+        gone = []
+        for row_id in ids:
+            if (entity, row_id) in pending:
+                kept.append((entity, row_id))
+            else:
+                gone.append((row_id,))
+        if gone:
+            connection.exec_driver_sql(f"DELETE FROM {entity} WHERE id = ?", gone)  # type: ignore[arg-type]
+            applied.removed += len(gone)
+    return kept
