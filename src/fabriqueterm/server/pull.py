@@ -147,9 +147,11 @@ def _pull(connection: Connection, coordinator: Coordinator, request: PullRequest
             else:
                 visible = row_site in granted
             changes.append((seq, site, entity, row_id, text if visible else None))
-        if not more:
-            for site in active:
-                cursors[site] = max(cursors[site], high)
+        # Every matching change numbered below the page's last one is in the page: the sites with
+        # nothing in it move up too, so the next page does not scan again from their old cursor.
+        floor = high if not more else (entries[-1][0] - 1 if entries else 0)
+        for site in active:
+            cursors[site] = max(cursors[site], floor)
     return PullPage(
         changes=changes,
         cursors=cursors,

@@ -93,16 +93,13 @@ def _cohort_columns() -> str:
         "followups_done": "f.done",
         "followups_reached": "f.reached",
     }
-    for n in EXIT_MONTHS:
-        # Exit figures at +N only once the cohort's end + N months is past.
-        def once_past(expression: str, n: int = n) -> str:
-            return f"CASE WHEN c.end_{n} <= :as_of THEN {expression} END"
-
+    for n in EXIT_MONTHS:  # exit figures at +N only once the cohort's end + N months is past
+        past = f"c.end_{n} <= :as_of"
         columns |= {
-            f"exit_denominator_{n}": once_past("e.completers"),
-            f"positive_{n}": once_past(f"x.positive_{n}"),
-            f"employment_{n}": once_past(f"x.employment_{n}"),
-            f"never_reached_{n}": once_past(never_reached),
+            f"exit_denominator_{n}": f"CASE WHEN {past} THEN e.completers END",
+            f"positive_{n}": f"CASE WHEN {past} THEN x.positive_{n} END",
+            f"employment_{n}": f"CASE WHEN {past} THEN x.employment_{n} END",
+            f"never_reached_{n}": f"CASE WHEN {past} THEN {never_reached} END",
         }
     return ",\n       ".join(f"COALESCE({columns[name]}, 0) AS {name}" for name in IndicatorCounts.flat_names())
 

@@ -13,11 +13,12 @@ was edited later). The commons checked every reference when it accepted the writ
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection
 
@@ -39,33 +40,38 @@ class _Table:
 
     name: str
     columns: list[str]
-    converters: list[Any]  # per column: None (as JSON has it) or a function of the JSON value
+    stamps: list[tuple[int, Any]]  # (column index, converter) of the timestamp columns
     upsert: str
 
+    def __post_init__(self) -> None:
+        self._getter = operator.itemgetter(*self.columns)
+
     def driver_values(self, row: Mapping[str, Any]) -> list[Any]:
-        values = []
-        for name, convert in zip(self.columns, self.converters, strict=True):
-            value = row.get(name)
-            if convert is not None and value is not None:
-                value = convert(value)
-            values.append(value)
+        try:
+            values = list(self._getter(row))
+        except KeyError:  # a row without some column (an older server): those are null
+            values = [row.get(name) for name in self.columns]
+        for index, convert in self.stamps:
+            value = values[index]
+            if value is not None:
+                values[index] = convert(value)
         return values
 
 
 def _datetime_converter(dialect: Any, column_type: Any) -> Any:
     process = column_type.dialect_impl(dialect).bind_processor(dialect)
-    seen: dict[str, Any] = {}
 
     def convert(value: Any) -> Any:
-        found = seen.get(value)
-        if found is None:
-            stamp = datetime.fromisoformat(value) if isinstance(value, str) else value
-            if stamp.tzinfo is None:
-                stamp = stamp.replace(tzinfo=UTC)
-            found = process(stamp) if process else stamp
-            if len(seen) < 10000:
-                seen[value] = found
-        return found
+        # The commons sends UTC ISO 8601; SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff": cut, don't parse.
+        if isinstance(value, str) and value.endswith("+00:00") and value[10:11] == "T":
+            if len(value) == 25:
+                return f"{value[:10]} {value[11:19]}.000000"
+            if len(value) == 32 and value[19] == ".":
+                return f"{value[:10]} {value[11:26]}"
+        stamp = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        return process(stamp) if process else stamp
 
     return convert
 
@@ -75,20 +81,28 @@ def _tables(dialect: Any) -> dict[str, _Table]:
     for entity, model in ENTITIES.items():
         table = model.__table__  # type: ignore[attr-defined]
         columns = [c.name for c in table.columns]
-        converters: list[Any] = []
-        for column in table.columns:
-            # Dates travel as ISO text, which is how SQLite stores them; timestamps need converting.
-            converters.append(_datetime_converter(dialect, column.type) if isinstance(column.type, UTCDateTime) else None)
+        # Dates travel as ISO text, which is how SQLite stores them; timestamps need converting.
+        stamps = [
+            (index, _datetime_converter(dialect, column.type))
+            for index, column in enumerate(table.columns)
+            if isinstance(column.type, UTCDateTime)
+        ]
         names = ", ".join(columns)
         marks = ", ".join("?" for _ in columns)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
         tables[entity] = _Table(
             entity,
             columns,
-            converters,
+            stamps,
             f"INSERT INTO {entity} ({names}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}",
         )
     return tables
+
+
+class ChangeLike(Protocol):
+    entity: str
+    id: str
+    row: dict[str, Any] | None
 
 
 @dataclass
@@ -181,7 +195,7 @@ class Replica:
 
     def apply_page(
         self,
-        changes: Iterable[Change],
+        changes: Iterable[ChangeLike],
         cursors: Mapping[str, int],
         *,
         evict: Iterable[str] = (),
@@ -219,7 +233,7 @@ class Replica:
         with self._transaction() as connection:
             acknowledged = [(seq,) for seq in done]
             if acknowledged:
-                connection.exec_driver_sql("DELETE FROM outbox WHERE seq = ?", acknowledged)  # type: ignore[arg-type]
+                _driver(connection).executemany("DELETE FROM outbox WHERE seq = ?", acknowledged)
             for seq, reason in rejected.items():
                 connection.exec_driver_sql(
                     "UPDATE outbox SET state = 'rejected', reason = ? WHERE seq = ?", (reason, seq)
@@ -227,8 +241,9 @@ class Replica:
             self._apply(connection, [r for r in rows if r.row is not None], applied, leaving_scope=False)
         return applied
 
-    def _apply(self, connection: Connection, changes: Iterable[Change], applied: Applied, *, leaving_scope: bool) -> None:
+    def _apply(self, connection: Connection, changes: Iterable[ChangeLike], applied: Applied, *, leaving_scope: bool) -> None:
         pending = _pending_keys(connection)
+        unsent: set[tuple[str, str]] | None = None
         batches: dict[str, list[list[Any]]] = {}
         for change in changes:
             key = (change.entity, change.id)
@@ -238,7 +253,9 @@ class Replica:
             if change.row is None:
                 if not leaving_scope:
                     continue
-                if key in pending:
+                if unsent is None:
+                    unsent = _unsent_keys(connection)
+                if key in unsent:
                     applied.kept.append(key)
                 else:
                     applied.removed += connection.exec_driver_sql(
@@ -257,8 +274,12 @@ class Replica:
                 values = table.driver_values(row)
             batches.setdefault(change.entity, []).append(values)
             applied.rows += 1
+        driver = _driver(connection)
         for entity, values in batches.items():
-            connection.exec_driver_sql(self._tables[entity].upsert, values)  # type: ignore[arg-type]
+            if entity == "learner" and len(values) >= _BULK_SEARCH_ROWS:
+                _upsert_learners_in_bulk(driver, self._tables[entity].upsert, values)
+            else:
+                driver.executemany(self._tables[entity].upsert, values)
 
     def _rebased(self, connection: Connection, table: _Table, row: Mapping[str, Any], pending: _Pending) -> list[Any]:
         """The server's row with the local values of the fields that still have pending edits."""
@@ -286,6 +307,16 @@ class _Pending:
     deleted: bool = False
 
 
+def _unsent_keys(connection: Connection) -> set[tuple[str, str]]:
+    """Rows holding local work the commons has not taken: pending or rejected entries."""
+    return {
+        (entity, row_id)
+        for entity, row_id in connection.exec_driver_sql(
+            "SELECT DISTINCT entity, row_id FROM outbox WHERE state IN ('pending', 'rejected')"
+        )
+    }
+
+
 def _pending_keys(connection: Connection) -> dict[tuple[str, str], _Pending]:
     pending: dict[tuple[str, str], _Pending] = {}
     for entity, row_id, op, fields in connection.exec_driver_sql(
@@ -297,6 +328,37 @@ def _pending_keys(connection: Connection) -> dict[tuple[str, str], _Pending]:
         if op != "delete":
             entry.fields.update(json.loads(fields))
     return pending
+
+
+#: From this many learners in one page on, the search index is fed in one statement, not per row.
+_BULK_SEARCH_ROWS = 200
+
+
+def _upsert_learners_in_bulk(driver: Any, upsert: str, values: list[list[Any]]) -> None:
+    """Upsert learners with the search index's per-row insert trigger replaced by one INSERT …
+    SELECT of the new rows (about 8x cheaper), all inside the caller's transaction (DDL included:
+    a failure keeps the trigger)."""
+    trigger = driver.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'learner_search_ai'"
+    ).fetchone()
+    if trigger is None:
+        driver.executemany(upsert, values)
+        return
+    last = driver.execute("SELECT coalesce(max(rowid), 0) FROM learner").fetchone()[0]
+    driver.execute("DROP TRIGGER learner_search_ai")
+    driver.executemany(upsert, values)  # updated rows still go through the update trigger
+    driver.execute(
+        "INSERT INTO learner_search (rowid, first_name, last_name, email, phone)"
+        " SELECT rowid, first_name, last_name, email, phone FROM learner WHERE rowid > ?",
+        (last,),
+    )
+    driver.execute(trigger[0])
+
+
+def _driver(connection: Connection) -> Any:
+    """The sqlite3 connection under ``connection`` (its executemany is the fast path), in the same
+    transaction."""
+    return connection.connection.driver_connection
 
 
 def _set_meta(connection: Connection, key: str, value: str) -> None:
@@ -331,8 +393,8 @@ def _wipe_children(connection: Connection, learner_id: str) -> None:
 
 
 def _evict_site(connection: Connection, site_id: str, applied: Applied) -> list[tuple[str, str]]:
-    """Remove a site's rows, except those with pending edits (returned)."""
-    pending = _pending_keys(connection)
+    """Remove a site's rows, except those with unsent local edits (returned)."""
+    pending = _unsent_keys(connection)
     kept: list[tuple[str, str]] = []
     for entity in (*reversed(_SITE_SCOPED), "site"):
         column = "id" if entity == "site" else "site_id"
@@ -344,6 +406,6 @@ def _evict_site(connection: Connection, site_id: str, applied: Applied) -> list[
             else:
                 gone.append((row_id,))
         if gone:
-            connection.exec_driver_sql(f"DELETE FROM {entity} WHERE id = ?", gone)  # type: ignore[arg-type]
+            _driver(connection).executemany(f"DELETE FROM {entity} WHERE id = ?", gone)
             applied.removed += len(gone)
     return kept

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -24,6 +26,7 @@ from fabriqueterm.sync.protocol import (
     Mutation,
     MutationStatus,
     PullRequest,
+    PullResponse,
     PushRequest,
 )
 
@@ -230,31 +233,56 @@ class SyncEngine:
     # --- pull ----------------------------------------------------------------------------------
 
     def pull(self, report: SyncReport) -> None:
-        """Pull every page, each applied with its cursors in one local transaction."""
+        """Pull every page, each applied with its cursors in one local transaction.
+
+        The next page is fetched while the current one is applied (its cursors are known before
+        it is applied); a page that fails to apply is never followed, and the fetched one is
+        dropped: cursors only move with the data they cover.
+        """
         cursors = self.replica.cursors()
         self.progress("pull", 0, None)
-        for _round in range(_MAX_ROUNDS):
-            page = self.client.pull(PullRequest(cursors=cursors, limit=self.pull_limit))
-            granted = set(page.sites)
-            evict = sorted({s for s in cursors if s not in granted} | set(page.not_granted))
-            resync = [s for s in page.resync_required if s in granted]
-            report.backfilled_sites.extend(s for s in page.sites if s not in cursors and s not in report.backfilled_sites)
-            applied = self.replica.apply_page(
-                [Change(c.entity, c.id, c.row) for c in page.changes],
-                page.cursors,
-                evict=evict,
-                resync=resync,
-            )
-            report.pulled += applied.rows
-            report.removed += applied.removed
-            report.erased += applied.erased
-            report.kept.extend(applied.kept)
-            report.evicted_sites.extend(evict)
-            cursors = {s: c for s, c in page.cursors.items() if s in granted}
-            self.progress("pull", report.pulled, None)
-            if not page.more and not resync:
-                return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull") as fetcher:
+            upcoming: Future[PullResponse] | None = None
+            try:
+                for _round in range(_MAX_ROUNDS):
+                    if upcoming is not None:
+                        page = upcoming.result()
+                        upcoming = None
+                    else:
+                        page = self._fetch(cursors)
+                    granted = set(page.sites)
+                    evict = sorted({s for s in cursors if s not in granted} | set(page.not_granted))
+                    resync = [s for s in page.resync_required if s in granted]
+                    next_cursors = {s: c for s, c in page.cursors.items() if s in granted}
+                    if page.more and not resync:
+                        upcoming = fetcher.submit(self._fetch, next_cursors)
+                    report.backfilled_sites.extend(
+                        s for s in page.sites if s not in cursors and s not in report.backfilled_sites
+                    )
+                    applied = self.replica.apply_page(
+                        page.changes,  # PulledChange has Change's attributes: no copy of 5,000 rows
+                        page.cursors,
+                        evict=evict,
+                        resync=resync,
+                    )
+                    report.pulled += applied.rows
+                    report.removed += applied.removed
+                    report.erased += applied.erased
+                    report.kept.extend(applied.kept)
+                    report.evicted_sites.extend(evict)
+                    cursors = next_cursors
+                    self.progress("pull", report.pulled, None)
+                    if not page.more and not resync:
+                        return
+            finally:
+                if upcoming is not None:
+                    upcoming.cancel()
+                    with suppress(Exception):  # a page never applied: its error does not matter
+                        upcoming.result()
         raise SyncError(_("The pull did not end; try again."))
+
+    def _fetch(self, cursors: dict[str, int]) -> PullResponse:
+        return self.client.pull(PullRequest(cursors=cursors, limit=self.pull_limit))
 
 
 def _batch(entries: list[OutboxEntry]) -> list[Mutation]:

@@ -1,0 +1,165 @@
+"""The sync engine against a real commons: merges, conflicts, deletions, erasures, scope changes."""
+
+from __future__ import annotations
+
+import json
+
+from sync_helpers import COHORT, LEARNER
+
+from fabriqueterm.store.repositories import NotFound
+from fabriqueterm.sync.engine import sync_status
+
+
+def _seeded(device, team):
+    """Device ``a`` with a cohort and a learner it created and pushed; device ``b`` synced after."""
+    a = device("a")
+    first = a.sync()
+    assert first.ok, first.errors
+    cohort = a.store.cohorts.create({**COHORT, "site_id": team.site1})
+    learner = a.store.learners.create({**LEARNER, "cohort_id": cohort.id})
+    report = a.sync()
+    assert report.ok, report.errors
+    assert report.pushed == 2
+    assert a.store.outbox.count("pending") == 0
+    b = device("b")
+    assert b.sync().ok
+    return a, b, learner.id
+
+
+def test_first_sync_brings_the_sites_and_sets_cursors(device, team):
+    a = device("a")
+    report = a.sync()
+    assert report.ok, report.errors
+    assert set(a.rows("site")) == {team.site1, team.site2}
+    assert set(a.replica.cursors()) == {team.site1, team.site2}
+    status = sync_status(a.store)
+    assert status.online is True and status.pending == 0 and status.last_success is not None
+
+
+def test_rows_pushed_by_one_client_reach_the_other(device, team):
+    a, b, learner_id = _seeded(device, team)
+    got = b.store.learners.get(learner_id)
+    assert (got.first_name, got.email) == ("Inès", "ines.martin@example.org")
+    assert got.version == a.store.learners.get(learner_id).version is not None
+
+
+def test_edits_of_different_fields_both_survive(device, team):
+    a, b, learner_id = _seeded(device, team)
+    a.store.learners.update(learner_id, {"phone": "+33611111111"})
+    b.store.learners.update(learner_id, {"email": "ines@example.net"})
+    assert a.sync().ok and b.sync().ok and a.sync().ok
+    for one in (a, b):
+        got = one.store.learners.get(learner_id)
+        assert (got.phone, got.email) == ("+33611111111", "ines@example.net")
+        assert one.store.outbox.count("pending") == 0
+    assert a.rows("learner")[learner_id] == b.rows("learner")[learner_id]
+
+
+def test_same_field_makes_one_conflict_with_both_values(device, team):
+    a, b, learner_id = _seeded(device, team)
+    a.store.learners.update(learner_id, {"phone": "+33611111111"})
+    b.store.learners.update(learner_id, {"phone": "+33622222222"})
+    assert a.sync().conflicts == 0
+    second = b.sync()
+    assert second.conflicts == 1
+    conflicts = [c for c in b.rows("conflict").values() if c["row_id"] == learner_id]
+    assert len(conflicts) == 1
+    conflict = conflicts[0]
+    assert conflict["field"] == "phone"
+    assert json.loads(conflict["server_value"]) == "+33611111111"
+    assert json.loads(conflict["client_value"]) == "+33622222222"
+    # The commons kept the first value; the second client converged on it, its own value is in the record.
+    assert b.store.learners.get(learner_id).phone == "+33611111111"
+    assert sync_status(b.store).conflicts_open == 1
+    assert a.sync().ok
+    assert list(a.rows("conflict")) == [conflict["id"]]
+
+
+def test_deletion_propagates(device, team):
+    a, b, learner_id = _seeded(device, team)
+    a.store.learners.delete(learner_id)
+    assert a.sync().ok
+    assert b.sync().ok
+    try:
+        b.store.learners.get(learner_id)
+    except NotFound:
+        pass
+    else:
+        raise AssertionError("the deletion did not reach the other client")
+    assert b.rows("learner")[learner_id]["deleted_at"] is not None
+
+
+def test_erasure_propagates_and_wipes_pending_personal_edits(device, team):
+    a, b, learner_id = _seeded(device, team)
+    b.store.learners.update(learner_id, {"email": "new@example.net"})  # pending on b, never pushed
+    a.store.learners.erase(learner_id)
+    assert a.sync().ok
+    report = b.sync()
+    assert report.erased >= 1
+    row = b.rows("learner")[learner_id]
+    assert row["deleted_at"] is not None
+    assert (row["first_name"], row["last_name"], row["email"], row["phone"]) == ("", "", None, None)
+    assert "new@example.net" not in json.dumps([e.fields for e in b.store.outbox.entries(state=None)])
+
+
+def test_pull_does_not_overwrite_pending_local_edits(device, team):
+    a, b, learner_id = _seeded(device, team)
+    a.store.learners.update(learner_id, {"phone": "+33611111111"})
+    assert a.sync().ok
+    b.store.learners.update(learner_id, {"email": "b@example.net"})
+    # Pull only: the pending email stays, the server's phone and version arrive.
+    from fabriqueterm.sync.client import CommonsClient
+    from fabriqueterm.sync.engine import SyncEngine, SyncReport
+
+    with CommonsClient(b.url, team.token) as client:
+        SyncEngine(b.store, client).pull(SyncReport())
+    got = b.store.learners.get(learner_id)
+    assert (got.email, got.phone) == ("b@example.net", "+33611111111")
+    assert got.version == a.store.learners.get(learner_id).version
+    assert b.sync().ok and a.sync().ok
+    assert a.store.learners.get(learner_id).email == "b@example.net"
+
+
+def test_site_granted_mid_life_backfills_alone(device, team, commons):
+    a, b, _learner = _seeded(device, team)
+    # Rows already on site3 from someone else: the commons' own admin load, through another team member.
+    from sync_helpers import Device, Team
+
+    from fabriqueterm.server import admin
+
+    other_email = f"x-{team.email}"
+    admin.add_coordinator(commons.engine, email=other_email, name="Other")
+    admin.grant(commons.engine, email=other_email, site_id=team.site3)
+    other = Team(commons, other_email, admin.issue_token(commons.engine, email=other_email).value, team.site3, team.site3, team.site3)
+    c = Device(a.store.path.with_name("other.sqlite3"), other)
+    try:
+        assert c.sync().ok
+        cohort = c.store.cohorts.create({**COHORT, "site_id": team.site3, "name": "Promo Brest"})
+        assert c.sync().ok
+    finally:
+        c.close()
+    cursors_before = a.replica.cursors()
+    team.grant(team.site3)
+    report = a.sync()
+    assert report.ok, report.errors
+    assert report.backfilled_sites == [team.site3]
+    assert a.store.cohorts.get(cohort.id).name == "Promo Brest"
+    cursors = a.replica.cursors()
+    assert set(cursors) == {team.site1, team.site2, team.site3}
+    assert cursors[team.site1] >= cursors_before[team.site1]
+
+
+def test_revoked_site_is_evicted_except_rows_with_pending_edits(device, team):
+    a, b, learner_id = _seeded(device, team)
+    other = a.store.learners.create({**LEARNER, "first_name": "Paul", "cohort_id": a.store.learners.get(learner_id).cohort_id})
+    assert a.sync().ok
+    a.store.learners.update(learner_id, {"phone": "+33633333333"})  # pending when the site goes
+    team.revoke(team.site1)
+    report = a.sync()
+    assert ("learner", learner_id) in report.kept
+    assert team.site1 in report.evicted_sites
+    learners = a.rows("learner")
+    assert learner_id in learners and other.id not in learners
+    assert learners[learner_id]["phone"] == "+33633333333"
+    assert team.site1 not in a.replica.cursors()
+    assert a.store.outbox.count("pending") == 0 or report.rejected  # the edit was answered (out of scope)
