@@ -6,31 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
 
 from fabriqueterm import __version__
+from fabriqueterm.cliargs import iso_date, positive_int
 from fabriqueterm.config import ConfigError, Paths, demo_home, load_config
 from fabriqueterm.i18n import _, set_language
 from fabriqueterm.store.db import StoreError
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            _("“{value}” is not a date; expected YYYY-MM-DD, e.g. 2026-11-25").format(value=text)
-        ) from None
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(_("“{value}” is not a positive whole number").format(value=text))
-    return value
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -65,15 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
         description=_("The fabriques' coordinators' terminal app: cohorts, learners, follow-ups, placements."),
     )
     parser.add_argument("--version", action="version", version=f"fabriqueterm {__version__}")
-    parser.add_argument("--today", type=_iso_date, default=None, help=_("pretend today is this date (YYYY-MM-DD)"))
+    parser.add_argument("--today", type=iso_date, default=None, help=_("pretend today is this date (YYYY-MM-DD)"))
     parser.set_defaults(handler=cmd_app)
     commands = parser.add_subparsers(title=_("commands"), metavar="COMMAND")
 
     demo = commands.add_parser("demo", help=_("open the app on demo data (built on first use)"))
     demo.add_argument("--build", action="store_true", help=_("only (re)build the demo data and print where it is"))
-    demo.add_argument("--learners", type=_positive_int, default=600, help=_("number of learners (default 600)"))
+    demo.add_argument("--learners", type=positive_int, default=600, help=_("number of learners (default 600)"))
     demo.add_argument("--seed", type=int, default=2026, help=_("random seed (default 2026)"))
-    demo.add_argument("--today", type=_iso_date, default=None, help=_("reference date of the demo (YYYY-MM-DD)"))
+    demo.add_argument("--today", type=iso_date, default=None, help=_("reference date of the demo (YYYY-MM-DD)"))
     demo.set_defaults(handler=cmd_demo)
 
     from fabriqueterm.server.cli import add_server_commands

@@ -143,6 +143,7 @@ def test_site_granted_mid_life_backfills_alone(device, team, commons):
     report = a.sync()
     assert report.ok, report.errors
     assert report.backfilled_sites == [team.site3]
+    assert report.pulled == 2  # the site and its cohort: the other sites are not pulled again
     assert a.store.cohorts.get(cohort.id).name == "Promo Brest"
     cursors = a.replica.cursors()
     assert set(cursors) == {team.site1, team.site2, team.site3}
@@ -163,3 +164,59 @@ def test_revoked_site_is_evicted_except_rows_with_pending_edits(device, team):
     assert learners[learner_id]["phone"] == "+33633333333"
     assert team.site1 not in a.replica.cursors()
     assert a.store.outbox.count("pending") == 0 or report.rejected  # the edit was answered (out of scope)
+
+
+def test_a_conflict_resolved_on_one_client_is_resolved_everywhere(device, team):
+    a, b, learner_id = _seeded(device, team)
+    a.store.learners.update(learner_id, {"phone": "+33611111111"})
+    b.store.learners.update(learner_id, {"phone": "+33622222222"})
+    assert a.sync().ok and b.sync().conflicts == 1
+    [conflict] = b.replica.open_conflicts()
+    # The person takes their own value: a new mutation, and the conflict marked resolved.
+    b.store.learners.update(learner_id, {"phone": json.loads(conflict["client_value"])})
+    b.replica.resolve_conflict(conflict["id"], "took_client")
+    assert b.sync().ok
+    assert a.sync().ok
+    assert a.replica.open_conflicts() == [] and b.replica.open_conflicts() == []
+    assert a.rows("conflict")[conflict["id"]]["resolution"] == "took_client"
+    assert a.store.learners.get(learner_id).phone == b.store.learners.get(learner_id).phone == "+33622222222"
+
+
+def test_a_rejected_edit_is_set_aside_with_its_reason_and_does_not_block(device, team):
+    from fabriqueterm.sync.engine import rejection_message
+
+    a, b, learner_id = _seeded(device, team)
+    team.revoke(team.site1)  # the edit below is now out of scope: refused
+    a.store.learners.update(learner_id, {"phone": "+33655555555"})
+    cohort = a.store.cohorts.create({**COHORT, "site_id": team.site2})
+    report = a.sync()
+    assert report.rejected == 1 and report.pushed == 1 and not report.ok
+    [entry] = a.store.outbox.entries(state="rejected")
+    assert entry.row_id == learner_id
+    assert rejection_message(entry.reason)
+    assert json.loads(entry.reason)[0]["code"] == "not_found"
+    assert a.store.cohorts.get(cohort.id).version is not None
+    assert sync_status(a.store).rejected == 1
+
+
+def test_headless_sync_modules_import_neither_textual_nor_fastapi():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, fabriqueterm.sync.engine, fabriqueterm.sync.cli, fabriqueterm.sync.client, "
+        "fabriqueterm.store.replica; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'fastapi', 'starlette')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_status_of_a_database_never_synced(tmp_path):
+    from fabriqueterm.store.db import Store
+
+    with Store.open(tmp_path / "fresh.sqlite3") as store:
+        status = sync_status(store)
+    assert (status.online, status.pending, status.conflicts_open, status.last_success, status.last_error) == (
+        None, 0, 0, None, None
+    )

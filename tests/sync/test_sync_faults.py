@@ -118,3 +118,27 @@ def test_a_revoked_token_stops_and_keeps_the_outbox(device, team, commons):
     assert report.error_kind == "auth"
     assert report.round_trips == 1  # no retry on 401
     assert a.store.outbox.count("pending") == 1
+
+
+def test_a_commons_that_lost_this_client_takes_the_outbox_again_under_a_new_id(device, team, commons):
+    """A commons restored from a backup no longer knows this client's numbers: the client starts
+    a new numbering under a new client_id and nothing is lost or duplicated."""
+    a = device("a")
+    assert a.sync().ok
+    cohort = a.store.cohorts.create({**COHORT, "site_id": team.site1})
+    assert a.sync().ok
+    old_id = a.store.client_id
+    with commons.engine.begin() as connection:  # the commons "forgets" this client
+        connection.execute(client_table.delete().where(client_table.c.client_id == old_id))
+    a.store.cohorts.update(cohort.id, {"name": "Promo 2"})
+    learner = a.store.learners.create({**LEARNER, "cohort_id": cohort.id})
+    report = a.sync()
+    assert report.ok, report.errors
+    assert report.rebound and report.pushed == 2
+    assert a.store.client_id != old_id
+    assert _server_count(commons, "learner", learner.id) == 1
+    with commons.engine.connect() as connection:
+        name = connection.execute(text("SELECT name FROM cohort WHERE id = :i"), {"i": cohort.id}).scalar()
+    assert name == "Promo 2"
+    a.store.learners.update(learner.id, {"phone": "+33699999999"})
+    assert a.sync().ok and not a.sync().rebound

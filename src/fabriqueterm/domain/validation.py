@@ -97,6 +97,14 @@ _EXPECTED: dict[str, str] = {
     "unknown_field": N_("no such field: remove it"),
     "unknown_reference": N_("an existing record"),
     "text": N_("text"),
+    # Reasons the commons gives for a refused change (sync/protocol.py), shown in the UI language.
+    "unknown_entity": N_("a kind of record the commons knows"),
+    "not_found": N_("an existing record within your sites"),
+    "bad_id": N_("a valid identifier"),
+    "id_unavailable": N_("a new identifier (this one is already taken)"),
+    "op_not_allowed": N_("an operation allowed on this kind of record"),
+    "site_mismatch": N_("the same site as the record it belongs to"),
+    "invalid": N_("a valid value"),
 }
 
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import date
 from typing import Any
 
+from fabriqueterm.cliargs import iso_date, positive_int
 from fabriqueterm.i18n import _
 
 #: Read when --database-url is not given.
@@ -83,7 +83,9 @@ def _site_add(engine: Any, args: argparse.Namespace) -> int:
     from fabriqueterm.server.admin import add_site
 
     outcome = add_site(engine, name=args.name, city=args.city, region=args.region, site_id=args.id)
-    return _print(outcome, value=False)
+    print(outcome.message, file=sys.stderr)
+    print(outcome.value)  # the id alone on stdout, so a script can capture it
+    return 0
 
 
 def _coordinator_add(engine: Any, args: argparse.Namespace) -> int:
@@ -168,30 +170,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(_("“{value}” is not a positive whole number").format(value=text))
-    return value
 
 
 def _port(text: str) -> int:
-    value = _positive(text)
+    value = positive_int(text)
     if value > 65535:
         raise argparse.ArgumentTypeError(_("“{value}” is not a port number (1–65535)").format(value=text))
     return value
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            _("“{value}” is not a date; expected YYYY-MM-DD, e.g. 2026-11-25").format(value=text)
-        ) from None
 
 
 def _help(parser: argparse.ArgumentParser) -> Any:
@@ -221,7 +208,7 @@ def add_server_commands(commands: Any) -> None:
     run = with_database(actions.add_parser("run", help=_("serve the commons API")))
     run.add_argument("--host", default="127.0.0.1", help=_("address to listen on (default 127.0.0.1)"))
     run.add_argument("--port", type=_port, default=8765, help=_("port to listen on (default 8765)"))
-    run.add_argument("--workers", type=_positive, default=1, help=_("worker processes (default 1; use PostgreSQL for more)"))
+    run.add_argument("--workers", type=positive_int, default=1, help=_("worker processes (default 1; use PostgreSQL for more)"))
     run.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     run.set_defaults(handler=cmd_run)
 
@@ -271,11 +258,11 @@ def add_server_commands(commands: Any) -> None:
 
     demo = with_database(things.add_parser("load-demo", help=_("load the demo network and grant its sites")))
     demo.add_argument("--coordinator", required=True, metavar="EMAIL", help=_("who holds the demo's sites"))
-    demo.add_argument("--learners", type=_positive, default=600, help=_("number of learners (default 600)"))
+    demo.add_argument("--learners", type=positive_int, default=600, help=_("number of learners (default 600)"))
     demo.add_argument("--seed", type=int, default=2026, help=_("random seed (default 2026)"))
-    demo.add_argument("--today", type=_day, default=None, help=_("reference date of the demo (YYYY-MM-DD)"))
+    demo.add_argument("--today", type=iso_date, default=None, help=_("reference date of the demo (YYYY-MM-DD)"))
     demo.set_defaults(handler=_admin(_load_demo))
 
     purge = with_database(things.add_parser("purge", help=_("purge old tombstones (clients behind resync)")))
-    purge.add_argument("--older-than-days", type=_positive, required=True)
+    purge.add_argument("--older-than-days", type=positive_int, required=True)
     purge.set_defaults(handler=_admin(_purge))

@@ -22,7 +22,6 @@ never sees them:
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +50,7 @@ from sqlalchemy.engine import make_url
 
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.domain.models import ENTITIES
+from fabriqueterm.files import create_private_file
 
 metadata = MetaData()
 
@@ -170,13 +170,6 @@ def is_postgres(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def _create_private_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
-    os.close(descriptor)
 
 
 def make_engine(database_url: str) -> Engine:
@@ -189,7 +182,7 @@ def make_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            _create_private_file(Path(url.database))
+            create_private_file(Path(url.database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

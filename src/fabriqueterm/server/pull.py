@@ -109,9 +109,13 @@ def _pull(connection: Connection, coordinator: Coordinator, request: PullRequest
         by_cursor: dict[int, list[str]] = {}
         for site in active:
             by_cursor.setdefault(cursors[site], []).append(site)
+        # ``site_id || ''`` keeps the planner off the (site, seq) index: walking the log in sequence
+        # order stops at the page's end, where gathering every change of the sites and sorting them
+        # costs the whole log on every page (measured: 10 times slower at 100k learners).
+        site = change_table.c.site_id.concat("")
         condition = or_(
             *(
-                and_(change_table.c.seq > cursor, change_table.c.site_id.in_(group))
+                and_(change_table.c.seq > cursor, site.in_(group))
                 for cursor, group in sorted(by_cursor.items())
             )
         )

@@ -177,6 +177,7 @@ class _Batch:
         self.new_erasures: list[str] = []
         self.last_writer: dict[Key, str | None] = {}
         self.for_update = is_postgres(connection)
+        self.out: dict[Key, dict[str, Any]] = {}  # rows written, as the API carries them
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -210,6 +211,17 @@ class _Batch:
         if entity == "partner":
             return self.links.visible(row["id"], self.granted, self.coordinator.id)
         return site_of(entity, row) in self.granted
+
+    def load_erasures(self, row_ids: Iterable[str]) -> None:
+        missing = sorted({r for r in row_ids if r not in self.erased})
+        for part in chunks(missing):
+            found = set(
+                self.connection.execute(
+                    select(erasure_table.c.row_id).where(erasure_table.c.row_id.in_(part))
+                ).scalars()
+            )
+            for row_id in part:
+                self.erased[row_id] = row_id in found
 
     def is_erased(self, row_id: str) -> bool:
         if row_id not in self.erased:
@@ -324,7 +336,8 @@ class _Batch:
                 sites = set(self.links.sites(row_id))
             for site in sites - {None}:
                 changes[(entity, row_id, site)] = seqs[key]  # type: ignore[index]
-            texts[key] = row_json(row)
+            self.out[key] = row_out(row)
+            texts[key] = row_json(row, self.out[key])
         for partner_id, site_id, link_key in self.partner_changes:
             index = ("partner", partner_id, site_id)
             changes[index] = max(changes.get(index, 0), seqs[link_key])
@@ -681,6 +694,7 @@ def _push_once(connection: Connection, coordinator: Coordinator, request: PushRe
                 if isinstance(value, str) and value:
                     references.append((target, value))
     batch.prefetch(references)
+    batch.load_erasures(m.id for m in todo if m.entity == "learner")
     batch.links.load(
         [k[1] for k in batch.rows if k[0] == "partner"]
         + [r["partner_id"] for k, r in batch.rows.items() if k[0] == "partner_site" and r]
@@ -720,7 +734,7 @@ def _push_once(connection: Connection, coordinator: Coordinator, request: PushRe
             row = batch.get(result.entity, result.id)
             if batch.visible(result.entity, row):
                 assert row is not None
-                result.row = row_out(row)
+                result.row = batch.out.get((result.entity, result.id)) or row_out(row)
         final.append(result)
     return PushResponse(client_id=request.client_id, results=final, last_applied_seq=last)
 
@@ -778,4 +792,9 @@ def load_rows(engine: Engine, rows_by_entity: dict[str, list[dict[str, Any]]]) -
             for part in chunks(prepared, 5000):
                 connection.execute(insert(table), part)
             upsert_changes(connection, changes)
+    if is_postgres(engine):
+        # Fresh statistics after a bulk load, or the planner walks the change log the slow way.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for table in (change_table, *(SYNCED_TABLES[e] for e in rows_by_entity if e in SYNCED_TABLES)):
+                connection.exec_driver_sql(f"ANALYZE {table.name}")
     return total

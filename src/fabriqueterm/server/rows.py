@@ -47,8 +47,13 @@ EDITABLE: dict[str, tuple[str, ...]] = {
 }
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def json_value(value: Any) -> Any:
     """A column value as JSON carries it: ISO 8601 dates and UTC timestamps, finite numbers."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
@@ -72,9 +77,10 @@ def row_out(row: dict[str, Any]) -> dict[str, Any]:
     return {key: json_value(value) for key, value in row.items()}
 
 
-def row_json(row: dict[str, Any]) -> str:
-    """The row as the change log keeps it and pulls send it (compact JSON)."""
-    return json.dumps(row_out(row), ensure_ascii=False, separators=(",", ":"))
+def row_json(row: dict[str, Any], out: dict[str, Any] | None = None) -> str:
+    """The row as the change log keeps it and pulls send it (compact JSON); ``out`` is the row's
+    :func:`row_out` when already made."""
+    return json.dumps(out if out is not None else row_out(row), ensure_ascii=False, separators=(",", ":"))
 
 
 def site_of(entity: str, row: dict[str, Any]) -> str | None:

@@ -4,7 +4,6 @@ transactions every repository works in."""
 from __future__ import annotations
 
 import operator
-import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from sqlmodel import Session
 from fabriqueterm.domain.dates import Clock
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.domain.models import ENTITIES
+from fabriqueterm.files import create_private_file
 from fabriqueterm.i18n import _
 from fabriqueterm.store.indicators import IndicatorRepository
 from fabriqueterm.store.migrations import MIGRATIONS, SCHEMA_VERSION
@@ -37,14 +37,6 @@ class StoreError(Exception):
     """The local database cannot be used as it is; the message says why and what to do."""
 
 
-def _create_private_file(path: Path) -> None:
-    """Create ``path`` empty with mode 0600 unless it exists (SQLite's -wal/-shm copy its mode)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
-    os.close(descriptor)
 
 
 def make_engine(path: Path) -> Engine:
@@ -120,7 +112,7 @@ def migrate(engine: Engine, path: Path | None = None) -> int:
 
 
 def _backup(engine: Engine, target: Path) -> None:
-    _create_private_file(target)
+    create_private_file(target)
     raw = engine.raw_connection()
     try:
         destination = sqlite3.connect(target)
@@ -146,7 +138,7 @@ class Store:
     def open(cls, path: Path, *, clock: Clock | None = None) -> Store:
         """Open (creating it 0600 if needed) and migrate the database at ``path``."""
         path = Path(path)
-        _create_private_file(path)
+        create_private_file(path)
         engine = make_engine(path)
         try:
             migrate(engine, path)

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 #: Entities whose rows carry ``site_id``.
 _SITE_SCOPED = ("partner_site", "cohort", "learner", "follow_up", "placement", "conflict")
 _CURSOR = "cursor:"
+#: Page cache of a replica transaction (negative: KiB), as the store's bulk load uses.
+_CACHE_KIB = -131072
 _WIPED = {"first_name": "", "last_name": "", "email": None, "phone": None, "birth_year": None, "dropout_reason": ""}
 assert set(_WIPED) == set(LEARNER_PERSONAL_FIELDS)
 
@@ -145,6 +147,9 @@ class Replica:
             raw = connection.connection.driver_connection
             assert raw is not None
             raw.execute("PRAGMA foreign_keys = OFF")  # outside any transaction: takes effect
+            # Pages of thousands of rows touch every index of big tables: a larger page cache, kept
+            # on this pooled connection so the next page finds it warm (memory is taken as used).
+            raw.execute(f"PRAGMA cache_size = {_CACHE_KIB}")
             try:
                 writer = connection.execution_options(sqlite_begin="IMMEDIATE")
                 with writer.begin():
@@ -185,7 +190,51 @@ class Replica:
             result = connection.exec_driver_sql(f"SELECT {', '.join(table.columns)} FROM {entity}").all()
         return {r[0]: dict(zip(table.columns, r, strict=True)) for r in result}
 
+    def open_conflicts(self) -> list[dict[str, Any]]:
+        """Conflicts not yet resolved, oldest first, values as JSON text (see :class:`Conflict`)."""
+        table = self._tables["conflict"]
+        with self._store.engine.connect() as connection:
+            result = connection.exec_driver_sql(
+                f"SELECT {', '.join(table.columns)} FROM conflict"
+                " WHERE resolved_at IS NULL AND deleted_at IS NULL ORDER BY detected_at, id"
+            ).all()
+        return [dict(zip(table.columns, r, strict=True)) for r in result]
+
     # --- writes ----------------------------------------------------------------------------------
+
+    def rebind_client(self, client_id: str, seq_offset: int) -> None:
+        """Push under a new ``client_id`` from now on, local outbox numbers minus ``seq_offset``
+        being its mutation numbers (the commons lost the old numbering)."""
+        with self._transaction() as connection:
+            _set_meta(connection, "client_id", client_id)
+            _set_meta(connection, "sync:seq_offset", str(int(seq_offset)))
+
+    def resolve_conflict(self, conflict_id: str, resolution: str) -> None:
+        """Mark a conflict resolved (``kept_server``, ``took_client`` or ``edited``) with its outbox
+        mutation, in one transaction. The value chosen, if it differs from the row's, is a normal
+        update made through the repositories."""
+        from fabriqueterm.domain.models import Conflict
+
+        with self._store.write() as session:
+            conflict = session.get(Conflict, conflict_id)
+            if conflict is None or conflict.deleted_at is not None:
+                raise LookupError(f"conflict {conflict_id}")
+            now = self._store.clock.now()
+            before = {"resolution": conflict.resolution, "resolved_at": conflict.resolved_at}
+            conflict.resolution = resolution
+            conflict.resolved_at = now
+            conflict.updated_at = now
+            session.add(conflict)
+            session.flush()
+            self._store.outbox.append(
+                session,
+                entity="conflict",
+                row_id=conflict_id,
+                op="update",
+                fields={"resolution": resolution, "resolved_at": now.astimezone(UTC)},
+                base_version=conflict.version,
+                base_values=before,
+            )
 
     def record_outcome(self, values: Mapping[str, str]) -> None:
         """Remember the last sync's outcome (``sync:*`` meta keys) in one transaction."""
@@ -242,7 +291,8 @@ class Replica:
         return applied
 
     def _apply(self, connection: Connection, changes: Iterable[ChangeLike], applied: Applied, *, leaving_scope: bool) -> None:
-        pending = _pending_keys(connection)
+        changes = list(changes)
+        pending = _pending_keys(connection, {(c.entity, c.id) for c in changes})
         unsent: set[tuple[str, str]] | None = None
         batches: dict[str, list[list[Any]]] = {}
         for change in changes:
@@ -317,11 +367,16 @@ def _unsent_keys(connection: Connection) -> set[tuple[str, str]]:
     }
 
 
-def _pending_keys(connection: Connection) -> dict[tuple[str, str], _Pending]:
+def _pending_keys(
+    connection: Connection, among: set[tuple[str, str]] | None = None
+) -> dict[tuple[str, str], _Pending]:
+    """Rows with pending entries (only those ``among`` when given) and the fields they change."""
     pending: dict[tuple[str, str], _Pending] = {}
     for entity, row_id, op, fields in connection.exec_driver_sql(
         "SELECT entity, row_id, op, fields FROM outbox WHERE state = 'pending'"
     ):
+        if among is not None and (entity, row_id) not in among:
+            continue
         entry = pending.setdefault((entity, row_id), _Pending())
         if op in ("delete", "erase"):
             entry.deleted = True

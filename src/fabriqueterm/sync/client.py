@@ -97,6 +97,10 @@ class RetryPolicy:
         return random.uniform(0, min(self.cap, self.base * 2**attempt))
 
 
+#: The policy of clients made without one (tests shorten it).
+DEFAULT_RETRY = RetryPolicy()
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if value is None:
@@ -128,7 +132,7 @@ class CommonsClient:
             transport=transport,
             headers={"Authorization": f"Bearer {secret}", "User-Agent": f"fabriqueterm/{__version__}"},
         )
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or DEFAULT_RETRY
         self._sleep = sleep
         #: Round trips made (tests and benchmarks count them).
         self.requests = 0

@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
+from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.i18n import _
 from fabriqueterm.store.replica import Change, Replica
 from fabriqueterm.sync.client import CommonsClient, MalformedAnswer, SyncError
 from fabriqueterm.sync.protocol import (
     MAX_PUSH_BYTES,
     MAX_PUSH_MUTATIONS,
-    PULL_LIMIT_DEFAULT,
+    PULL_LIMIT_MAX,
     Mutation,
     MutationStatus,
     PullRequest,
@@ -47,6 +50,7 @@ _LAST_ATTEMPT = "sync:last_attempt"
 _LAST_ERROR = "sync:last_error"
 _LAST_ERROR_KIND = "sync:last_error_kind"
 _ONLINE = "sync:online"
+_SEQ_OFFSET = "sync:seq_offset"
 
 
 class ServerBehind(SyncError):
@@ -70,6 +74,8 @@ class SyncReport:
     evicted_sites: list[str] = field(default_factory=list)
     backfilled_sites: list[str] = field(default_factory=list)
     round_trips: int = 0
+    #: The commons had lost this database's numbering: the outbox was re-sent under a new client_id.
+    rebound: bool = False
     errors: list[str] = field(default_factory=list)
     #: The kind of the error that stopped the sync (see sync.client's error types), or None.
     error_kind: str | None = None
@@ -134,7 +140,7 @@ def sync_once(
     progress: Progress | None = None,
     client: CommonsClient | None = None,
     push_batch: int = MAX_PUSH_MUTATIONS,
-    pull_limit: int = PULL_LIMIT_DEFAULT,
+    pull_limit: int = PULL_LIMIT_MAX,
 ) -> SyncReport:
     """One full sync: push the whole outbox, then pull until nothing remains. Never raises a
     :class:`SyncError`: the report says what happened, and the outcome is remembered in the store
@@ -175,7 +181,7 @@ class SyncEngine:
         *,
         progress: Progress | None = None,
         push_batch: int = MAX_PUSH_MUTATIONS,
-        pull_limit: int = PULL_LIMIT_DEFAULT,
+        pull_limit: int = PULL_LIMIT_MAX,
     ):
         self.store = store
         self.client = client
@@ -191,12 +197,24 @@ class SyncEngine:
         total = self.store.outbox.count("pending")
         done = 0
         self.progress("push", 0, total)
+        rebound = False
         for _round in range(_MAX_ROUNDS):
             entries = self.store.outbox.entries(state="pending", limit=self.push_batch)
             if not entries:
                 return
-            mutations = _batch(entries)
-            answer = self.client.push(PushRequest(client_id=self.store.client_id, mutations=mutations))
+            # Local numbers minus an offset are the wire numbers (non-zero after a rebind, below).
+            offset = int(self.replica.get_meta(_SEQ_OFFSET) or 0)
+            client_id = self.replica.get_meta("client_id") or self.store.client_id
+            try:
+                mutations = _batch(entries, offset)
+                request = PushRequest(client_id=client_id, mutations=mutations)
+            except ValidationError:
+                raise SyncError(
+                    _("Local change number {seq} cannot be sent (damaged?); export the outbox and ask for help.").format(
+                        seq=entries[0].seq
+                    )
+                ) from None
+            answer = self.client.push(request)
             sent = {m.seq for m in mutations}
             results = answer.results
             if len(results) != len(mutations) or any(r.seq not in sent for r in results):
@@ -206,11 +224,12 @@ class SyncEngine:
             rows: list[Change] = []
             gap: int | None = None
             for result in results:
+                result.seq += offset
                 if result.status == MutationStatus.GAP:
                     gap = result.expected_seq if gap is None else gap
                     continue
                 if result.status == MutationStatus.REJECTED:
-                    rejected[result.seq] = "; ".join(e.message for e in result.errors) or _("refused")
+                    rejected[result.seq] = json.dumps([e.model_dump() for e in result.errors], ensure_ascii=False)
                     report.rejected += 1
                 else:
                     acknowledged.append(result.seq)
@@ -222,7 +241,15 @@ class SyncEngine:
             done += len(acknowledged) + len(rejected)
             self.progress("push", done, total)
             if gap is not None and (gap < mutations[0].seq or not (acknowledged or rejected)):
-                # The commons expects numbers this database no longer has: it lost acknowledged work.
+                # The commons expects numbers this database no longer has (restored from a backup):
+                # start again under a new client_id from the first pending entry; base values make
+                # re-applying anything it still has safe (SYNC.md).
+                if not rebound:
+                    rebound = True
+                    self.replica.rebind_client(uuid7(), entries[0].seq - 1)
+                    self.store.__dict__.pop("client_id", None)  # Store caches it
+                    report.rebound = True
+                    continue
                 raise ServerBehind(
                     _("The commons expects change number {expected} but this computer is at {first}: it may have been restored from a backup. Your unsent edits are kept.").format(
                         expected=gap, first=mutations[0].seq
@@ -285,13 +312,24 @@ class SyncEngine:
         return self.client.pull(PullRequest(cursors=cursors, limit=self.pull_limit))
 
 
-def _batch(entries: list[OutboxEntry]) -> list[Mutation]:
-    """Mutations for ``entries``, cut to fit :data:`MAX_PUSH_BYTES`."""
+def rejection_message(reason: str | None) -> str:
+    """The reason stored with a rejected outbox entry, for a person: one line per field."""
+    if not reason:
+        return _("refused by the commons")
+    try:
+        errors = json.loads(reason)
+        return "\n".join(str(e["message"]) for e in errors) or _("refused by the commons")
+    except (ValueError, TypeError, KeyError):
+        return reason
+
+
+def _batch(entries: list[OutboxEntry], offset: int = 0) -> list[Mutation]:
+    """Mutations for ``entries`` (numbered ``seq - offset``), cut to fit :data:`MAX_PUSH_BYTES`."""
     mutations: list[Mutation] = []
     size = _ENVELOPE_BYTES
     for entry in entries:
         mutation = Mutation(
-            seq=entry.seq,
+            seq=entry.seq - offset,
             entity=entry.entity,
             id=entry.row_id,
             op=entry.op,  # type: ignore[arg-type]
