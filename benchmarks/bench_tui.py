@@ -40,7 +40,7 @@ asyncio.run(main())
 """
 
 _APP = """
-import asyncio, resource, statistics, sys, time
+import asyncio, statistics, sys, time
 from datetime import date
 from pathlib import Path
 from fabriqueterm.config import Config
@@ -90,7 +90,9 @@ async def main():
         await pilot.press("2")
         await settle(app, pilot)
         print("latency", statistics.median(latencies), flush=True)
-        print("maxrss_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
+        # VmHWM, not ru_maxrss: after fork+exec ru_maxrss still holds the parent's peak.
+        hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+        print("maxrss_kb", int(hwm.split()[1]), flush=True)
     store.close()
 
 asyncio.run(main())

@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fabriqueterm.reports.cli import add_report_commands
 
     add_report_commands(commands)
+    from fabriqueterm.sync.cli import add_sync_commands
+
+    add_sync_commands(commands)
     return parser
 
 

@@ -220,3 +220,27 @@ def test_status_of_a_database_never_synced(tmp_path):
     assert (status.online, status.pending, status.conflicts_open, status.last_success, status.last_error) == (
         None, 0, 0, None, None
     )
+
+
+def test_a_row_moved_to_a_site_not_held_leaves_the_replica(device, team, commons):
+    from sync_helpers import Device, Team
+
+    from fabriqueterm.server import admin
+
+    a, b, learner_id = _seeded(device, team)
+    email = f"mover-{team.email}"
+    admin.add_coordinator(commons.engine, email=email, name="Mover")
+    for site in (team.site1, team.site3):
+        admin.grant(commons.engine, email=email, site_id=site)
+    mover = Device(a.store.path.with_name("mover.sqlite3"), Team(commons, email, admin.issue_token(commons.engine, email=email).value, team.site1, team.site3, team.site3))
+    try:
+        assert mover.sync().ok
+        elsewhere = mover.store.cohorts.create({**COHORT, "site_id": team.site3, "name": "Promo Brest"})
+        mover.store.learners.update(learner_id, {"cohort_id": elsewhere.id})
+        assert mover.sync().ok
+        assert mover.rows("learner")[learner_id]["site_id"] == team.site3
+    finally:
+        mover.close()
+    report = a.sync()
+    assert report.ok and report.removed >= 1
+    assert learner_id not in a.rows("learner")

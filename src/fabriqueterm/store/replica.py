@@ -150,12 +150,15 @@ class Replica:
             # Pages of thousands of rows touch every index of big tables: a larger page cache, kept
             # on this pooled connection so the next page finds it warm (memory is taken as used).
             raw.execute(f"PRAGMA cache_size = {_CACHE_KIB}")
+            # No checkpoint at every page's commit: one at the end of the pull (``checkpoint``).
+            raw.execute("PRAGMA wal_autocheckpoint = 0")
             try:
                 writer = connection.execution_options(sqlite_begin="IMMEDIATE")
                 with writer.begin():
                     yield writer
             finally:
                 raw.execute("PRAGMA foreign_keys = ON")
+                raw.execute("PRAGMA wal_autocheckpoint = 1000")
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -201,6 +204,13 @@ class Replica:
         return [dict(zip(table.columns, r, strict=True)) for r in result]
 
     # --- writes ----------------------------------------------------------------------------------
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file (after a pull of many pages)."""
+        with self._store.engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def rebind_client(self, client_id: str, seq_offset: int) -> None:
         """Push under a new ``client_id`` from now on, local outbox numbers minus ``seq_offset``

@@ -51,6 +51,8 @@ _LAST_ERROR = "sync:last_error"
 _LAST_ERROR_KIND = "sync:last_error_kind"
 _ONLINE = "sync:online"
 _SEQ_OFFSET = "sync:seq_offset"
+#: After pulling this many rows, the write-ahead log is checkpointed once at the end.
+_CHECKPOINT_ROWS = 10_000
 
 
 class ServerBehind(SyncError):
@@ -300,6 +302,8 @@ class SyncEngine:
                     cursors = next_cursors
                     self.progress("pull", report.pulled, None)
                     if not page.more and not resync:
+                        if report.pulled >= _CHECKPOINT_ROWS:
+                            self.replica.checkpoint()
                         return
             finally:
                 if upcoming is not None:
