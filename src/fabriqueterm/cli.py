@@ -22,22 +22,30 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Build the demo network if needed, then open the app on it (or only build it)."""
-    from fabriqueterm.demo import build_demo_home
+    """Build the demo (its commons and the app's data) if needed, then open the app syncing with the
+    demo's commons served on 127.0.0.1 (or only build it). Closing the app stops the server."""
+    from fabriqueterm.demo_commons import (
+        DemoServerError,
+        build_synced_demo,
+        commons_database,
+        run_demo,
+    )
 
     home = demo_home()
     paths = Paths.under(home)
-    rebuilt = args.build or not paths.database.exists()
-    if rebuilt:
-        summary = build_demo_home(
-            home, learners=args.learners, seed=args.seed, today=args.today, replace=args.build
-        )
-        print(summary)
-    if args.build:
-        return 0
-    from fabriqueterm.tui.app import run_app
-
-    return run_app(paths, today=args.today, demo=True)
+    missing = not paths.database.exists() or not commons_database(paths).exists()
+    try:
+        if args.build or missing:
+            summary = build_synced_demo(
+                home, learners=args.learners, seed=args.seed, today=args.today, replace=True
+            )
+            print(summary)
+        if args.build:
+            return 0
+        return run_demo(paths, today=args.today, seed=args.seed)
+    except DemoServerError as error:
+        print(error, file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ Screens live in :mod:`fabriqueterm.tui.screens`; this module only wires them tog
 from __future__ import annotations
 
 import os
+import random
 import sys
 from dataclasses import replace
 from datetime import date
@@ -14,14 +15,27 @@ from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.timer import Timer
 
-from fabriqueterm.config import HOME_ENV, Config, Paths, load_config, save_config
+from fabriqueterm.config import (
+    HOME_ENV,
+    Config,
+    ConfigError,
+    Paths,
+    load_config,
+    load_token,
+    save_config,
+)
 from fabriqueterm.domain.dates import Clock
 from fabriqueterm.i18n import N_, _, set_language
 from fabriqueterm.resources import data_path
 from fabriqueterm.store.db import Store, StoreError
+from fabriqueterm.sync.client import CommonsClient, RetryPolicy
+from fabriqueterm.sync.engine import SyncReport, sync_once, sync_status
+from fabriqueterm.sync.engine import SyncStatus as StoredSyncStatus
 from fabriqueterm.tui.commands import PROVIDERS
 from fabriqueterm.tui.messages import DataChanged, SyncPhase, SyncState, SyncStatus
 from fabriqueterm.tui.screens.base import FabriqueScreen
@@ -49,6 +63,18 @@ SECTIONS: tuple[tuple[str, str, str, type[Screen]], ...] = (
 
 _SECTIONS_GROUP = Binding.Group(N_("sections"), compact=True)
 
+#: Error kinds after which the app retries on a timer (the commons may come back by itself).
+_RETRIED_KINDS = frozenset({"network", "timeout", "server", "malformed", "error", "server_behind"})
+
+
+class SyncFinished(Message):
+    """The sync worker is done: what it did and what the local database now says."""
+
+    def __init__(self, report: SyncReport, status: StoredSyncStatus) -> None:
+        super().__init__()
+        self.report = report
+        self.status = status
+
 
 class FabriqueApp(App[int]):
     """The coordinators' app, on one local store."""
@@ -75,6 +101,8 @@ class FabriqueApp(App[int]):
         *,
         paths: Paths | None = None,
         demo: bool = False,
+        token: str | None = None,
+        sync_retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(css_path=sorted(data_path("styles").glob("*.tcss")))
         set_language(config.language)
@@ -89,6 +117,21 @@ class FabriqueApp(App[int]):
         self.sync_signal: Signal[SyncState] = Signal(self, "sync-status")
         phase = SyncPhase.NOT_STARTED if config.server_url else SyncPhase.NOT_CONFIGURED
         self.sync_state = SyncState(phase, pending=store.outbox.count())
+        #: The token of ``fabriqueterm login`` (never shown); no background sync without it.
+        self._token = token
+        self._sync_retry = sync_retry
+        self._sync_running = False
+        self._sync_again = False
+        self._debounce_timer: Timer | None = None
+        self._retry_timer: Timer | None = None
+        self._retry_attempt = 0
+        if config.server_url and not token:
+            self.sync_state = replace(
+                self.sync_state,
+                detail=_("Not logged in: run “fabriqueterm login {url}” to sync with the commons.").format(
+                    url=config.server_url
+                ),
+            )
         self.theme = "textual-dark"
 
     # --- sections and navigation ---------------------------------------------------------
@@ -140,9 +183,107 @@ class FabriqueApp(App[int]):
         self.data_version += 1
         self.post_message(DataChanged())
 
-    def on_data_changed(self, _message: DataChanged) -> None:
+    def on_data_changed(self, message: DataChanged) -> None:
         self.sync_state = replace(self.sync_state, pending=self.store.outbox.count())
         self.sync_signal.publish(self.sync_state)
+        if message.local and self.sync_configured:
+            # Debounced: a burst of edits is sent in one sync, a few seconds after the last one.
+            if self._debounce_timer is not None:
+                self._debounce_timer.stop()
+            self._debounce_timer = self.set_timer(self.SYNC_DEBOUNCE, self.request_sync)
+
+    #: Seconds between the last local write and the sync that sends it.
+    SYNC_DEBOUNCE: ClassVar[float] = 3.0
+    #: Retry delays after a failed sync: first one, then doubled up to the cap (with jitter).
+    SYNC_RETRY_FIRST: ClassVar[float] = 5.0
+    SYNC_RETRY_CAP: ClassVar[float] = 300.0
+
+    @property
+    def sync_configured(self) -> bool:
+        """A commons server and a token: the app syncs in the background."""
+        return bool(self.config.server_url and self._token)
+
+    def on_mount(self) -> None:
+        if not self.sync_configured:
+            return
+        self.request_sync()
+        if self.config.auto_sync:
+            self.set_interval(self.config.sync_interval_minutes * 60, self.request_sync, name="sync-interval")
+
+    def request_sync(self) -> None:
+        """Sync now in a thread worker (or right after the one running): never blocks the UI."""
+        if not self.sync_configured:
+            return
+        if self._sync_running:
+            self._sync_again = True
+            return
+        for timer in (self._debounce_timer, self._retry_timer):
+            if timer is not None:
+                timer.stop()
+        self._debounce_timer = self._retry_timer = None
+        self._sync_running = True
+        self._sync_again = False
+        self.sync_state = replace(self.sync_state, phase=SyncPhase.SYNCING)
+        self.sync_signal.publish(self.sync_state)
+        self.run_worker(self._sync_job, thread=True, group="sync", exit_on_error=False, name="sync")
+
+    def _sync_job(self) -> None:
+        """In a thread: one full sync; the outcome goes back to the UI thread as a message."""
+        url = self.config.server_url
+        token = self._token or ""
+        try:
+            client = CommonsClient(url, token, retry=self._sync_retry)
+            with client:
+                report = sync_once(self.store, url, token, client=client)
+        except Exception as error:  # noqa: BLE001 - a bug must not kill the app: shown, retried
+            report = SyncReport(errors=[str(error) or type(error).__name__], error_kind="error")
+        self.post_message(SyncFinished(report, sync_status(self.store)))
+
+    def on_sync_finished(self, message: SyncFinished) -> None:
+        self._sync_running = False
+        report, status = message.report, message.status
+        kind = report.error_kind or status.last_error_kind
+        if not report.errors:
+            phase = SyncPhase.SYNCED
+        elif kind in ("network", "timeout"):
+            phase = SyncPhase.OFFLINE
+        else:
+            phase = SyncPhase.ERROR
+        detail = report.summary() if not report.errors else (report.errors[-1] or "")
+        if phase == SyncPhase.OFFLINE:
+            detail = _("The commons cannot be reached; your changes wait on this device and are sent as soon as it answers.")
+        elif kind == "auth":
+            detail = _("The commons refused the token: run “fabriqueterm login {url}” again. Your changes wait on this device.").format(
+                url=self.config.server_url
+            )
+        self.sync_state = SyncState(
+            phase,
+            pending=status.pending,
+            last_synced=status.last_success,
+            detail=detail,
+            conflicts=status.conflicts_open,
+            rejected=status.rejected,
+            error_kind=None if phase == SyncPhase.SYNCED else kind,
+        )
+        self.sync_signal.publish(self.sync_state)
+        if report.pulled or report.pushed or report.rejected or report.removed or report.erased:
+            self._refresh_after_sync()
+        if self._sync_again:
+            self.request_sync()
+        elif report.errors and kind in _RETRIED_KINDS:
+            delay = min(self.SYNC_RETRY_CAP, self.SYNC_RETRY_FIRST * 2**self._retry_attempt)
+            self._retry_attempt += 1
+            self._retry_timer = self.set_timer(random.uniform(delay / 2, delay), self.request_sync)
+        else:
+            self._retry_attempt = 0
+
+    def _refresh_after_sync(self) -> None:
+        """Rows came from (or were adopted by) the commons: the shown screen reloads now."""
+        self.data_version += 1
+        self.post_message(DataChanged(local=False))
+        screen = self.screen
+        if isinstance(screen, FabriqueScreen):
+            screen.on_screen_resume()
 
     def report_sync_status(self, state: SyncState) -> None:
         """Where the sync engine reports its state; safe to call from any thread."""
@@ -193,12 +334,18 @@ def run_app(paths: Paths, *, today: date | None = None, demo: bool = False) -> i
     clock = Clock(today)
     paths.ensure()
     try:
+        secret = load_token(paths.secrets_file) if config.server_url else None
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        secret = None
+    token = secret.reveal() if secret is not None else None
+    try:
         store = Store.open(paths.database, clock=clock)
     except StoreError as error:
         print(error, file=sys.stderr)
         return 2
     try:
-        app = FabriqueApp(store, config, clock, paths=paths, demo=demo)
+        app = FabriqueApp(store, config, clock, paths=paths, demo=demo, token=token)
         app.run()
         return app.return_code or 0
     finally:

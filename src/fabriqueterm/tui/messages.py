@@ -1,10 +1,10 @@
-"""Messages the app's parts exchange, and the sync status the sync engine will feed.
+"""Messages the app's parts exchange, and the sync status the background sync feeds.
 
-The sync engine is not part of the app yet. When it comes, it reports its state by calling
+The app's sync worker reports its state by calling
 :meth:`fabriqueterm.tui.app.FabriqueApp.report_sync_status` (from any thread) with a
-:class:`SyncState`; every status bar and the sync screen show the last state reported. Until then
-the app only reports what it knows for sure: whether a server is configured, and how many local
-changes wait in the outbox.
+:class:`SyncState`; every status bar and the sync screen show the last state reported. Without a
+server (or a token) the app only reports what it knows for sure: whether a server is configured,
+and how many local changes wait in the outbox.
 """
 
 from __future__ import annotations
@@ -37,6 +37,11 @@ class SyncState:
     pending: int = 0
     last_synced: datetime | None = None
     detail: str = ""
+    #: Open conflicts a person must decide, and changes the commons refused.
+    conflicts: int = 0
+    rejected: int = 0
+    #: The kind of the last error (sync.client's error kinds: "auth", "network", "server"…).
+    error_kind: str | None = None
 
     def label(self) -> str:
         """One short line, in the UI language."""
@@ -48,15 +53,35 @@ class SyncState:
             SyncPhase.SYNCED: _("synced"),
             SyncPhase.ERROR: _("sync error"),
         }[self.phase]
+        if self.phase == SyncPhase.ERROR and self.error_kind == "auth":
+            text = _("log in again to sync")
         if self.pending:
             text += " · " + ngettext(
                 "{count} local change to send", "{count} local changes to send", self.pending
             ).format(count=self.pending)
+        if self.conflicts:
+            text += " · " + ngettext(
+                "{count} conflict to resolve", "{count} conflicts to resolve", self.conflicts
+            ).format(count=self.conflicts)
+        if self.rejected:
+            text += " · " + ngettext("{count} change refused", "{count} changes refused", self.rejected).format(
+                count=self.rejected
+            )
+        if self.last_synced is not None:
+            text += " · " + _("last sync {time}").format(time=format_moment(self.last_synced))
         return text
 
 
+def format_moment(moment: datetime) -> str:
+    """A past instant in local time: "14:05" today, "24/11 14:05" before."""
+    local = moment.astimezone()
+    if local.date() == datetime.now().astimezone().date():
+        return local.strftime("%H:%M")
+    return local.strftime("%d/%m %H:%M")
+
+
 class SyncStatus(Message):
-    """Posted to the app when the sync state changes (by the sync engine, later)."""
+    """Posted to the app when the sync state changes (by the sync worker)."""
 
     def __init__(self, state: SyncState) -> None:
         super().__init__()
@@ -64,4 +89,9 @@ class SyncStatus(Message):
 
 
 class DataChanged(Message):
-    """Posted to the app after a local write, so screens reload what they show."""
+    """Posted to the app after a write, so screens reload what they show. ``local`` is False when
+    the rows came from the commons (a sync pulled them): those need no sync of their own."""
+
+    def __init__(self, *, local: bool = True) -> None:
+        super().__init__()
+        self.local = local

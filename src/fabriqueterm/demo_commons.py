@@ -1,0 +1,290 @@
+"""The demo's own commons: ``fabriqueterm demo`` syncs with a real commons server on 127.0.0.1.
+
+The demo home holds both sides: the commons database (``commons.sqlite3``, loaded with the demo
+network and granted to a demo coordinator) and the app's database, made by a real first sync from
+it. ``config.toml`` points at the local server while the demo runs, and ``secrets.toml`` holds the
+demo coordinator's token. A simulated colleague (``server.demo_colleague``) holds the same sites and
+edits a row from time to time. The server runs as a subprocess and always stops with the demo.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from fabriqueterm.config import Config, Paths, load_config, load_token, save_config, save_token
+from fabriqueterm.domain.dates import Clock
+from fabriqueterm.i18n import _
+
+DEMO_COORDINATOR = "coordination@demo.fabriques.example"
+DEMO_COORDINATOR_NAME = "Dominique Demo"
+DEMO_COLLEAGUE = "camille.collegue@demo.fabriques.example"
+DEMO_COLLEAGUE_NAME = "Camille Collègue"
+#: The demo app syncs this often, so the colleague's edits arrive while a newcomer looks.
+DEMO_SYNC_MINUTES = 1
+#: "MIN,MAX": seconds between two edits of the simulated colleague (default 45,90).
+COLLEAGUE_WAIT_ENV = "FABRIQUETERM_DEMO_COLLEAGUE_WAIT"
+#: Seconds to wait for the server to answer /v1/health.
+START_TIMEOUT = 20.0
+#: Seconds to wait for the server to stop after SIGTERM, then after SIGKILL.
+STOP_TIMEOUT = 5.0
+
+
+class DemoServerError(Exception):
+    """The demo's commons server could not start; the message says why and where its log is."""
+
+
+def commons_database(paths: Paths) -> Path:
+    return paths.data_dir / "commons.sqlite3"
+
+
+def colleague_token_file(paths: Paths) -> Path:
+    return paths.config_dir / "colleague.toml"
+
+
+def server_log(paths: Paths) -> Path:
+    return paths.data_dir / "commons.log"
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def set_server_url(paths: Paths, url: str, **settings: Any) -> None:
+    """Point the demo home's ``config.toml`` at ``url`` (keeping its other settings but ``settings``)."""
+    config = load_config(paths.config_file) if paths.config_file.exists() else Config()
+    save_config(paths.config_file, replace(config, server_url=url, **settings))
+
+
+# --- building both sides -------------------------------------------------------------------------
+
+
+def build_synced_demo(home: Path, *, learners: int, seed: int, today: date | None, replace: bool) -> str:
+    """Build the demo's commons and the app's database by a first real sync from it; say what was
+    made. Same seed and ``today``, same data. Without ``replace``, an existing demo is refused."""
+    from fabriqueterm.demo import generate
+    from fabriqueterm.server import admin
+    from fabriqueterm.server.db import create_schema, make_engine
+    from fabriqueterm.store import Store
+    from fabriqueterm.sync.engine import sync_once
+
+    home = Path(home)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    paths = Paths.under(home)
+    paths.ensure()
+    database, commons = paths.database, commons_database(paths)
+    for path in (database, commons):
+        if not path.resolve().is_relative_to(home.resolve()):  # pragma: no cover - Paths.under
+            raise ValueError(f"{path} is not inside the demo home {home}")
+    day = today or date.today()
+    data = generate(learners=learners, seed=seed, today=day)  # first: bad arguments keep the old demo
+    if not replace and database.exists():
+        with Store.open(database, clock=Clock(day)) as store:
+            if store.sites.count():
+                raise FileExistsError(
+                    _("{file} already holds demo data; rebuild it with “fabriqueterm demo --build”.").format(
+                        file=database
+                    )
+                )
+    _remove_database(database)
+    _remove_database(commons)
+
+    engine = make_engine(_sqlite_url(commons))
+    try:
+        create_schema(engine)
+        admin.add_coordinator(engine, email=DEMO_COORDINATOR, name=DEMO_COORDINATOR_NAME)
+        admin.add_coordinator(engine, email=DEMO_COLLEAGUE, name=DEMO_COLLEAGUE_NAME)
+        admin.load_demo(engine, learners=learners, seed=seed, email=DEMO_COORDINATOR, today=day)
+        for site in data.rows["site"]:  # the colleague holds the same sites
+            admin.grant(engine, email=DEMO_COLLEAGUE, site_id=site["id"])
+        token = admin.issue_token(engine, email=DEMO_COORDINATOR).value
+        colleague = admin.issue_token(engine, email=DEMO_COLLEAGUE).value
+    finally:
+        engine.dispose()
+    save_token(paths.secrets_file, token)
+    save_token(colleague_token_file(paths), colleague)
+    set_server_url(paths, "", sync_interval_minutes=DEMO_SYNC_MINUTES)
+
+    with Store.open(database, clock=Clock(day)) as store:
+        store.bulk_insert({}, meta={"demo_seed": str(seed), "demo_today": day.isoformat()})
+        with _serve_in_thread(commons) as url:
+            report = sync_once(store, url, token)
+        if not report.ok:
+            raise DemoServerError(_("The demo's first sync failed: {summary}").format(summary=report.summary()))
+        sites, cohorts = store.sites.count(), store.cohorts.count()
+        learners_count = store.learners.count()
+    return _(
+        "Demo network written to {path} by a first sync ({pulled} rows) from its commons {commons}: "
+        "{sites} sites, {cohorts} cohorts, {learners} learners (seed {seed}, as of {today})."
+    ).format(
+        path=database,
+        pulled=report.pulled,
+        commons=commons,
+        sites=sites,
+        cohorts=cohorts,
+        learners=learners_count,
+        seed=seed,
+        today=day.isoformat(),
+    )
+
+
+@contextlib.contextmanager
+def _serve_in_thread(database: Path) -> Iterator[str]:
+    """The commons on ``database`` served in a thread of this process (for the build's first sync)."""
+    import uvicorn
+
+    from fabriqueterm.server.app import create_app
+
+    app = create_app(_sqlite_url(database))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, name="demo-commons-build", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise DemoServerError(_("The demo's commons did not start."))
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(STOP_TIMEOUT)
+        app.state.engine.dispose()
+
+
+# --- the server while the demo runs ----------------------------------------------------------------
+
+
+@dataclass
+class DemoServer:
+    """The demo's commons served by ``fabriqueterm server run`` in a subprocess."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_file: Path
+    _log: IO[bytes]
+
+    def stop(self) -> None:
+        """Stop the server: SIGTERM, a bounded wait, then SIGKILL. Safe to call twice."""
+        try:
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(STOP_TIMEOUT)
+        finally:
+            self._log.close()
+
+    def __enter__(self) -> DemoServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def start_demo_server(paths: Paths, *, timeout: float = START_TIMEOUT) -> DemoServer:
+    """Start the demo's commons on 127.0.0.1 at a free port and wait until it answers."""
+    import httpx
+
+    database = commons_database(paths)
+    if not database.exists():
+        raise DemoServerError(_("The demo's commons {file} is missing: run “fabriqueterm demo --build”.").format(file=database))
+    log_file = server_log(paths)
+    env = {**os.environ, "FABRIQUETERM_HOME": str(paths.data_dir.parent)}
+    env.pop("FABRIQUETERM_SERVER_DATABASE_URL", None)
+    for _attempt in range(3):  # another program may take the free port first
+        port = free_port()
+        log = log_file.open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "fabriqueterm", "server", "run", "--host", "127.0.0.1", "--port", str(port),
+             "--database-url", _sqlite_url(database), "--log-level", "warning"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )  # fmt: skip
+        server = DemoServer(f"http://127.0.0.1:{port}", process, log_file, log)
+        deadline = time.monotonic() + timeout
+        try:
+            while process.poll() is None and time.monotonic() < deadline:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(server.url + "/v1/health", timeout=1.0).status_code == 200:
+                        return server
+                time.sleep(0.05)
+        except BaseException:
+            server.stop()
+            raise
+        server.stop()
+        if time.monotonic() >= deadline:
+            break
+    raise DemoServerError(_("The demo's commons did not start; see {file}.").format(file=log_file))
+
+
+def start_colleague(paths: Paths, server: DemoServer, *, today: date, seed: int, wait: tuple[float, float] | None = None) -> Any:
+    """Start the simulated colleague beside ``server``; returns the event that stops it and its thread."""
+    from fabriqueterm.server.demo_colleague import DEFAULT_WAIT
+    from fabriqueterm.server.demo_colleague import start_colleague as start
+
+    token = load_token(colleague_token_file(paths))
+    if token is None:
+        return None
+    return start(
+        _sqlite_url(commons_database(paths)), server.url, token.reveal(), today=today, seed=seed,
+        wait=wait or DEFAULT_WAIT,
+    )  # fmt: skip
+
+
+def _colleague_wait() -> tuple[float, float] | None:
+    text = os.environ.get(COLLEAGUE_WAIT_ENV, "")
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        return None
+    return (low, high) if 0 < low <= high else None
+
+
+def run_demo(paths: Paths, *, today: date | None, seed: int) -> int:
+    """Serve the demo's commons, open the app on the demo home, and stop everything when it closes."""
+    from fabriqueterm.tui.app import run_app
+
+    server = start_demo_server(paths)
+    colleague = None
+    try:
+        set_server_url(paths, server.url)
+        colleague = start_colleague(
+            paths, server, today=today or date.today(), seed=seed, wait=_colleague_wait()
+        )
+        return run_app(paths, today=today, demo=True)
+    finally:
+        if colleague is not None:
+            thread, stop = colleague
+            stop.set()
+            thread.join(STOP_TIMEOUT)
+        server.stop()
+        with contextlib.suppress(Exception):
+            set_server_url(paths, "")

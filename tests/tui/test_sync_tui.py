@@ -1,0 +1,305 @@
+"""Background sync in the app, against a real commons (uvicorn on 127.0.0.1 at a free port, the
+helpers of tests/sync): sync at start, local edits sent after a debounce, conflicts decided in the
+sync screen, and an unreachable commons shown as offline with the outbox untouched."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Static
+from tui_helpers import SIZE, settle
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sync"))
+
+from sync_helpers import (  # noqa: E402
+    COHORT,
+    FAST,
+    LEARNER,
+    Commons,
+    Device,
+    Team,
+    free_port,
+    make_team,
+    serve_commons,
+)
+
+from fabriqueterm.config import Config  # noqa: E402
+from fabriqueterm.domain.dates import Clock  # noqa: E402
+from fabriqueterm.store.db import Store  # noqa: E402
+from fabriqueterm.sync.engine import sync_status  # noqa: E402
+from fabriqueterm.tui.app import FabriqueApp  # noqa: E402
+from fabriqueterm.tui.messages import SyncPhase  # noqa: E402
+from fabriqueterm.tui.screens.sync import ConflictScreen, SyncScreen  # noqa: E402
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def commons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Commons]:
+    with serve_commons(tmp_path_factory.mktemp("commons") / "commons.sqlite3") as served:
+        yield served
+
+
+@pytest.fixture
+def team(commons: Commons) -> Team:
+    return make_team(commons)
+
+
+@pytest.fixture(autouse=True)
+def quick_timers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(FabriqueApp, "SYNC_DEBOUNCE", 0.2)
+    monkeypatch.setattr(FabriqueApp, "SYNC_RETRY_FIRST", 0.3)
+
+
+@pytest.fixture
+def closing(tmp_path: Path) -> Iterator[list]:
+    """Stores and devices closed after the test."""
+    opened: list = []
+    yield opened
+    for one in opened:
+        one.close()
+
+
+@pytest.fixture
+def colleague(tmp_path: Path, team: Team, closing: list) -> tuple[Device, str]:
+    """Another device of the coordinator, which created a cohort and a learner and pushed them."""
+    other = Device(tmp_path / "colleague.sqlite3", team)
+    closing.append(other)
+    assert other.sync().ok
+    cohort = other.store.cohorts.create({**COHORT, "site_id": team.site1})
+    learner = other.store.learners.create({**LEARNER, "cohort_id": cohort.id})
+    report = other.sync()
+    assert report.ok and report.pushed == 2, report.errors
+    return other, learner.id
+
+
+@pytest.fixture
+def synced_app(tmp_path: Path, team: Team, closing: list) -> Callable[..., FabriqueApp]:
+    def build(url: str | None = None, database: Path | None = None, token: str | None = None) -> FabriqueApp:
+        path = tmp_path / "app.sqlite3"
+        if database is not None:
+            shutil.copyfile(database, path)
+        store = Store.open(path, clock=Clock())
+        closing.append(store)
+        config = Config(language="en", server_url=url or team.commons.url)
+        return FabriqueApp(store, config, Clock(), token=token or team.token, sync_retry=FAST)
+
+    return build
+
+
+async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; sync state: {pilot.app.sync_state}")
+        await pilot.pause(0.05)
+
+
+def synced(app: FabriqueApp) -> Callable[[], bool]:
+    return lambda: not app._sync_running and app.sync_state.phase == SyncPhase.SYNCED
+
+
+def status_text(app: FabriqueApp) -> str:
+    return str(app.screen.query_one("#sync-status", Static).content)
+
+
+async def test_the_app_syncs_at_start_and_says_synced(synced_app, colleague) -> None:
+    _other, learner_id = colleague
+    app = synced_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, synced(app))
+        await settle(pilot)
+        assert app.store.learners.get(learner_id).first_name == "Inès"  # pulled at start
+        assert app.sync_state.pending == 0 and app.sync_state.conflicts == 0
+        assert app.sync_state.last_synced is not None
+        text = status_text(app)
+        assert text.startswith("synced") and "last sync" in text and "to send" not in text
+        status = sync_status(app.store)
+        assert status.online is True and status.pending == 0
+
+
+async def test_a_local_edit_reaches_the_commons(synced_app, colleague) -> None:
+    other, learner_id = colleague
+    app = synced_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, synced(app))
+        app.store.learners.update(learner_id, {"phone": "+33699999999"})
+        app.data_changed()  # what every screen calls after a save
+        await pilot.pause()
+        assert app.sync_state.pending == 1
+        await wait_until(pilot, lambda: synced(app)() and app.sync_state.pending == 0)
+        assert app.store.outbox.count() == 0
+    assert other.sync().ok
+    assert other.store.learners.get(learner_id).phone == "+33699999999"
+
+
+async def test_rows_pulled_by_a_sync_show_on_the_current_screen(synced_app, colleague, team) -> None:
+    other, learner_id = colleague
+    app = synced_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, synced(app))
+        await pilot.press("4")
+        await settle(pilot)
+        table = app.screen.query_one("#list-table", DataTable)
+        assert table.row_count == 1
+        cohort_id = other.store.learners.get(learner_id).cohort_id
+        other.store.learners.create({**LEARNER, "first_name": "Jules", "email": "jules@example.org", "cohort_id": cohort_id})
+        assert other.sync().ok
+        attempts = sync_status(app.store).last_attempt
+        app.request_sync()
+        await wait_until(pilot, lambda: synced(app)() and sync_status(app.store).last_attempt != attempts)
+        await settle(pilot)
+        assert app.screen.query_one("#list-table", DataTable).row_count == 2
+        # Rows from the commons start no sync of their own (no sync loop): nothing runs after the debounce.
+        done = sync_status(app.store).last_attempt
+        await pilot.pause(0.6)
+        assert not app._sync_running and sync_status(app.store).last_attempt == done
+
+
+async def test_a_conflict_is_shown_side_by_side_and_taking_mine_converges(synced_app, colleague) -> None:
+    other, learner_id = colleague
+    app = synced_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, synced(app))
+        other.store.learners.update(learner_id, {"phone": "+33611111111"})
+        assert other.sync().ok
+        app.store.learners.update(learner_id, {"phone": "+33622222222"})
+        app.data_changed()
+        await wait_until(pilot, lambda: synced(app)() and app.sync_state.conflicts == 1)
+        assert "1 conflict to resolve" in status_text(app)
+
+        await pilot.press("7")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SyncScreen)
+        table = screen.query_one("#conflicts", DataTable)
+        assert table.display and table.row_count == 1
+        row = [str(cell) for cell in table.get_row_at(0)]
+        assert row[1:4] == ["phone", "+33611111111", "+33622222222"]
+
+        table.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ConflictScreen)
+        fields = dialog.query_one("#conflict-fields", DataTable)
+        assert [str(c) for c in fields.get_row_at(0)] == ["phone", "+33612345678", "+33611111111", "+33622222222"]
+        await pilot.press("m")
+        await settle(pilot)
+        assert isinstance(app.screen, SyncScreen)
+        await wait_until(pilot, lambda: synced(app)() and app.sync_state.conflicts == 0 and app.sync_state.pending == 0)
+        await settle(pilot)
+        assert not screen.query_one("#conflicts", DataTable).display
+        assert app.store.learners.get(learner_id).phone == "+33622222222"
+
+    assert other.sync().ok
+    assert other.store.learners.get(learner_id).phone == "+33622222222"
+    conflicts = [c for c in other.rows("conflict").values() if c["row_id"] == learner_id]
+    assert [(c["resolution"], json.loads(c["client_value"])) for c in conflicts] == [("took_client", "+33622222222")]
+    assert sync_status(other.store).conflicts_open == 0
+
+
+async def test_keeping_theirs_resolves_without_changing_the_row(synced_app, colleague) -> None:
+    other, learner_id = colleague
+    app = synced_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, synced(app))
+        other.store.learners.update(learner_id, {"email": "theirs@example.org"})
+        assert other.sync().ok
+        app.store.learners.update(learner_id, {"email": "mine@example.org"})
+        app.data_changed()
+        await wait_until(pilot, lambda: synced(app)() and app.sync_state.conflicts == 1)
+        await pilot.press("7")
+        await settle(pilot)
+        app.screen.query_one("#conflicts", DataTable).focus()
+        await pilot.press("enter", "t")
+        await wait_until(pilot, lambda: synced(app)() and app.sync_state.conflicts == 0 and app.sync_state.pending == 0)
+        assert app.store.learners.get(learner_id).email == "theirs@example.org"
+    assert other.sync().ok
+    assert other.store.learners.get(learner_id).email == "theirs@example.org"
+    assert sync_status(other.store).conflicts_open == 0
+
+
+async def test_an_unreachable_commons_shows_offline_and_keeps_the_outbox(synced_app, demo_template) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    app = synced_app(url=closed, database=demo_template)
+    learner = app.store.learners.page("", limit=1).rows[0]
+    app.store.learners.update(learner.id, {"phone": "+33633333333"})
+    before = [(e.seq, e.row_id, e.fields) for e in app.store.outbox.entries(limit=100_000)]
+    assert len(before) == 1
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: not app._sync_running and app.sync_state.phase == SyncPhase.OFFLINE)
+        assert status_text(app).startswith("offline")
+        assert app.sync_state.pending == len(before)
+        first = sync_status(app.store).last_attempt
+        assert sync_status(app.store).online is False
+        # A retry timer tries again by itself (backoff), still offline, still nothing lost.
+        await wait_until(pilot, lambda: sync_status(app.store).last_attempt != first and not app._sync_running)
+        assert app.sync_state.phase == SyncPhase.OFFLINE
+        await pilot.press("7")
+        await settle(pilot)
+        assert "cannot be reached" in str(app.screen.query_one("#sync-explain", Static).content)
+    after = [(e.seq, e.row_id, e.fields) for e in app.store.outbox.entries(limit=100_000)]
+    assert after == before
+
+
+async def test_a_refused_token_asks_to_log_in_again_and_does_not_retry(synced_app) -> None:
+    app = synced_app(token="not-a-real-token")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: not app._sync_running and app.sync_state.phase == SyncPhase.ERROR)
+        assert app.sync_state.error_kind == "auth"
+        assert status_text(app).startswith("log in again to sync")
+        assert "fabriqueterm login" in app.sync_state.detail
+        assert app._retry_timer is None
+
+
+class Forwarder:
+    """A plain TCP relay from ``port`` to the commons, opened later: the commons "comes back"."""
+
+    def __init__(self, port: int, upstream: str):
+        self.upstream_port = int(upstream.rsplit(":", 1)[1])
+        self.listener = socket.create_server(("127.0.0.1", port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _address = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+async def test_back_online_the_retry_sends_what_waited(synced_app, colleague, team, closing) -> None:
+    other, learner_id = colleague
+    port = free_port()
+    app = synced_app(url=f"http://127.0.0.1:{port}")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: not app._sync_running and app.sync_state.phase == SyncPhase.OFFLINE)
+        assert app._retry_timer is not None  # a retry is planned, with backoff
+        closing.append(Forwarder(port, team.commons.url))
+        await wait_until(pilot, synced(app))
+        assert app.store.learners.get(learner_id).first_name == "Inès"
+        assert status_text(app).startswith("synced")
