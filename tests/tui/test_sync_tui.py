@@ -27,7 +27,6 @@ from sync_helpers import (  # noqa: E402
     Commons,
     Device,
     Team,
-    free_port,
     make_team,
     serve_commons,
 )
@@ -52,6 +51,17 @@ def commons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Commons]:
 @pytest.fixture
 def team(commons: Commons) -> Team:
     return make_team(commons)
+
+
+@pytest.fixture
+def closed_port() -> Iterator[socket.socket]:
+    """A port bound but not listening: connecting is refused. Held for the whole test, so the
+    kernel never picks it as a client's own port (a TCP self-connect would answer garbage)."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", 0))
+    yield holder
+    holder.close()
 
 
 @pytest.fixture(autouse=True)
@@ -84,13 +94,15 @@ def colleague(tmp_path: Path, team: Team, closing: list) -> tuple[Device, str]:
 
 @pytest.fixture
 def synced_app(tmp_path: Path, team: Team, closing: list) -> Callable[..., FabriqueApp]:
-    def build(url: str | None = None, database: Path | None = None, token: str | None = None) -> FabriqueApp:
+    def build(
+        url: str | None = None, database: Path | None = None, token: str | None = None, *, auto_sync: bool = True
+    ) -> FabriqueApp:
         path = tmp_path / "app.sqlite3"
         if database is not None:
             shutil.copyfile(database, path)
         store = Store.open(path, clock=Clock())
         closing.append(store)
-        config = Config(language="en", server_url=url or team.commons.url)
+        config = Config(language="en", server_url=url or team.commons.url, auto_sync=auto_sync)
         return FabriqueApp(store, config, Clock(), token=token or team.token, sync_retry=FAST)
 
     return build
@@ -229,8 +241,8 @@ async def test_keeping_theirs_resolves_without_changing_the_row(synced_app, coll
     assert sync_status(other.store).conflicts_open == 0
 
 
-async def test_an_unreachable_commons_shows_offline_and_keeps_the_outbox(synced_app, demo_template) -> None:
-    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+async def test_an_unreachable_commons_shows_offline_and_keeps_the_outbox(synced_app, demo_template, closed_port) -> None:
+    closed = f"http://127.0.0.1:{closed_port.getsockname()[1]}"  # nothing listens there
     app = synced_app(url=closed, database=demo_template)
     learner = app.store.learners.page("", limit=1).rows[0]
     app.store.learners.update(learner.id, {"phone": "+33633333333"})
@@ -250,6 +262,51 @@ async def test_an_unreachable_commons_shows_offline_and_keeps_the_outbox(synced_
         assert "cannot be reached" in str(app.screen.query_one("#sync-explain", Static).content)
     after = [(e.seq, e.row_id, e.fields) for e in app.store.outbox.entries(limit=100_000)]
     assert after == before
+
+
+async def test_s_on_the_sync_screen_syncs_now(synced_app, colleague) -> None:
+    app = synced_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, synced(app))
+        await pilot.press("7")
+        await settle(pilot)
+        first = sync_status(app.store).last_attempt
+        await pilot.press("s")
+        await wait_until(pilot, lambda: synced(app)() and sync_status(app.store).last_attempt != first)
+        assert "0 sent, 0 received" in str(app.screen.query_one("#sync-explain", Static).content)
+
+
+async def test_without_auto_sync_it_syncs_only_when_asked(synced_app, colleague) -> None:
+    _other, learner_id = colleague
+    app = synced_app(auto_sync=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("7")
+        await settle(pilot)
+        await pilot.pause(0.3)
+        assert app.sync_state.phase == SyncPhase.NOT_STARTED
+        assert sync_status(app.store).last_attempt is None
+        await pilot.press("s")
+        await wait_until(pilot, synced(app))
+        assert app.store.learners.get(learner_id).first_name == "Inès"
+
+
+async def test_a_change_refused_by_the_commons_is_listed_with_its_reason(synced_app, colleague, team) -> None:
+    _other, learner_id = colleague
+    app = synced_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, synced(app))
+        team.revoke(team.site1)  # the learner's site is no longer this coordinator's
+        app.store.learners.update(learner_id, {"phone": "+33644444444"})
+        await pilot.press("7")
+        await settle(pilot)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: synced(app)() and app.sync_state.rejected == 1)
+        await settle(pilot)
+        assert "1 change refused" in status_text(app)
+        table = app.screen.query_one("#rejected", DataTable)
+        assert table.display and table.row_count == 1
+        row = [str(cell) for cell in table.get_row_at(0)]
+        assert row[1:3] == ["learner", "changed"] and row[3] and row[3] != "refused by the commons"
 
 
 async def test_a_refused_token_asks_to_log_in_again_and_does_not_retry(synced_app) -> None:
@@ -292,13 +349,14 @@ class Forwarder:
         self.listener.close()
 
 
-async def test_back_online_the_retry_sends_what_waited(synced_app, colleague, team, closing) -> None:
+async def test_back_online_the_retry_sends_what_waited(synced_app, colleague, team, closing, closed_port) -> None:
     other, learner_id = colleague
-    port = free_port()
+    port = closed_port.getsockname()[1]
     app = synced_app(url=f"http://127.0.0.1:{port}")
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: not app._sync_running and app.sync_state.phase == SyncPhase.OFFLINE)
         assert app._retry_timer is not None  # a retry is planned, with backoff
+        closed_port.close()
         closing.append(Forwarder(port, team.commons.url))
         await wait_until(pilot, synced(app))
         assert app.store.learners.get(learner_id).first_name == "Inès"

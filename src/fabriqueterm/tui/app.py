@@ -186,7 +186,7 @@ class FabriqueApp(App[int]):
     def on_data_changed(self, message: DataChanged) -> None:
         self.sync_state = replace(self.sync_state, pending=self.store.outbox.count())
         self.sync_signal.publish(self.sync_state)
-        if message.local and self.sync_configured:
+        if message.local and self.background_sync:
             # Debounced: a burst of edits is sent in one sync, a few seconds after the last one.
             if self._debounce_timer is not None:
                 self._debounce_timer.stop()
@@ -203,12 +203,17 @@ class FabriqueApp(App[int]):
         """A commons server and a token: the app syncs in the background."""
         return bool(self.config.server_url and self._token)
 
+    @property
+    def background_sync(self) -> bool:
+        """Sync by itself (at start, after writes, every few minutes, retries); with
+        ``auto_sync = false`` only when asked (``s`` on the sync screen, a conflict decided)."""
+        return self.sync_configured and self.config.auto_sync
+
     def on_mount(self) -> None:
-        if not self.sync_configured:
+        if not self.background_sync:
             return
         self.request_sync()
-        if self.config.auto_sync:
-            self.set_interval(self.config.sync_interval_minutes * 60, self.request_sync, name="sync-interval")
+        self.set_interval(self.config.sync_interval_minutes * 60, self.request_sync, name="sync-interval")
 
     def request_sync(self) -> None:
         """Sync now in a thread worker (or right after the one running): never blocks the UI."""
@@ -266,11 +271,17 @@ class FabriqueApp(App[int]):
             error_kind=None if phase == SyncPhase.SYNCED else kind,
         )
         self.sync_signal.publish(self.sync_state)
-        if report.pulled or report.pushed or report.rejected or report.removed or report.erased:
+        if report.pulled or report.removed or report.erased:
             self._refresh_after_sync()
+        elif report.pushed or report.rejected:
+            # Only the outbox changed (sent rows merely adopted their version): screens reload when
+            # shown again; the current one is left alone, unless it lists the outbox.
+            self.data_version += 1
+            if isinstance(self.screen, SyncScreen):
+                self.screen.on_screen_resume()
         if self._sync_again:
             self.request_sync()
-        elif report.errors and kind in _RETRIED_KINDS:
+        elif report.errors and kind in _RETRIED_KINDS and self.background_sync:
             delay = min(self.SYNC_RETRY_CAP, self.SYNC_RETRY_FIRST * 2**self._retry_attempt)
             self._retry_attempt += 1
             self._retry_timer = self.set_timer(random.uniform(delay / 2, delay), self.request_sync)
@@ -278,7 +289,7 @@ class FabriqueApp(App[int]):
             self._retry_attempt = 0
 
     def _refresh_after_sync(self) -> None:
-        """Rows came from (or were adopted by) the commons: the shown screen reloads now."""
+        """Rows came from the commons: the shown screen reloads now, the others when shown."""
         self.data_version += 1
         self.post_message(DataChanged(local=False))
         screen = self.screen

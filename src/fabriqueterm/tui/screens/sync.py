@@ -19,7 +19,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
-from fabriqueterm.domain.validation import DomainValidationError
+from fabriqueterm.domain.validation import FIELD_LABELS, DomainValidationError
 from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.store.outbox import OutboxEntry
 from fabriqueterm.store.replica import Replica
@@ -79,6 +79,10 @@ def show_value(text: str | None) -> str:
 
 def entity_label(entity: str) -> str:
     return _(_ENTITY_LABELS.get(entity, entity))
+
+
+def field_name(field: str) -> str:
+    return _(FIELD_LABELS.get(field, field))
 
 
 class SyncScreen(FabriqueScreen):
@@ -221,7 +225,7 @@ class SyncScreen(FabriqueScreen):
         for conflict in conflicts:
             table.add_row(
                 entity_label(conflict["row_entity"]),
-                conflict["field"],
+                field_name(conflict["field"]),
                 show_value(conflict["server_value"])[:30],
                 show_value(conflict["client_value"])[:30],
                 conflict["coordinator_name"] or "",
@@ -310,7 +314,7 @@ class ConflictScreen(AppAccess, ModalScreen[int]):
             table.add_column(_("Mine"), key="mine")
             for conflict in self.conflicts.values():
                 table.add_row(
-                    conflict["field"],
+                    field_name(conflict["field"]),
                     show_value(conflict["base_value"]),
                     show_value(conflict["server_value"]),
                     show_value(conflict["client_value"]),
