@@ -13,11 +13,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from fabriqueterm.domain.dates import utcnow
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.i18n import _
 from fabriqueterm.store.replica import Change, Replica
@@ -162,7 +163,9 @@ def sync_once(
         report.round_trips = commons.requests - before
         if own:
             commons.close()
-    now = store.clock.now().astimezone(UTC).isoformat()
+    # Wall-clock time, not the store's clock: "last sync" says when it really happened, even when
+    # the app pretends another day (--today, the demo).
+    now = utcnow().isoformat()
     outcome = {_LAST_ATTEMPT: now, _ONLINE: "0" if report.error_kind in ("network", "timeout") else "1"}
     if report.errors:
         outcome[_LAST_ERROR] = report.errors[-1]
