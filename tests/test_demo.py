@@ -45,10 +45,15 @@ def cohorts_by_id(data: demo.DemoData) -> dict[str, dict]:
 
 
 def canonical_dump(database: Path) -> str:
-    """Every statement of the database, but the random id each local database gets on creation."""
+    """Every statement of the database, but what is not data: the random id each local database
+    gets on creation and the wall-clock times of its last sync."""
     connection = sqlite3.connect(database)
     try:
-        lines = [line for line in connection.iterdump() if "'client_id'" not in line]
+        lines = [
+            line
+            for line in connection.iterdump()
+            if "'client_id'" not in line and "'sync:last_" not in line
+        ]
     finally:
         connection.close()
     return "\n".join(lines)
