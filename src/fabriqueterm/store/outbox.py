@@ -4,12 +4,15 @@ pushed to the commons in ``seq`` order by the sync engine."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlmodel import Session
+
+from fabriqueterm.files import create_private_file
 
 if TYPE_CHECKING:
     from fabriqueterm.store.db import Store
@@ -116,6 +119,17 @@ class Outbox:
                 )
                 for r in rows
             ]
+
+    def export(self, path: Path) -> int:
+        """The escape hatch (SYNC.md): write every unsent or refused entry to ``path`` as JSON,
+        readable by its owner only. Returns how many entries were written."""
+        entries = [asdict(e) for e in self.entries(state=None, limit=-1)]
+        create_private_file(path)
+        path.write_text(
+            json.dumps({"client_id": self._store.client_id, "entries": entries}, ensure_ascii=False, indent=2),
+            encoding="utf-8",
+        )
+        return len(entries)
 
     def count(self, state: str = "pending") -> int:
         with self._store.read() as session:

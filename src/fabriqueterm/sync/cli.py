@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from fabriqueterm.i18n import _
@@ -60,6 +61,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from fabriqueterm.sync.engine import sync_once
 
     paths = Paths.default()
+    if args.export_outbox is not None:
+        paths.ensure()
+        with Store.open(paths.database) as store:
+            count = store.outbox.export(args.export_outbox)
+        print(_("{count} unsent change(s) written to {file}.").format(count=count, file=args.export_outbox))
+        return 0
     url = load_config(paths.config_file).server_url
     token = load_token(paths.secrets_file)
     if not url or token is None:
@@ -95,4 +102,10 @@ def add_sync_commands(commands: Any) -> None:
     login.set_defaults(handler=cmd_login)
     sync = commands.add_parser("sync", help=_("send and receive changes once, without the app (cron)"))
     sync.add_argument("--quiet", action="store_true", help=_("no progress line"))
+    sync.add_argument(
+        "--export-outbox",
+        type=Path,
+        metavar="FILE",
+        help=_("do not sync: write the changes waiting to be sent to FILE (JSON) and stop"),
+    )
     sync.set_defaults(handler=cmd_sync)

@@ -215,7 +215,7 @@ class SyncEngine:
                 request = PushRequest(client_id=client_id, mutations=mutations)
             except ValidationError:
                 raise SyncError(
-                    _("Local change number {seq} cannot be sent (damaged?); export the outbox and ask for help.").format(
+                    _("Local change number {seq} cannot be sent (damaged?); export the changes waiting to be sent (“fabriqueterm sync --export-outbox FILE”) and ask for help.").format(
                         seq=entries[0].seq
                     )
                 ) from None
