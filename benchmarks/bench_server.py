@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import Row, print_table  # noqa: E402
+from fabriqueterm.server.process import start_commons  # noqa: E402
 
 PUSH_MUTATIONS = 10_000
 PUSH_BATCH = 500
@@ -38,48 +37,11 @@ PULL_PAGE = 5000
 TODAY = date(2026, 11, 25)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def served(database_url: str, home: Path, workers: int = 1) -> Iterator[str]:
     """uvicorn on 127.0.0.1 at a free port, stopped on exit."""
-    import httpx
-
-    port = _free_port()
-    environment = {**os.environ, "FABRIQUETERM_HOME": str(home)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fabriqueterm", "server", "run", "--host", "127.0.0.1", "--port", str(port),
-         "--database-url", database_url, "--workers", str(workers), "--log-level", "warning"],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("the server stopped during start-up")
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start within 60 s")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    with start_commons(database_url, home=home, log_file=home / "server.log", workers=workers) as commons:
+        yield commons.url
 
 
 @contextmanager

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from fabriqueterm.config import Config, Paths, load_config, load_token, save_config, save_token
 from fabriqueterm.domain.dates import Clock
 from fabriqueterm.i18n import _
+from fabriqueterm.server.process import CommonsProcess, CommonsStartError, free_port, start_commons
 
 DEMO_COORDINATOR = "coordination@demo.fabriques.example"
 DEMO_COORDINATOR_NAME = "Dominique Demo"
@@ -65,10 +63,6 @@ def _remove_database(path: Path) -> None:
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def set_server_url(paths: Paths, url: str, **settings: Any) -> None:
@@ -178,70 +172,29 @@ def _serve_in_thread(database: Path) -> Iterator[str]:
 # --- the server while the demo runs ----------------------------------------------------------------
 
 
-@dataclass
-class DemoServer:
-    """The demo's commons served by ``fabriqueterm server run`` in a subprocess."""
 
-    url: str
-    process: subprocess.Popen[bytes]
-    log_file: Path
-    _log: IO[bytes]
-
-    def stop(self) -> None:
-        """Stop the server: SIGTERM, a bounded wait, then SIGKILL. Safe to call twice."""
-        try:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(STOP_TIMEOUT)
-        finally:
-            self._log.close()
-
-    def __enter__(self) -> DemoServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+#: The demo's commons served by ``fabriqueterm server run`` in a subprocess.
+DemoServer = CommonsProcess
 
 
 def start_demo_server(paths: Paths, *, timeout: float = START_TIMEOUT) -> DemoServer:
     """Start the demo's commons on 127.0.0.1 at a free port and wait until it answers."""
-    import httpx
-
     database = commons_database(paths)
     if not database.exists():
         raise DemoServerError(_("The demo's commons {file} is missing: run “fabriqueterm demo --build”.").format(file=database))
     log_file = server_log(paths)
-    env = {**os.environ, "FABRIQUETERM_HOME": str(paths.data_dir.parent)}
-    env.pop("FABRIQUETERM_SERVER_DATABASE_URL", None)
+    deadline = time.monotonic() + timeout
     for _attempt in range(3):  # another program may take the free port first
-        port = free_port()
-        log = log_file.open("ab")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "fabriqueterm", "server", "run", "--host", "127.0.0.1", "--port", str(port),
-             "--database-url", _sqlite_url(database), "--log-level", "warning"],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )  # fmt: skip
-        server = DemoServer(f"http://127.0.0.1:{port}", process, log_file, log)
-        deadline = time.monotonic() + timeout
         try:
-            while process.poll() is None and time.monotonic() < deadline:
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(server.url + "/v1/health", timeout=1.0).status_code == 200:
-                        return server
-                time.sleep(0.05)
-        except BaseException:
-            server.stop()
-            raise
-        server.stop()
-        if time.monotonic() >= deadline:
-            break
+            return start_commons(
+                _sqlite_url(database),
+                home=paths.data_dir.parent,
+                log_file=log_file,
+                timeout=max(deadline - time.monotonic(), 1.0),
+            )
+        except CommonsStartError:
+            if time.monotonic() >= deadline:
+                break
     raise DemoServerError(_("The demo's commons did not start; see {file}.").format(file=log_file))
 
 

@@ -3,12 +3,7 @@ a free port; two workers on PostgreSQL), called with httpx, stopped in the fixtu
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,57 +14,21 @@ from commons_helpers import COHORT, Device, World, make_world
 
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.server.db import create_schema, make_engine
+from fabriqueterm.server.process import CommonsStartError, start_commons
 from fabriqueterm.sync.protocol import MAX_PUSH_BYTES
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of a commons served by uvicorn in a subprocess."""
-    port = free_port()
     home = tmp_path_factory.mktemp("server-home")
-    workers = "2" if backend.startswith("postgresql") else "1"
-    environment = {**os.environ, "FABRIQUETERM_HOME": str(home)}
-    environment.pop("FABRIQUETERM_SERVER_DATABASE_URL", None)
-    log = (home / "server.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "fabriqueterm", "server", "run",
-            "--host", "127.0.0.1", "--port", str(port), "--database-url", backend,
-            "--workers", workers, "--log-level", "warning",
-        ],
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    workers = 2 if backend.startswith("postgresql") else 1
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"the server stopped: {(home / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("the server did not answer within 60 s")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
+        commons = start_commons(backend, home=home, log_file=home / "server.log", workers=workers)
+    except CommonsStartError:
+        raise AssertionError(f"the server did not start: {(home / 'server.log').read_text()}") from None
+    with commons:
+        yield commons.url
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import uvicorn
 
 from fabriqueterm.server import admin
 from fabriqueterm.server.app import create_app
+from fabriqueterm.server.process import free_port
 from fabriqueterm.store.db import Store
 from fabriqueterm.store.replica import Replica
 from fabriqueterm.sync.client import CommonsClient, RetryPolicy
@@ -50,10 +51,6 @@ LEARNER = {
 FAST = RetryPolicy(attempts=3, base=0.01, cap=0.02)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
