@@ -17,6 +17,8 @@ from fabriqueterm.i18n import set_language
 TODAY = date(2026, 11, 25)
 WEEK = "2026-W48"
 IMPORT_ROWS = 10_000
+#: Rows created one by one for the import's baseline (a sample: 10,000 would take a minute).
+SINGLE_ROWS = 1_000
 
 _FIRST = ("Aïcha", "Bastien", "Chloé", "Dylan", "Élodie", "Farid", "Gaëlle", "Hugo", "Inès", "Jules")
 _LAST = ("Benali", "Durand", "Nguyen", "Traoré", "Lefèvre", "Da Silva", "Moreau", "Haddad", "Petit", "Cœur")
@@ -50,6 +52,7 @@ def _write_import_csv(path: Path, rows: int, seed: int) -> None:
 
 def rows(workdir: Path, *, learners: int, seed: int) -> list[Row]:
     from fabriqueterm import demo
+    from fabriqueterm.domain.validation import validate
     from fabriqueterm.reports.exporters import FORMATS, render
     from fabriqueterm.reports.importer import apply_import, prepare_import
     from fabriqueterm.reports.summary import weekly_summary
@@ -90,12 +93,35 @@ def rows(workdir: Path, *, learners: int, seed: int) -> list[Row]:
         _write_import_csv(csv_path, IMPORT_ROWS, seed)
         cohort = next(c for c in demo_cohorts(store))
         prepare_seconds, plan = timed(lambda: prepare_import(store, csv_path, cohort))
+        values = [row.values for row in plan.rows]  # type: ignore[union-attr]
+        # The floor of the check: the domain's validation of the same rows, nothing else.
+        validate_seconds, _checked = timed(lambda: [validate("learner", v) for v in values])
         results.append(
-            Row("reports", "import: read + validate + duplicates (10,000-row CSV)", prepare_seconds, len(plan.rows))  # type: ignore[union-attr]
+            Row(
+                "reports",
+                "import: read + validate + duplicates (10,000-row CSV)",
+                prepare_seconds,
+                len(values),
+                baseline="validate() alone, same rows",
+                ratio=prepare_seconds / validate_seconds,
+            )
         )
         apply_seconds, result = timed(lambda: apply_import(store, plan))  # type: ignore[arg-type]
         created = len(result.created_ids)  # type: ignore[union-attr]
-        results.append(Row("reports", "import: write through the repository (one transaction)", apply_seconds, created))
+        # The baseline: rows like these created one by one through create(), on a sample.
+        sample = [{**v, "email": f"one.{i}@bench.example.org", "phone": None} for i, v in enumerate(values[:SINGLE_ROWS])]
+        single_seconds, _created = timed(lambda: [store.learners.create(v) for v in sample])
+        per_row = single_seconds / len(sample)
+        results.append(
+            Row(
+                "reports",
+                "import: write in bulk (create_many, one transaction)",
+                apply_seconds,
+                created,
+                baseline=f"create() one by one, {1 / per_row:,.0f}/s",
+                ratio=apply_seconds / (per_row * created),
+            )
+        )
         results.append(Row("reports", "import 10,000-row CSV, total", prepare_seconds + apply_seconds, created))
     finally:
         store.close()

@@ -31,10 +31,45 @@ class Bare(App):
         yield Static("ready")
         yield Footer()
 
+    def on_ready(self):  # Textual: "the DOM is ready and the first frame has been displayed"
+        print("ready", flush=True)
+
 async def main():
     async with Bare().run_test(size=(120, 40)) as pilot:
         await pilot.pause()
+
+asyncio.run(main())
+"""
+
+# The app as `fabriqueterm` opens it (run_app): the store is opened by the app after its first frame.
+# "ready" = first frame displayed (as for the bare app); "figures" = the dashboard shows its table.
+_APP_START = """
+import asyncio, sys, time
+from datetime import date
+from pathlib import Path
+from fabriqueterm.config import Config
+from fabriqueterm.domain.dates import Clock
+from fabriqueterm.tui.app import FabriqueApp
+
+class Timed(FabriqueApp):
+    def on_ready(self):
         print("ready", flush=True)
+        super().on_ready()
+
+async def main():
+    clock = Clock(date(2026, 11, 25))
+
+    def open_store():
+        from fabriqueterm.store import Store
+        return Store.open(Path(sys.argv[1]), clock=clock)
+
+    app = Timed(open_store, Config(), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not app.screen.query_one("#sites-indicators").row_count:
+            await asyncio.sleep(0.005)
+        print("figures", flush=True)
+    app.close_store()
 
 asyncio.run(main())
 """
@@ -48,6 +83,7 @@ from fabriqueterm.domain.dates import Clock
 from fabriqueterm.store import Store
 from fabriqueterm.tui.app import FabriqueApp
 from fabriqueterm.tui.screens import lists
+from fabriqueterm.tui.widgets.virtual_table import VirtualTable
 
 from textual.worker import WorkerState
 
@@ -60,12 +96,29 @@ async def settle(app, pilot):
         await asyncio.sleep(0.005)
     await pilot.pause()
 
+# The list is updated when the table renders after the filter's rows were delivered to it.
 shown = []
-original = lists.ListScreen.show_page
-def show_page(self, page):
-    original(self, page)
-    shown.append(time.perf_counter())
+delivered = [False]
+original_show = lists.ListScreen.show_page
+def show_page(self, page, **context):
+    original_show(self, page, **context)
+    delivered[0] = True
 lists.ListScreen.show_page = show_page
+original_render = VirtualTable.render_lines
+def render_lines(self, crop):
+    lines = original_render(self, crop)
+    if delivered[0]:
+        delivered[0] = False
+        shown.append(time.perf_counter())
+    return lines
+VirtualTable.render_lines = render_lines
+# The debounce each keystroke got (none unless the previous query still ran).
+debounces = []
+original_reload = lists.ListScreen.reload
+def reload(self, *, debounce=0.0, **options):
+    debounces.append(debounce)
+    original_reload(self, debounce=debounce, **options)
+lists.ListScreen.reload = reload
 
 async def main():
     clock = Clock(date(2026, 11, 25))
@@ -79,6 +132,7 @@ async def main():
         await settle(app, pilot)
         await pilot.press("slash")
         latencies = []
+        del debounces[:]
         for key in "martin" + "\\b" * 3 + "ine":
             before = len(shown)
             start = time.perf_counter()
@@ -90,6 +144,7 @@ async def main():
         await pilot.press("2")
         await settle(app, pilot)
         print("latency", statistics.median(latencies), flush=True)
+        print("debounce", statistics.median(debounces), flush=True)
         # VmHWM, not ru_maxrss: after fork+exec ru_maxrss still holds the parent's peak.
         hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
         print("maxrss_kb", int(hwm.split()[1]), flush=True)
@@ -116,27 +171,44 @@ def _until_ready(script: str, *args: str) -> tuple[float, list[str]]:
     return ready_at, lines
 
 
+def _times_of_lines(script: str, *args: str) -> dict[str, float]:
+    """Seconds from process start to the first line starting with each word the script printed."""
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    times: dict[str, float] = {}
+    for line in process.stdout:
+        times.setdefault(line.split(" ")[0].strip(), time.perf_counter() - start)
+    if process.wait(timeout=300) != 0 or "ready" not in times:
+        raise RuntimeError(f"benchmark process failed: {sorted(times)}")
+    return times
+
+
 def rows(workdir: Path, *, learners: int, seed: int) -> list[Row]:
     database = workdir / "tui.sqlite3"
     if not database.exists():
         with Store.open(database, clock=Clock(TODAY)) as store:
             demo.write(store, demo.generate(learners=learners, seed=seed, today=TODAY))
-    bare = statistics.median(_until_ready(_BARE)[0] for _ in range(3))
-    runs = [_until_ready(_APP, str(database)) for _ in range(3)]
-    ready = statistics.median(seconds for seconds, _ in runs)
+    bare = statistics.median(_times_of_lines(_BARE)["ready"] for _ in range(5))
+    starts = [_times_of_lines(_APP_START, str(database)) for _ in range(5)]
+    ready = statistics.median(times["ready"] for times in starts)
+    figures = statistics.median(times["figures"] for times in starts)
+    runs = [_until_ready(_APP, str(database))]
     values = {}
     for line in runs[-1][1]:
         key, _, value = line.partition(" ")
         if value:
             values[key] = float(value)
     latency = values["latency"]
-    debounce = __import__("fabriqueterm.tui.screens.lists", fromlist=["FILTER_DEBOUNCE"]).FILTER_DEBOUNCE
+    debounce = values["debounce"]
+    burst_debounce = __import__("fabriqueterm.tui.screens.lists", fromlist=["FILTER_DEBOUNCE"]).FILTER_DEBOUNCE
     label = f"{learners:,} learners"
     return [
         Row("tui", "bare Textual app: process start to first screen (baseline)", bare),
-        Row("tui", f"process start to dashboard ready ({label})", ready, baseline="bare app", ratio=ready / bare, target="≤ 1.5x"),
+        Row("tui", f"process start to first screen displayed ({label})", ready, baseline="bare app", ratio=ready / bare, target="≤ 1.5x"),
+        Row("tui", f"  to the dashboard's figures shown ({label})", figures, baseline="bare app", ratio=figures / bare),
         Row("tui", f"learners filter: keystroke to updated list, median ({label})", latency, target="< 50 ms"),
-        Row("tui", f"  of which debounce (typing pause before querying: {debounce * 1000:.0f} ms)", debounce),
+        Row("tui", f"  of which debounce, median (typing pause before querying: {burst_debounce * 1000:.0f} ms only while the previous query runs)", debounce),
         Row("tui", "  query and redraw after the debounce", latency - debounce, target="< 50 ms"),
         Row(
             "tui",

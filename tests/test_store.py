@@ -15,14 +15,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from fabriqueterm.domain.dates import Clock
 from fabriqueterm.domain.ids import follow_up_id
 from fabriqueterm.domain.models import LEARNER_PERSONAL_FIELDS, FollowUp, Learner
-from fabriqueterm.domain.validation import DomainValidationError
+from fabriqueterm.domain.validation import DomainValidationError, validate
 from fabriqueterm.store import Store, StoreError
 from fabriqueterm.store.migrations import SCHEMA_VERSION
-from fabriqueterm.store.repositories import NotFound
+from fabriqueterm.store.repositories import NotFound, row_values
 
 
 def mode_of(path: Path) -> int:
@@ -537,3 +538,132 @@ def test_reads_return_plain_rows_usable_after_the_session(store: Store, learner:
     assert json.loads(json.dumps(row.model_dump(mode="json")))["id"] == learner.id
     assert isinstance(store.follow_ups.for_learner(learner.id), list)
     assert FollowUp.__tablename__ == "follow_up"
+
+
+# --- creating learners in bulk -----------------------------------------------------------------
+
+
+def _stored(store: Store, table: str, row_id: str) -> dict[str, Any]:
+    """A row as SQLite holds it (text of dates and times, 0/1 of booleans)."""
+    with sqlite3.connect(store.path) as connection:
+        connection.row_factory = sqlite3.Row
+        return dict(connection.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone())
+
+
+def test_create_many_writes_what_create_writes(store: Store) -> None:
+    site = make_site(store)
+    cohort = make_cohort(store, site.id)  # ended 3 July 2026
+    prescriber = store.partners.create_for_sites({"name": "Mission locale", "kinds": "prescriber"}, [site.id])
+    inputs = [
+        {"cohort_id": cohort.id, "first_name": "Ophélie", "last_name": "Wrzesniak", "email": "O.Wrz@Example.org",
+         "phone": "06 98 76 54 32", "birth_year": 1999, "gender": "F", "qualification": "none", "qpv": True,
+         "refugee": True, "prescriber_id": prescriber.id, "status": "graduated"},
+        {"cohort_id": cohort.id, "first_name": "Noé", "last_name": "Kasprzyk", "gender": "M", "qualification": "3",
+         "status": "dropped_out", "dropout_date": "12/03/2026", "dropout_reason": "Déménagement"},
+        {"cohort_id": cohort.id, "first_name": "Zia", "last_name": "Ulmo", "gender": "X", "qualification": "8",
+         "job_seeker": True, "status": "certified"},
+    ]
+    first_seq = len(store.outbox.entries(limit=-1))
+    single = [store.learners.create(data) for data in inputs]
+    middle_seq = len(store.outbox.entries(limit=-1))
+    validated = [validate("learner", {**data, "site_id": site.id}) for data in inputs]
+    bulk = [store.learners.get(row_id) for row_id in store.learners.create_many(cohort.id, validated)]
+
+    # The bulk ids stand for the single ones; the generated follow-ups' ids derive from them.
+    same = {b.id: s.id for s, b in zip(single, bulk, strict=True)}
+    for s, b in zip(single, bulk, strict=True):
+        assert (row_values(b), b.created_at, b.updated_at) == (row_values(s), s.created_at, s.updated_at)
+        assert {**_stored(store, "learner", b.id), "id": s.id} == _stored(store, "learner", s.id)
+        made = [f.milestone for f in store.follow_ups.for_learner(s.id)]
+        assert [f.milestone for f in store.follow_ups.for_learner(b.id)] == made
+        for milestone in made:
+            same[follow_up_id(b.id, milestone)] = follow_up_id(s.id, milestone)
+            stored = _stored(store, "follow_up", follow_up_id(b.id, milestone))
+            assert {**stored, "id": same[stored["id"]], "learner_id": s.id} == _stored(
+                store, "follow_up", follow_up_id(s.id, milestone)
+            )
+    assert len(same) == 3 + 3 + 3  # two completers, three follow-ups each
+
+    def comparable(entry: Any) -> tuple[Any, ...]:
+        fields = {k: same.get(v, v) if k == "learner_id" else v for k, v in entry.fields.items()}
+        return (entry.entity, same.get(entry.row_id, entry.row_id), entry.op, fields, entry.base_version,
+                entry.base_values, entry.created_at, entry.state)
+
+    entries = store.outbox.entries(limit=-1)
+    assert [e.entity for e in entries[first_seq:middle_seq]] == ["learner", *["follow_up"] * 3, "learner", "learner",
+                                                                 *["follow_up"] * 3]
+    assert [comparable(e) for e in entries[middle_seq:]] == [comparable(e) for e in entries[first_seq:middle_seq]]
+    # The search index holds both copies.
+    assert store.learners.search("Wrzes")[1] == 2 and store.learners.search("98 76")[1] == 2
+
+
+def _validated(cohort_id: str, site_id: str, count: int, **changes: Any) -> list[dict[str, Any]]:
+    return [
+        validate(
+            "learner",
+            {"cohort_id": cohort_id, "site_id": site_id, "first_name": f"Quillon{i}", "last_name": "Brakvard",
+             "gender": "F", "qualification": "4", "status": "graduated", **changes},
+        )
+        for i in range(count)
+    ]
+
+
+def test_create_many_is_all_or_nothing(store: Store) -> None:
+    site = make_site(store)
+    cohort = make_cohort(store, site.id)
+    tables = ("learner", "follow_up", "outbox")
+    before = {table: raw_rows(store, table) for table in tables}
+    rows = _validated(cohort.id, site.id, 600)
+    rows[550]["gender"] = None  # refused by the table (NOT NULL), in the second batch of 500
+    with pytest.raises(IntegrityError):
+        store.learners.create_many(cohort.id, rows)
+    for table in tables:
+        assert raw_rows(store, table) == before[table], table
+    assert store.learners.search("Brakvard") == ([], 0)
+
+    seen: list[tuple[int, int]] = []
+    rows[550]["gender"] = "M"
+    created = store.learners.create_many(cohort.id, rows, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(500, 600), (600, 600)]
+    assert [store.learners.get(i).first_name for i in created] == [f"Quillon{i}" for i in range(600)]
+    assert store.learners.search("Brakvard")[1] == 600
+    assert raw_count(store, "follow_up") == 600 * 3
+    assert raw_count(store, "outbox") == len(before["outbox"]) + 600 * 4
+
+
+def test_create_many_checks_what_spans_rows_and_takes_only_validated_values(store: Store) -> None:
+    site = make_site(store)
+    cohort = make_cohort(store, site.id)
+    prescriber = store.partners.create_for_sites({"name": "Mission locale", "kinds": "prescriber"}, [site.id])
+    rows = _validated(cohort.id, site.id, 2, prescriber_id=prescriber.id)
+    store.partners.delete(prescriber.id)
+    learners = raw_count(store, "learner")
+    with pytest.raises(DomainValidationError) as caught:
+        store.learners.create_many(cohort.id, rows)
+    assert [(e.field, e.value, e.code) for e in caught.value.errors] == [
+        ("prescriber_id", prescriber.id, "unknown_reference")
+    ]
+    with pytest.raises(DomainValidationError) as caught:
+        store.learners.create_many("no-such-cohort", _validated(cohort.id, site.id, 1))
+    assert [e.field for e in caught.value.errors] == ["cohort_id"]
+    other = make_cohort(store, site.id, name="Promo 2026-B")
+    with pytest.raises(ValueError, match="another cohort|cohort"):
+        store.learners.create_many(other.id, _validated(cohort.id, site.id, 1))
+    with pytest.raises(ValueError, match="not validated"):
+        store.learners.create_many(cohort.id, [{"first_name": "Ada", "last_name": "L", "gender": "F"}])
+    assert raw_count(store, "learner") == learners
+    # Values of the cohort's site are placed in it, whatever site_id they came with.
+    [moved] = map(store.learners.get, store.learners.create_many(other.id, _validated(other.id, "stale-site", 1)))
+    assert moved.site_id == site.id and moved.cohort_id == other.id
+
+
+def test_holding_contacts_finds_learners_by_email_or_phone(store: Store, learner: Learner) -> None:
+    other = make_learner(store, learner.cohort_id, first_name="Lucas", email="lucas@example.org", phone="07 81 22 33 44")
+    gone = make_learner(store, learner.cohort_id, first_name="Gone", email="gone@example.org", phone=None)
+    store.learners.delete(gone.id)
+    found = store.learners.holding_contacts(["AICHA.Benali@example.org", "gone@example.org"], ["+33781223344"])
+    assert [r.id for r in found] == [learner.id, other.id]
+    assert store.learners.holding_contacts(["nobody@example.org"], ["+33600000000"]) == []
+    accented = make_learner(store, learner.cohort_id, first_name="Zoé", email="Zoé.MÜLLER@example.org", phone=None)
+    assert [r.id for r in store.learners.holding_contacts(["zoé.mÜller@EXAMPLE.org"], [])] == [accented.id]
+    assert store.learners.holding_contacts([], []) == []

@@ -11,7 +11,7 @@ from fabriqueterm import __version__
 from fabriqueterm.cliargs import iso_date, positive_int
 from fabriqueterm.config import ConfigError, Paths, demo_home, load_config
 from fabriqueterm.i18n import _, set_language
-from fabriqueterm.store.db import StoreError
+from fabriqueterm.store.errors import StoreError
 
 
 def cmd_app(args: argparse.Namespace) -> int:

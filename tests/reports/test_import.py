@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from fabriqueterm.reports.importer import (
     ImportFileError,
@@ -108,22 +109,59 @@ def test_valid_only_imports_the_good_rows(network):
     assert {"Nadia Cherif", "Kevin Morel", "Lucas Petit"} <= set(learners_by_name(store, cohort))
 
 
-def test_a_failure_while_writing_writes_nothing(network, monkeypatch):
+def test_a_failure_while_writing_writes_nothing(network):
     store = network.store
     learners, outbox = store.learners.count(), store.outbox.count()
     plan = prepare_import(store, SAMPLES / "apprenants-utf8-bom-point-virgule.csv", network.cohorts["B1"])
-    original, calls = store.learners._create, []
-
-    def failing(session, data, **kwargs):
-        calls.append(1)
-        if len(calls) == 4:
-            raise RuntimeError("disk full")
-        return original(session, data, **kwargs)
-
-    monkeypatch.setattr(store.learners, "_create", failing)
-    with pytest.raises(RuntimeError):
+    # A row the table refuses (gender is NOT NULL), after three good ones: the whole batch goes.
+    plan.rows[3].values["gender"] = None
+    with pytest.raises(IntegrityError):
         apply_import(store, plan)
     assert store.learners.count() == learners and store.outbox.count() == outbox
+    assert store.learners.search("Aïcha") == ([], 0)  # nor any entry of the search index
+
+
+def test_a_prescriber_deleted_since_the_check_writes_nothing(network, tmp_path):
+    store = network.store
+    path = tmp_path / "prescribed.csv"
+    path.write_text(
+        "Prénom;Nom;Genre;Niveau;Prescripteur\nAna;Un;F;4;\nBo;Deux;M;3;Mission locale Lyon\n", encoding="utf-8"
+    )
+    plan = prepare_import(store, path, network.cohorts["A2"])
+    assert plan.ok and len(plan.rows) == 2
+    prescriber = plan.rows[1].values["prescriber_id"]
+    learners, outbox = store.learners.count(), store.outbox.count()
+    store.partners.delete(prescriber)
+    with pytest.raises(ImportFileError, match="check the file again") as caught:
+        apply_import(store, plan)
+    assert prescriber in str(caught.value)
+    assert store.learners.count() == learners and store.outbox.count() == outbox + 1  # the deletion only
+
+
+def test_imported_rows_are_searchable_and_completers_get_their_follow_ups(network, tmp_path):
+    store, cohort = network.store, network.cohorts["A1"]  # ended 30 June 2026
+    path = tmp_path / "graduates.csv"
+    path.write_text(
+        "Prénom;Nom;Téléphone;Genre;Niveau;Statut\n"
+        "Ophélie;Wrzesniak;06 98 76 54 32;F;4;diplômée\n"
+        "Noé;Kasprzyk;;M;3;inscrit\n",
+        encoding="utf-8",
+    )
+    result = import_learners(store, path, cohort)
+    graduate, enrolled = (store.learners.get(i) for i in result.created_ids)
+    assert store.learners.search("Wrzes")[0] == [graduate]
+    assert store.learners.search("98 76")[0] == [graduate]  # phone digits, through the index
+    assert [f.due_date.isoformat() for f in store.follow_ups.for_learner(graduate.id)] == [
+        "2026-06-30", "2026-09-30", "2026-12-30"
+    ]
+    assert store.follow_ups.for_learner(enrolled.id) == []
+    entries = [(e.entity, e.row_id) for e in store.outbox.entries(limit=10_000)][-5:]
+    follow_up_ids = [f.id for f in store.follow_ups.for_learner(graduate.id)]
+    assert entries == [
+        ("learner", graduate.id),
+        *(("follow_up", i) for i in follow_up_ids),
+        ("learner", enrolled.id),
+    ]
 
 
 def test_duplicates_in_the_file_and_in_the_database(network):

@@ -36,6 +36,12 @@ def test_export_holds_everything_about_the_learner(network):
     operations = {(e["entity"], e["operation"]) for e in data["outbox"]}
     assert {("learner", "create"), ("placement", "create"), ("follow_up", "create"), ("follow_up", "update")} <= operations
     assert all(e["row_id"] in {learner_id, placement["id"], *(f["id"] for f in data["follow_ups"])} for e in data["outbox"])
+    # The history of their record: each change on this device, before and after.
+    history = {(h["entity"], h["operation"]) for h in data["history"]}
+    assert {("learner", "create"), ("placement", "create"), ("follow_up", "update")} <= history
+    created = next(h for h in data["history"] if (h["entity"], h["operation"]) == ("learner", "create"))
+    assert created["source"] == "local"
+    assert created["changes"]["last_name"] == {"before": None, "after": "QuarndtA1"}
 
 
 def test_export_holds_nothing_about_others(network):

@@ -244,3 +244,41 @@ def test_a_row_moved_to_a_site_not_held_leaves_the_replica(device, team, commons
     report = a.sync()
     assert report.ok and report.removed >= 1
     assert learner_id not in a.rows("learner")
+
+
+def test_a_learners_history_keeps_local_edits_and_what_the_commons_brought(device, team, clock):
+    a, b, learner_id = _seeded(device, team)
+    before = len(b.store.history.of_learner(learner_id))  # a first sync records nothing
+    assert before == 0
+    a.store.learners.update(learner_id, {"phone": "+33611111111", "status": "graduated"})
+    assert a.sync().ok
+    local = a.store.history.of_learner(learner_id)
+    # Graduating schedules the end, +3 and +6 months follow-ups: they are part of the story.
+    assert [(e.entity, e.op) for e in local] == [
+        ("follow_up", "create"), ("follow_up", "create"), ("follow_up", "create"),
+        ("learner", "update"),
+        ("learner", "create"),  # made on device a: its creation is there too
+    ]
+    assert {e.source for e in local} == {"local"}
+    update = local[3]
+    assert update.changes == {"phone": ("+33612345678", "+33611111111"), "status": ("enrolled", "graduated")}
+    assert local[0].changes["milestone"] == (None, "m6") and "learner_id" not in local[0].changes
+    # Device b had the learner: the pulled change is recorded field by field, as from the commons.
+    assert b.sync().ok
+    pulled = b.store.history.of_learner(learner_id)
+    assert len(pulled) == 1
+    assert (pulled[0].source, pulled[0].op) == ("commons", "update")
+    assert pulled[0].changes == update.changes
+    # A placement logged on b shows in the learner's history on both devices.
+    b.store.placements.create(
+        {"learner_id": learner_id, "kind": "cdi", "job_title": "Développeuse", "start_date": "2026-08-01"}
+    )
+    assert b.sync().ok and a.sync().ok
+    assert b.store.history.of_learner(learner_id)[0].entity == "placement"
+    # An erasure forgets the history (it holds the person's values) on the device that erased and
+    # on the other one, leaving only the fact that it happened.
+    a.store.learners.erase(learner_id)
+    assert [(e.op, e.changes) for e in a.store.history.of_learner(learner_id)] == [("erase", {})]
+    assert a.sync().ok and b.sync().ok
+    assert [(e.op, e.source) for e in b.store.history.of_learner(learner_id)] == [("erase", "commons")]
+    assert "+33611111111" not in json.dumps([e.changes for e in b.store.history.of_learner(learner_id)])

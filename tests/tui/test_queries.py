@@ -32,6 +32,19 @@ def test_pages_are_bounded_and_count_everything(demo_store: Store) -> None:
     assert names == sorted(names)
 
 
+@pytest.mark.parametrize("needle", ["ma", "mar", "example.org"])  # a name prefix, then trigrams
+def test_search_pages_follow_one_another_and_keep_the_total(demo_store: Store, needle: str) -> None:
+    everything = demo_store.learners.page(needle, limit=500)
+    assert 20 <= everything.total == len(everything.rows) < 300
+    pages = [demo_store.learners.page(needle, limit=7, offset=offset) for offset in range(0, everything.total, 7)]
+    assert {page.total for page in pages} == {everything.total}
+    assert [row.id for page in pages for row in page.rows] == [row.id for row in everything.rows]
+    later = demo_store.learners.page(needle, limit=7, offset=7, total=12345)  # a known total: not counted again
+    assert later.total == 12345 and [row.id for row in later.rows] == [row.id for row in pages[1].rows]
+    beyond = demo_store.learners.page(needle, limit=7, offset=everything.total)
+    assert beyond.rows == [] and beyond.total == everything.total
+
+
 def test_cohort_filters_by_site_status_and_text(demo_store: Store) -> None:
     everything = demo_store.cohorts.page(limit=500)
     assert everything.total == demo_store.cohorts.count()

@@ -8,12 +8,14 @@ the French catalogue does.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-from textual.widgets import Input
+from textual.widgets import Input, Select
 from tui_helpers import SIZE, settle, stop_blinking
 
 Step = str | Callable[[Any], Awaitable[None]]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def steps(*keys: Step) -> Callable[[Any], Awaitable[None]]:
@@ -39,6 +41,13 @@ def steps(*keys: Step) -> Callable[[Any], Awaitable[None]]:
 def set_value(selector: str, value: str) -> Callable[[Any], Awaitable[None]]:
     async def run(pilot: Any) -> None:
         pilot.app.screen.query_one(selector, Input).value = value
+
+    return run
+
+
+def choose(selector: str, value: str) -> Callable[[Any], Awaitable[None]]:
+    async def run(pilot: Any) -> None:
+        pilot.app.screen.query_one(selector, Select).value = value
 
     return run
 
@@ -113,3 +122,27 @@ def test_help(snap_compare, make_app) -> None:
 
 def test_confirm_delete(snap_compare, make_app) -> None:
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps("4", "delete"))
+
+
+def test_weekly_summary(snap_compare, make_app) -> None:
+    run = steps("9", set_value("#summary-path", "synthese-2026-W48.md"))
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run)
+
+
+def test_import_check_of_a_file_with_bad_rows(snap_compare, make_app, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)  # the file is shown as typed, relative to the project
+    app = make_app()
+    running = app.store.cohorts.page(status="running").rows[0].cohort
+    run = steps(
+        "0",
+        set_value("#import-file", "fixtures/import/apprenants-lignes-en-erreur.csv"),
+        choose("#import-site", running.site_id),
+        choose("#import-cohort", running.id),
+        "ctrl+r",
+    )
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def test_erase_learner_confirmation(snap_compare, make_app) -> None:
+    run = steps("4", "slash", "'Pinto", "enter", "enter", "ctrl+e", "'Pin")
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run)

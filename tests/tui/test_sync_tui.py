@@ -38,6 +38,7 @@ from fabriqueterm.sync.engine import sync_status  # noqa: E402
 from fabriqueterm.tui.app import FabriqueApp  # noqa: E402
 from fabriqueterm.tui.messages import SyncPhase  # noqa: E402
 from fabriqueterm.tui.screens.sync import ConflictScreen, SyncScreen  # noqa: E402
+from fabriqueterm.tui.widgets.virtual_table import VirtualTable  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 
@@ -161,7 +162,7 @@ async def test_rows_pulled_by_a_sync_show_on_the_current_screen(synced_app, coll
         await wait_until(pilot, synced(app))
         await pilot.press("4")
         await settle(pilot)
-        table = app.screen.query_one("#list-table", DataTable)
+        table = app.screen.query_one("#list-table", VirtualTable)
         assert table.row_count == 1
         cohort_id = other.store.learners.get(learner_id).cohort_id
         other.store.learners.create({**LEARNER, "first_name": "Jules", "email": "jules@example.org", "cohort_id": cohort_id})
@@ -170,7 +171,7 @@ async def test_rows_pulled_by_a_sync_show_on_the_current_screen(synced_app, coll
         app.request_sync()
         await wait_until(pilot, lambda: synced(app)() and sync_status(app.store).last_attempt != attempts)
         await settle(pilot)
-        assert app.screen.query_one("#list-table", DataTable).row_count == 2
+        assert app.screen.query_one("#list-table", VirtualTable).row_count == 2
         # Rows from the commons start no sync of their own (no sync loop): nothing runs after the debounce.
         done = sync_status(app.store).last_attempt
         await pilot.pause(0.6)

@@ -13,8 +13,9 @@ about the content:
 Every row is then validated by the domain (:func:`fabriqueterm.domain.validation.validate`); each
 bad row is reported with its line number in the file, the field and the reason. Importing is in
 two steps so a screen can show a preview: :func:`prepare_import` reads and checks everything and
-writes nothing; :func:`apply_import` writes the rows through the learner repository, in one
-transaction, so each row gets its outbox mutation and syncs.
+writes nothing; :func:`apply_import` writes the checked rows in bulk through the learner repository
+(:meth:`~fabriqueterm.store.repositories.LearnerRepository.create_many`), in one transaction, so
+each row gets its outbox mutation and syncs.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +71,8 @@ REQUIRED = ("first_name", "last_name", "gender", "qualification")
 IGNORE = ("", "-", "ignore", "ignorer")
 
 
+# Cells repeat ("oui", "Femme", "bac+2"…): memoised, the keys cost nothing on a long file.
+@lru_cache(maxsize=4096)
 def _key(text: str) -> str:
     """Lower case, no accents, letters and digits only: "Réfugié·e" -> "refugiee"."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -76,6 +80,7 @@ def _key(text: str) -> str:
     return "".join(ch for ch in plain.casefold() if ch.isalnum())
 
 
+@lru_cache(maxsize=1024)
 def _level_key(text: str) -> str:
     """Like ``_key`` but keeping "+": "Bac + 2" -> "bac+2"."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -580,17 +585,7 @@ def prepare_import(
     )
     prescribers = {p.name.casefold(): p.id for p in store.partners.all()}
     converter = _RowConverter(columns, prescribers, cohort)
-    queries = ReportRepository(store)
-    held_emails: dict[str, tuple[str, str]] = {}
-    held_phones: dict[str, tuple[str, str]] = {}
-    for contact in queries.learner_contacts():
-        name = f"{contact.first_name} {contact.last_name}".strip()
-        if contact.email:
-            held_emails.setdefault(contact.email, (contact.id, name))
-        if contact.phone:
-            held_phones.setdefault(contact.phone, (contact.id, name))
-    file_emails: dict[str, int] = {}
-    file_phones: dict[str, int] = {}
+    valid: list[tuple[int, dict[str, Any]]] = []
     for line, cells in rows:
         values, errors = converter.convert(cells, len(header))
         try:
@@ -601,6 +596,11 @@ def prepare_import(
         if errors:
             plan.errors.append(RowError(line, tuple(errors)))
             continue
+        valid.append((line, checked))
+    held_emails, held_phones = _held_contacts(store, [checked for _line, checked in valid])
+    file_emails: dict[str, int] = {}
+    file_phones: dict[str, int] = {}
+    for line, checked in valid:
         duplicate = _duplicate(line, checked, held_emails, held_phones, file_emails, file_phones)
         if duplicate is not None:
             plan.duplicates.append(duplicate)
@@ -611,6 +611,24 @@ def prepare_import(
             file_phones[checked["phone"]] = line
         plan.rows.append(ImportRow(line, checked))
     return plan
+
+
+def _held_contacts(
+    store: Store, rows: list[dict[str, Any]]
+) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+    """Email (case-folded) and phone -> (id, name) of the learners already holding one of ``rows``'
+    contacts: one query for the whole file, not the 100,000 contacts of the database."""
+    emails = sorted({row["email"] for row in rows if row.get("email")})
+    phones = sorted({row["phone"] for row in rows if row.get("phone")})
+    held_emails: dict[str, tuple[str, str]] = {}
+    held_phones: dict[str, tuple[str, str]] = {}
+    for learner in store.learners.holding_contacts(emails, phones):
+        name = f"{learner.first_name} {learner.last_name}".strip()
+        if learner.email:
+            held_emails.setdefault(learner.email.casefold(), (learner.id, name))
+        if learner.phone:
+            held_phones.setdefault(learner.phone, (learner.id, name))
+    return held_emails, held_phones
 
 
 def _cell_value(error: FieldError, values: dict[str, Any]) -> FieldError:
@@ -652,23 +670,21 @@ def apply_import(
     valid_only: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
-    """Write the plan's valid rows in one transaction, through the learner repository (so each
-    gets its outbox mutation and syncs). All or nothing: when a row is bad and ``valid_only`` is
-    False, nothing is written. ``progress(done, total)`` is called every 500 rows."""
+    """Write the plan's valid rows in one transaction, in bulk through the learner repository
+    (so each gets its outbox mutation and syncs); the rows were validated by
+    :func:`prepare_import` and are not validated again. All or nothing: when a row is bad and
+    ``valid_only`` is False, nothing is written; when writing fails, nothing is either.
+    ``progress(done, total)`` is called every 500 rows."""
     if not plan.ok and not valid_only:
         return ImportResult(plan, [])
-    created: list[str] = []
-    total = len(plan.rows)
-    with store.write() as session:
-        # Held for the whole transaction: the session's identity map keeps only weak references,
-        # and the repository looks the cohort up for every row.
-        cohort = session.get(Cohort, plan.cohort.id)  # noqa: F841
-        for done, row in enumerate(plan.rows, start=1):
-            # The repository has no batch create; its private per-session create keeps one transaction.
-            learner = store.learners._create(session, {**row.values, "cohort_id": plan.cohort.id})
-            created.append(learner.id)
-            if progress is not None and (done % 500 == 0 or done == total):
-                progress(done, total)
+    try:
+        created = store.learners.create_many(plan.cohort.id, [row.values for row in plan.rows], progress=progress)
+    except DomainValidationError as error:  # a prescriber or the cohort deleted since the check
+        raise ImportFileError(
+            _("Nothing imported: the database changed since the file was checked ({problems}); check the file again.").format(
+                problems=" ".join(str(e) for e in error.errors)
+            )
+        ) from None
     return ImportResult(plan, created)
 
 

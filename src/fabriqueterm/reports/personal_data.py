@@ -63,7 +63,8 @@ def learner_record(store: Store, learner_id: str) -> LearnerRecord:
 
 def personal_data(store: Store, learner_id: str) -> dict[str, Any]:
     """What the local database holds about one learner, as a JSON-ready dict: profile, cohort and
-    site, placements, follow-ups, and the changes waiting in the outbox that concern them."""
+    site, placements, follow-ups, the history of changes to their record, and the changes waiting
+    in the outbox that concern them."""
     record = learner_record(store, learner_id)
     learner = record.learner
     profile = {
@@ -153,6 +154,17 @@ def personal_data(store: Store, learner_id: str) -> dict[str, Any]:
                 "created_at": e.created_at,
             }
             for e in record.outbox
+        ],
+        "history": [
+            {
+                "at": h.at,
+                "entity": h.entity,
+                "row_id": h.row_id,
+                "operation": h.op,
+                "source": h.source,
+                "changes": {name: {"before": before, "after": after} for name, (before, after) in h.changes.items()},
+            }
+            for h in store.history.of_learner(learner_id, limit=-1)
         ],
     }
 

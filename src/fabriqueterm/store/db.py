@@ -20,6 +20,8 @@ from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.domain.models import ENTITIES
 from fabriqueterm.files import create_private_file
 from fabriqueterm.i18n import _
+from fabriqueterm.store.errors import StoreError
+from fabriqueterm.store.history import History
 from fabriqueterm.store.indicators import IndicatorRepository
 from fabriqueterm.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from fabriqueterm.store.outbox import Outbox
@@ -31,12 +33,6 @@ from fabriqueterm.store.repositories import (
     PlacementRepository,
     SiteRepository,
 )
-
-
-class StoreError(Exception):
-    """The local database cannot be used as it is; the message says why and what to do."""
-
-
 
 
 def make_engine(path: Path) -> Engine:
@@ -274,6 +270,10 @@ class Store:
     @cached_property
     def outbox(self) -> Outbox:
         return Outbox(self)
+
+    @cached_property
+    def history(self) -> History:
+        return History(self)
 
     @cached_property
     def sites(self) -> SiteRepository:

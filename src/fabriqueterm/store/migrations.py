@@ -157,6 +157,21 @@ _CONFLICTS = [
     "CREATE INDEX ix_conflict_open ON conflict (site_id) WHERE resolved_at IS NULL AND deleted_at IS NULL",
 ]
 
+# Version 4: each learner's change history (store/history.py), local only: never synced.
+_HISTORY = [
+    """CREATE TABLE history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    learner_id VARCHAR(36) NOT NULL,
+    entity VARCHAR(24) NOT NULL,
+    row_id VARCHAR(36) NOT NULL,
+    op VARCHAR(8) NOT NULL,
+    source VARCHAR(8) NOT NULL,
+    at TEXT NOT NULL,
+    changes TEXT NOT NULL
+)""",
+    "CREATE INDEX ix_history_learner ON history (learner_id, id)",
+]
+
 #: MIGRATIONS[i] takes a database from version i to version i + 1.
-MIGRATIONS: list[list[str]] = [_V1, _V2, _CONFLICTS]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _CONFLICTS, _HISTORY]
 SCHEMA_VERSION = len(MIGRATIONS)

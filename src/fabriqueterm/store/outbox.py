@@ -4,6 +4,7 @@ pushed to the commons in ``seq`` order by the sync engine."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -61,20 +62,44 @@ class Outbox:
         base_values: dict[str, Any],
     ) -> None:
         """Record one mutation; call inside the transaction that made the change."""
+        self.append_many(
+            session,
+            [
+                {
+                    "entity": entity,
+                    "row_id": row_id,
+                    "op": op,
+                    "fields": fields,
+                    "base_version": base_version,
+                    "base_values": base_values,
+                }
+            ],
+        )
+
+    def append_many(self, session: Session, mutations: Sequence[Mapping[str, Any]]) -> None:
+        """Record mutations in the order given (each a mapping of :meth:`append`'s keyword
+        arguments) with one statement; call inside the transaction that made the changes."""
+        if not mutations:
+            return
+        self._store.history.record_local(session, mutations)
+        created_at = self._store.clock.now().isoformat()
         session.execute(
             text(
                 "INSERT INTO outbox (entity, row_id, op, fields, base_version, base_values, created_at, state)"
                 " VALUES (:entity, :row_id, :op, :fields, :base_version, :base_values, :created_at, 'pending')"
             ),
-            {
-                "entity": entity,
-                "row_id": row_id,
-                "op": op,
-                "fields": dumps(fields),
-                "base_version": base_version,
-                "base_values": dumps(base_values),
-                "created_at": self._store.clock.now().isoformat(),
-            },
+            [
+                {
+                    "entity": m["entity"],
+                    "row_id": m["row_id"],
+                    "op": m["op"],
+                    "fields": dumps(m["fields"]),
+                    "base_version": m["base_version"],
+                    "base_values": dumps(m["base_values"]),
+                    "created_at": created_at,
+                }
+                for m in mutations
+            ],
         )
 
     def scrub(self, session: Session, *, entity: str, row_id: str, wiped: dict[str, Any]) -> int:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import Connection
 
 from fabriqueterm.domain.models import ENTITIES, LEARNER_PERSONAL_FIELDS, UTCDateTime
+from fabriqueterm.store.history import forget_learner, record_pulled
 
 if TYPE_CHECKING:
     from fabriqueterm.store.db import Store
@@ -259,12 +260,15 @@ class Replica:
         *,
         evict: Iterable[str] = (),
         resync: Iterable[str] = (),
+        backfilling: Iterable[str] = (),
     ) -> Applied:
         """Apply one pull page and store its cursors, in one transaction.
 
         ``evict``: sites no longer granted (rows removed except those with pending edits, cursor
         forgotten). ``resync``: sites to pull again from 0 (rows removed except those with pending
         edits, cursor 0), so rows whose tombstones the commons purged do not linger.
+        ``backfilling``: sites being pulled from the start, whose rows are not recorded in the
+        learners' histories (they are not changes this device saw happen).
         """
         applied = Applied()
         with self._transaction() as connection:
@@ -273,7 +277,7 @@ class Replica:
                 connection.exec_driver_sql("DELETE FROM meta WHERE key = ?", (_CURSOR + site,))
             for site in resync:
                 applied.kept += _evict_site(connection, site, applied)
-            self._apply(connection, changes, applied, leaving_scope=True)
+            self._apply(connection, changes, applied, leaving_scope=True, backfilling=set(backfilling))
             evicted = set(evict)
             for site, cursor in cursors.items():
                 if site not in evicted:
@@ -300,11 +304,20 @@ class Replica:
             self._apply(connection, [r for r in rows if r.row is not None], applied, leaving_scope=False)
         return applied
 
-    def _apply(self, connection: Connection, changes: Iterable[ChangeLike], applied: Applied, *, leaving_scope: bool) -> None:
+    def _apply(
+        self,
+        connection: Connection,
+        changes: Iterable[ChangeLike],
+        applied: Applied,
+        *,
+        leaving_scope: bool,
+        backfilling: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> None:
         changes = list(changes)
         pending = _pending_keys(connection, {(c.entity, c.id) for c in changes})
         unsent: set[tuple[str, str]] | None = None
         batches: dict[str, list[list[Any]]] = {}
+        erased: list[str] = []
         for change in changes:
             key = (change.entity, change.id)
             table = self._tables.get(change.entity)
@@ -327,6 +340,7 @@ class Replica:
                 applied.erased += 1
                 _scrub_outbox(connection, change.id)
                 _wipe_children(connection, change.id)
+                erased.append(change.id)
             if key in pending:
                 values = self._rebased(connection, table, row, pending[key])
                 applied.rebased += 1
@@ -334,12 +348,34 @@ class Replica:
                 values = table.driver_values(row)
             batches.setdefault(change.entity, []).append(values)
             applied.rows += 1
+        if leaving_scope:  # a pull (a push's answer only echoes this device's own edits)
+            self._record_history(connection, batches, erased, backfilling)
         driver = _driver(connection)
         for entity, values in batches.items():
             if entity == "learner" and len(values) >= _BULK_SEARCH_ROWS:
                 _upsert_learners_in_bulk(driver, self._tables[entity].upsert, values)
             else:
                 driver.executemany(self._tables[entity].upsert, values)
+
+    def _record_history(
+        self, connection: Connection, batches: Mapping[str, list[list[Any]]], erased: list[str], backfilling: set[str]
+    ) -> None:
+        """What the pulled rows change in the learners' histories (before they are written)."""
+        at = self._store.clock.now().isoformat()
+        for learner_id in erased:  # their history holds their personal values: it goes
+            forget_learner(connection, learner_id)
+        for entity, values in batches.items():
+            columns = self._tables[entity].columns
+            if backfilling and "site_id" in columns:
+                site = columns.index("site_id")
+                values = [v for v in values if v[site] not in backfilling]
+            record_pulled(connection, entity, columns, values, at, skip=set(erased))
+        for learner_id in erased:
+            connection.exec_driver_sql(
+                "INSERT INTO history (learner_id, entity, row_id, op, source, at, changes)"
+                " VALUES (?, 'learner', ?, 'erase', 'commons', ?, '{}')",
+                (learner_id, learner_id, at),
+            )
 
     def _rebased(self, connection: Connection, table: _Table, row: Mapping[str, Any], pending: _Pending) -> list[Any]:
         """The server's row with the local values of the fields that still have pending edits."""

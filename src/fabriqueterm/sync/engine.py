@@ -272,6 +272,9 @@ class SyncEngine:
         dropped: cursors only move with the data they cover.
         """
         cursors = self.replica.cursors()
+        # Sites pulled from the start (first sync, a newly granted site): their rows are not news
+        # to record in the learners' histories.
+        backfilling = set()
         self.progress("pull", 0, None)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull") as fetcher:
             upcoming: Future[PullResponse] | None = None
@@ -291,11 +294,13 @@ class SyncEngine:
                     report.backfilled_sites.extend(
                         s for s in page.sites if s not in cursors and s not in report.backfilled_sites
                     )
+                    backfilling |= {s for s in page.sites if s not in cursors or s in resync}
                     applied = self.replica.apply_page(
                         page.changes,  # PulledChange has Change's attributes: no copy of 5,000 rows
                         page.cursors,
                         evict=evict,
                         resync=resync,
+                        backfilling=backfilling,
                     )
                     report.pulled += applied.rows
                     report.removed += applied.removed

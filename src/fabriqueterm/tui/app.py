@@ -1,17 +1,24 @@
 """The app shell: sections (Textual modes), navigation between screens, language and sync status.
 
 Screens live in :mod:`fabriqueterm.tui.screens`; this module only wires them together.
+
+Start-up paints the first screen before the data layer is loaded: SQLAlchemy, the models and the
+sync client take longer to import than Textual itself, so the store is opened in a thread once the
+first frame is shown, and the dashboard fills in when its figures are counted.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import random
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -32,33 +39,57 @@ from fabriqueterm.config import (
 from fabriqueterm.domain.dates import Clock
 from fabriqueterm.i18n import N_, _, set_language
 from fabriqueterm.resources import data_path
-from fabriqueterm.store.db import Store, StoreError
-from fabriqueterm.sync.client import CommonsClient, RetryPolicy
-from fabriqueterm.sync.engine import SyncReport, sync_once, sync_status
-from fabriqueterm.sync.engine import SyncStatus as StoredSyncStatus
+from fabriqueterm.store.errors import StoreError
 from fabriqueterm.tui.commands import PROVIDERS
 from fabriqueterm.tui.messages import DataChanged, SyncPhase, SyncState, SyncStatus
 from fabriqueterm.tui.screens.base import FabriqueScreen
-from fabriqueterm.tui.screens.cohorts import CohortDetailScreen, CohortsScreen
 from fabriqueterm.tui.screens.dashboard import DashboardScreen
 from fabriqueterm.tui.screens.help import HelpScreen
-from fabriqueterm.tui.screens.learners import LearnerDetailScreen, LearnersScreen
-from fabriqueterm.tui.screens.partners import PartnerDetailScreen, PartnersScreen
-from fabriqueterm.tui.screens.queue import FollowUpQueueScreen
 from fabriqueterm.tui.screens.settings import SettingsScreen
-from fabriqueterm.tui.screens.sites import SitesScreen
-from fabriqueterm.tui.screens.sync import SyncScreen
 
-#: The sections of the app: mode name, label, key, base screen.
-SECTIONS: tuple[tuple[str, str, str, type[Screen]], ...] = (
+if TYPE_CHECKING:
+    from fabriqueterm.store.db import Store
+    from fabriqueterm.sync.client import RetryPolicy
+    from fabriqueterm.sync.engine import SyncReport
+    from fabriqueterm.sync.engine import SyncStatus as StoredSyncStatus
+
+#: Set once the data layer and every screen module are imported (see FabriqueApp._open_store).
+_MODULES_READY = threading.Event()
+#: The screen modules imported in the background after the store is open.
+_SCREEN_MODULES = ("queue", "cohorts", "learners", "partners", "sites", "sync", "forms")
+#: How long anything waits for the store to open before giving up with a message.
+STORE_WAIT_SECONDS = 120.0
+
+
+def screen_class(module: str, name: str) -> type[Screen]:
+    """A screen class of :mod:`fabriqueterm.tui.screens`, once the background imports are done (no
+    two threads import the same modules at once)."""
+    _MODULES_READY.wait(STORE_WAIT_SECONDS)
+    return getattr(importlib.import_module(f"fabriqueterm.tui.screens.{module}"), name)
+
+
+def lazy_screen(module: str, name: str) -> Callable[[], Screen]:
+    """A section's screen factory (Textual's MODES accept callables)."""
+
+    def make() -> Screen:
+        return screen_class(module, name)()
+
+    make.__name__ = name
+    return make
+
+
+#: The sections of the app: mode name, label, key, screen (a class or a factory).
+SECTIONS: tuple[tuple[str, str, str, Callable[[], Screen]], ...] = (
     ("dashboard", N_("Dashboard"), "1", DashboardScreen),
-    ("queue", N_("To call"), "2", FollowUpQueueScreen),
-    ("cohorts", N_("Cohorts"), "3", CohortsScreen),
-    ("learners", N_("Learners"), "4", LearnersScreen),
-    ("partners", N_("Partners"), "5", PartnersScreen),
-    ("sites", N_("Sites"), "6", SitesScreen),
-    ("sync", N_("Sync"), "7", SyncScreen),
+    ("queue", N_("To call"), "2", lazy_screen("queue", "FollowUpQueueScreen")),
+    ("cohorts", N_("Cohorts"), "3", lazy_screen("cohorts", "CohortsScreen")),
+    ("learners", N_("Learners"), "4", lazy_screen("learners", "LearnersScreen")),
+    ("partners", N_("Partners"), "5", lazy_screen("partners", "PartnersScreen")),
+    ("sites", N_("Sites"), "6", lazy_screen("sites", "SitesScreen")),
+    ("sync", N_("Sync"), "7", lazy_screen("sync", "SyncScreen")),
     ("settings", N_("Settings"), "8", SettingsScreen),
+    ("summary", N_("Summary"), "9", lazy_screen("reports", "SummaryScreen")),
+    ("import", N_("Import"), "0", lazy_screen("reports", "ImportScreen")),
 )
 
 _SECTIONS_GROUP = Binding.Group(N_("sections"), compact=True)
@@ -74,6 +105,14 @@ class SyncFinished(Message):
         super().__init__()
         self.report = report
         self.status = status
+
+
+class StoreOpened(Message):
+    """The store-opening thread is done: ``error`` says why it could not open, if so."""
+
+    def __init__(self, error: str | None = None) -> None:
+        super().__init__()
+        self.error = error
 
 
 class FabriqueApp(App[int]):
@@ -95,7 +134,7 @@ class FabriqueApp(App[int]):
 
     def __init__(
         self,
-        store: Store,
+        store: Store | Callable[[], Store],
         config: Config,
         clock: Clock,
         *,
@@ -106,7 +145,17 @@ class FabriqueApp(App[int]):
     ) -> None:
         super().__init__(css_path=sorted(data_path("styles").glob("*.tcss")))
         set_language(config.language)
-        self.store = store
+        #: The store, or None until the opener given instead has run (in a thread, after the first frame).
+        self._store: Store | None = None
+        self._store_opener: Callable[[], Store] | None = None
+        self._store_ready = threading.Event()
+        self._store_error: str | None = None
+        if callable(store):
+            self._store_opener = store
+        else:
+            self._store = store  # type: ignore[assignment]
+            self._store_ready.set()
+            _MODULES_READY.set()  # whoever opened it imported the data layer already
         self.config = config
         self.clock = clock
         self.paths = paths
@@ -116,7 +165,8 @@ class FabriqueApp(App[int]):
         #: Published with each new :class:`SyncState` (status bars, sync screen).
         self.sync_signal: Signal[SyncState] = Signal(self, "sync-status")
         phase = SyncPhase.NOT_STARTED if config.server_url else SyncPhase.NOT_CONFIGURED
-        self.sync_state = SyncState(phase, pending=store.outbox.count())
+        pending = self._store.outbox.count() if self._store is not None else 0
+        self.sync_state = SyncState(phase, pending=pending)
         #: The token of ``fabriqueterm login`` (never shown); no background sync without it.
         self._token = token
         self._sync_retry = sync_retry
@@ -134,6 +184,61 @@ class FabriqueApp(App[int]):
             )
         self.theme = "textual-dark"
 
+    # --- the store ------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The local store; waits (in a worker: briefly, on the UI thread) while it is being opened."""
+        if self._store is None:
+            self._store_ready.wait(STORE_WAIT_SECONDS)
+            if self._store is None:
+                raise StoreError(self._store_error or _("The local database is not open yet."))
+        return self._store
+
+    @property
+    def store_is_open(self) -> bool:
+        return self._store is not None
+
+    def on_ready(self) -> None:
+        """The first frame is on screen: now open the store (and load the rest) in a thread."""
+        if self._store_opener is not None:
+            self.run_worker(self._open_store, thread=True, group="store", exit_on_error=False, name="open-store")
+
+    def _open_store(self) -> None:
+        """In a thread: import the data layer, open the store, then import the other screens."""
+        assert self._store_opener is not None
+        try:
+            self._store = self._store_opener()
+        except Exception as error:  # noqa: BLE001 - shown to the person, the app closes cleanly
+            self._store_error = str(error) or type(error).__name__
+            self._store_ready.set()
+            _MODULES_READY.set()
+            self.post_message(StoreOpened(self._store_error))
+            return
+        self._store_ready.set()
+        self.post_message(StoreOpened())
+        try:
+            for module in _SCREEN_MODULES:
+                importlib.import_module(f"fabriqueterm.tui.screens.{module}")
+            importlib.import_module("fabriqueterm.sync.engine")
+            importlib.import_module("fabriqueterm.sync.client")
+        finally:
+            _MODULES_READY.set()
+
+    def on_store_opened(self, message: StoreOpened) -> None:
+        if message.error is not None:
+            self.exit(return_code=2, message=message.error)
+            return
+        self.sync_state = replace(self.sync_state, pending=self.store.outbox.count())
+        self.sync_signal.publish(self.sync_state)
+        if self.background_sync:
+            self.request_sync()
+
+    def close_store(self) -> None:
+        """Close the store if it was opened (after the app exits)."""
+        if self._store is not None:
+            self._store.close()
+
     # --- sections and navigation ---------------------------------------------------------
 
     @staticmethod
@@ -147,13 +252,13 @@ class FabriqueApp(App[int]):
         self.switch_mode(mode)
 
     def open_learner(self, learner_id: str) -> None:
-        self.push_screen(LearnerDetailScreen(learner_id))
+        self.push_screen(screen_class("learners", "LearnerDetailScreen")(learner_id))
 
     def open_cohort(self, cohort_id: str) -> None:
-        self.push_screen(CohortDetailScreen(cohort_id))
+        self.push_screen(screen_class("cohorts", "CohortDetailScreen")(cohort_id))
 
     def open_partner(self, partner_id: str) -> None:
-        self.push_screen(PartnerDetailScreen(partner_id))
+        self.push_screen(screen_class("partners", "PartnerDetailScreen")(partner_id))
 
     def show_cohorts(self, site_id: str | None = None) -> None:
         """The cohorts section, filtered on ``site_id``."""
@@ -163,7 +268,7 @@ class FabriqueApp(App[int]):
             while len(self.screen_stack) > 1:
                 await self.pop_screen()
             screen = self.screen
-            if isinstance(screen, CohortsScreen):
+            if isinstance(screen, screen_class("cohorts", "CohortsScreen")):
                 screen.set_site(site_id)
 
         self.call_later(go)
@@ -212,7 +317,8 @@ class FabriqueApp(App[int]):
     def on_mount(self) -> None:
         if not self.background_sync:
             return
-        self.request_sync()
+        if self.store_is_open:
+            self.request_sync()  # else once the store is open (on_store_opened)
         self.set_interval(self.config.sync_interval_minutes * 60, self.request_sync, name="sync-interval")
 
     def request_sync(self) -> None:
@@ -234,6 +340,10 @@ class FabriqueApp(App[int]):
 
     def _sync_job(self) -> None:
         """In a thread: one full sync; the outcome goes back to the UI thread as a message."""
+        _MODULES_READY.wait(STORE_WAIT_SECONDS)  # never import alongside the store-opening thread
+        from fabriqueterm.sync.client import CommonsClient
+        from fabriqueterm.sync.engine import SyncReport, sync_once, sync_status
+
         url = self.config.server_url
         token = self._token or ""
         try:
@@ -277,7 +387,7 @@ class FabriqueApp(App[int]):
             # Only the outbox changed (sent rows merely adopted their version): screens reload when
             # shown again; the current one is left alone, unless it lists the outbox.
             self.data_version += 1
-            if isinstance(self.screen, SyncScreen):
+            if isinstance(self.screen, screen_class("sync", "SyncScreen")):
                 self.screen.on_screen_resume()
         if self._sync_again:
             self.request_sync()
@@ -350,14 +460,16 @@ def run_app(paths: Paths, *, today: date | None = None, demo: bool = False) -> i
         print(error, file=sys.stderr)
         secret = None
     token = secret.reveal() if secret is not None else None
+
+
+    def open_store() -> Store:
+        from fabriqueterm.store.db import Store
+
+        return Store.open(paths.database, clock=clock)
+
+    app = FabriqueApp(open_store, config, clock, paths=paths, demo=demo, token=token)
     try:
-        store = Store.open(paths.database, clock=clock)
-    except StoreError as error:
-        print(error, file=sys.stderr)
-        return 2
-    try:
-        app = FabriqueApp(store, config, clock, paths=paths, demo=demo, token=token)
         app.run()
         return app.return_code or 0
     finally:
-        store.close()
+        app.close_store()

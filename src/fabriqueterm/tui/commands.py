@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from fabriqueterm.i18n import _
+from fabriqueterm.i18n import N_, _
 from fabriqueterm.tui.format import format_phone
 
 if TYPE_CHECKING:
@@ -131,4 +131,31 @@ class NavigationCommands(Provider):
                 yield Hit(score, matcher.highlight(label), partial(app.switch_section, mode), text=label, help=_("Go to this section"))
 
 
-PROVIDERS = (NavigationCommands, LearnerCommands, CohortCommands, SiteCommands, PartnerCommands)
+#: What people do with reports, by what they would type: (command, help, section).
+REPORT_COMMANDS = (
+    (N_("Export the weekly summary"), N_("CSV, Markdown, Excel or HTML, for the week and sites you choose"), "summary"),
+    (N_("Import learners from a CSV file"), N_("Check the file, then add its rows to a cohort"), "import"),
+)
+
+
+class ReportCommands(Provider):
+    """Export the weekly summary, import learners: they open the section that does it."""
+
+    def commands(self) -> list[tuple[str, str, str]]:
+        return [(_(name), _(help_text), mode) for name, help_text, mode in REPORT_COMMANDS]
+
+    async def discover(self) -> Hits:
+        app = cast("FabriqueApp", self.app)
+        for name, help_text, mode in self.commands():
+            yield DiscoveryHit(name, partial(app.switch_section, mode), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        app = cast("FabriqueApp", self.app)
+        matcher = self.matcher(query)
+        for name, help_text, mode in self.commands():
+            score = max(matcher.match(name), matcher.match(help_text) * 0.8)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), partial(app.switch_section, mode), text=name, help=help_text)
+
+
+PROVIDERS = (NavigationCommands, ReportCommands, LearnerCommands, CohortCommands, SiteCommands, PartnerCommands)

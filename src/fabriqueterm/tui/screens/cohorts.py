@@ -56,17 +56,17 @@ class CohortsScreen(ListScreen[CohortLine]):
 
     def columns(self) -> Iterable[tuple[str, str] | tuple[str, str, int]]:
         return [
-            (_("Cohort"), "name", 50),
+            (_("Cohort"), "name", 42),
             (_("Site"), "site", 20),
-            (_("Start"), "start"),
-            (_("End"), "end"),
-            (_("Status"), "status"),
+            (_("Start"), "start", 10),
+            (_("End"), "end", 10),
+            (_("Status"), "status", 10),
             (_("Learners"), "learners"),
         ]
 
-    def fetch(self, needle: str, offset: int) -> Page[CohortLine]:
+    def fetch(self, needle: str, offset: int, limit: int) -> Page[CohortLine]:
         return self.store.cohorts.page(
-            needle, site_id=self.site_id, status=self.status, limit=self.PAGE_SIZE, offset=offset
+            needle, site_id=self.site_id, status=self.status, limit=limit, offset=offset
         )
 
     def cells(self, row: CohortLine) -> tuple[Any, ...]:
@@ -90,14 +90,12 @@ class CohortsScreen(ListScreen[CohortLine]):
     @on(Select.Changed, "#filter-site")
     def _site_changed(self, event: Select.Changed) -> None:
         self.site_id = None if event.value is Select.NULL else str(event.value)
-        self.page_offset = 0
-        self.reload()
+        self.reload(from_top=True)
 
     @on(Select.Changed, "#filter-status")
     def _status_changed(self, event: Select.Changed) -> None:
         self.status = None if event.value is Select.NULL else str(event.value)
-        self.page_offset = 0
-        self.reload()
+        self.reload(from_top=True)
 
     def open_row(self, row: CohortLine) -> None:
         self.fabrique.open_cohort(row.cohort.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -13,10 +13,12 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from fabriqueterm.domain.indicators import IndicatorReport, Indicators
-from fabriqueterm.domain.models import Cohort
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.tui.format import bar, format_date, format_int
 from fabriqueterm.tui.screens.base import FabriqueScreen
+
+if TYPE_CHECKING:  # the models load SQLAlchemy: not before the first frame
+    from fabriqueterm.domain.models import Cohort
 
 #: The exit milestone the dashboard shows (DOMAIN.md: positive exit rate at +6 months).
 EXIT_MONTHS = 6
@@ -64,7 +66,7 @@ class DashboardScreen(FabriqueScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="dashboard"):
-            yield Static("", id="dashboard-as-of", classes="section-title")
+            yield Static(_("Counting the indicators…"), id="dashboard-as-of", classes="section-title")
             table: DataTable[Any] = DataTable(
                 id="sites-indicators", cursor_type="row", zebra_stripes=True, header_height=2
             )
@@ -91,9 +93,9 @@ class DashboardScreen(FabriqueScreen):
 
     def reload(self) -> None:
         today = self.today
-        store = self.store
 
         def query() -> DashboardData:
+            store = self.store  # in the thread: the store may still be opening
             return DashboardData(store.indicators.report(as_of=today), store.sites.names())
 
         self.load("dashboard", query, self.show_report)

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Static
 from fabriqueterm.domain.enums import Channel, LearnerStatus, Milestone, Outcome, PlacementKind
 from fabriqueterm.domain.models import Learner
 from fabriqueterm.i18n import N_, _
+from fabriqueterm.store.history import HistoryEntry
 from fabriqueterm.store.repositories import LearnerProfile, NotFound, Page
 from fabriqueterm.tui.format import format_date, format_phone
 from fabriqueterm.tui.screens.base import FabriqueScreen
@@ -26,6 +27,8 @@ from fabriqueterm.tui.screens.forms import (
     placement_form,
 )
 from fabriqueterm.tui.screens.lists import ListScreen
+from fabriqueterm.tui.screens.personal_data import ask_to_erase, export_personal_data
+from fabriqueterm.tui.widgets import history as history_lines
 from fabriqueterm.tui.widgets.cards import is_overdue, label_of, profile_card
 
 
@@ -55,12 +58,18 @@ class LearnersScreen(ListScreen[LearnerLine]):
             (_("Learner"), "name", 26),
             (_("Phone"), "phone", 14),
             (_("Email"), "email", 28),
-            (_("Cohort"), "cohort", 30),
-            (_("Status"), "status", 10),
+            (_("Cohort"), "cohort", 26),
+            (_("Status"), "status"),
         ]
 
-    def fetch(self, needle: str, offset: int) -> Page[LearnerLine]:
-        page = self.store.learners.page(needle, limit=self.PAGE_SIZE, offset=offset)
+    def fetch(self, needle: str, offset: int, limit: int) -> Page[LearnerLine]:
+        return self._lines(self.store.learners.page(needle, limit=limit, offset=offset))
+
+    def fetch_rows(self, needle: str, offset: int, limit: int, total: int) -> list[LearnerLine]:
+        # Counting 100,000 learners again for every page scrolled to would cost more than reading it.
+        return self._lines(self.store.learners.page(needle, limit=limit, offset=offset, total=total)).rows
+
+    def _lines(self, page: Page[Learner]) -> Page[LearnerLine]:
         cohorts = self.store.cohorts.names([learner.cohort_id for learner in page.rows])
         sites = self.store.sites.names()
         rows = [
@@ -120,7 +129,7 @@ def confirm_delete_learner(screen: FabriqueScreen, learner: Learner, *, then_bac
 
 
 class LearnerDetailScreen(FabriqueScreen):
-    """A learner: profile, placements, follow-ups and local changes not yet synced."""
+    """A learner: profile, placements, follow-ups and the history of changes to their record."""
 
     HELP = N_("A learner's file. Enter on a placement or a follow-up edits it.")
 
@@ -130,12 +139,17 @@ class LearnerDetailScreen(FabriqueScreen):
         Binding("p", "new_placement", N_("new placement"), id="learner.new_placement"),
         Binding("f", "new_follow_up", N_("new follow-up"), id="learner.new_follow_up"),
         Binding("delete", "delete", N_("delete"), key_display="del", id="learner.delete"),
+        Binding("x", "export_personal_data", N_("export data"), id="learner.export_personal_data"),
+        # Out of the footer (full at 120 columns): listed by the help screen.
+        Binding("ctrl+e", "erase", N_("erase (right to be forgotten)"), show=False, id="learner.erase"),
     ]
 
     def __init__(self, learner_id: str) -> None:
         super().__init__()
         self.learner_id = learner_id
         self.profile: LearnerProfile | None = None
+        #: Newest first; read with the profile (in the same worker).
+        self.history: list[HistoryEntry] = []
 
     def screen_title(self) -> str:
         return _("Learner")
@@ -161,17 +175,29 @@ class LearnerDetailScreen(FabriqueScreen):
             follow_ups.add_column(_("Outcome"), key="outcome", width=12)
             follow_ups.add_column(_("Notes"), key="notes", width=44)
             yield follow_ups
+            yield Static(_("History"), classes="section-title")
+            changes: DataTable[Any] = DataTable(id="learner-history", cursor_type="row")
+            changes.add_column(_("When"), key="when", width=16)
+            changes.add_column(_("From"), key="source", width=14)
+            changes.add_column(_("What"), key="what", width=22)
+            changes.add_column(_("Details"), key="details", width=58)
+            yield changes
 
     def reload(self) -> None:
         store, learner_id = self.store, self.learner_id
 
-        def query() -> LearnerProfile | None:
+        def query() -> tuple[LearnerProfile | None, list[HistoryEntry]]:
             try:
-                return store.learners.profile(learner_id)
+                profile = store.learners.profile(learner_id)
             except NotFound:
-                return None
+                return None, []
+            return profile, store.history.of_learner(learner_id)
 
-        self.load("learner", query, self.show)
+        self.load("learner", query, self._loaded)
+
+    def _loaded(self, loaded: tuple[LearnerProfile | None, list[HistoryEntry]]) -> None:
+        profile, self.history = loaded
+        self.show(profile)
 
     def show(self, profile: LearnerProfile | None) -> None:
         if profile is None:
@@ -218,6 +244,21 @@ class LearnerDetailScreen(FabriqueScreen):
                 follow_up.notes[:60],
                 key=follow_up.id,
             )
+        self.show_history()
+
+    def show_history(self) -> None:
+        table = self.query_one("#learner-history", DataTable)
+        table.clear()
+        for index, entry in enumerate(self.history):
+            table.add_row(
+                history_lines.when(entry),
+                history_lines.source(entry),
+                history_lines.what(entry),
+                history_lines.details(entry),
+                key=str(index),
+            )
+        if not self.history:
+            table.add_row("—", "", _("No change recorded on this device yet"), "", key="none")
 
     @on(DataTable.RowSelected, "#learner-placements")
     def _edit_placement(self, event: DataTable.RowSelected) -> None:
@@ -269,3 +310,11 @@ class LearnerDetailScreen(FabriqueScreen):
             self.app.push_screen(ConfirmScreen(question), answer)
             return
         confirm_delete_learner(self, self.profile.learner, then_back=True)
+
+    def action_export_personal_data(self) -> None:
+        if self.profile is not None:
+            export_personal_data(self, self.profile.learner)
+
+    def action_erase(self) -> None:
+        if self.profile is not None:
+            ask_to_erase(self, self.profile.learner)

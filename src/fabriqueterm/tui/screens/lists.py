@@ -1,36 +1,42 @@
-"""A list screen: filter-as-you-type over a bounded page read from SQLite, with the total count.
+"""A list screen: filter-as-you-type over every row of a list read from SQLite, with the total count.
 
-The table never holds more than :attr:`ListScreen.PAGE_SIZE` rows: filtering, sorting and paging
-happen in the store, in a thread worker with a short debounce, so typing never stutters even with
-100,000 learners.
+Filtering and sorting happen in the store, in a thread worker with a short debounce: one worker
+counts the matches and reads the rows around the cursor. The :class:`VirtualTable` then scrolls
+through all of them, reading further pages in its own workers, so typing never stutters and
+scrolling reaches the last of 100,000 learners.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
+from textual.worker import Worker
 
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.store.repositories import Page
-from fabriqueterm.tui.format import format_int, shown_of
+from fabriqueterm.tui.format import format_int
 from fabriqueterm.tui.screens.base import FabriqueScreen
+from fabriqueterm.tui.widgets.virtual_table import Column, VirtualTable
 
 Row = TypeVar("Row")
 
-#: How long typing must pause before the list is filtered again.
-FILTER_DEBOUNCE = 0.12
+#: A keystroke's query starts at once, unless the previous one still runs (keys coming faster than
+#: the list is read: a burst, a paste): then it waits this long, so only the burst's last one runs.
+FILTER_DEBOUNCE = 0.05
 
 
 class ListScreen(FabriqueScreen, Generic[Row]):
-    """Filter input, count line and a page of rows. Subclasses say what to read and show."""
+    """Filter input, count line and a table over every matching row. Subclasses say what to read
+    and show."""
 
-    PAGE_SIZE: ClassVar[int] = 200
+    #: Rows read at a time (the table's page cache holds pages of this size).
+    PAGE_SIZE: ClassVar[int] = 100
     # The table has focus so section keys (1…8) and list keys work; "/" goes to the filter.
     AUTO_FOCUS = "#list-table"
 
@@ -40,26 +46,28 @@ class ListScreen(FabriqueScreen, Generic[Row]):
         Binding("n", "new", N_("new"), id="list.new"),
         Binding("e", "edit", N_("edit"), id="list.edit"),
         Binding("delete", "delete", N_("delete"), key_display="del", id="list.delete"),
-        Binding("right_square_bracket", "next_page", N_("next page"), key_display="]", id="list.next_page"),
-        Binding("left_square_bracket", "previous_page", N_("previous page"), key_display="[", show=False, id="list.previous_page"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self.page_offset = 0
-        self.page: Page[Row] = Page([], 0)
-        self._rows: dict[str, Row] = {}
+        self._reading: Worker[None] | None = None
 
     # --- what subclasses provide ---------------------------------------------------------
 
     def columns(self) -> Iterable[tuple[str, str] | tuple[str, str, int]]:
         """(label, key) or (label, key, width) of each column, labels translated; a width crops
-        longer values."""
+        longer values, columns without one share the width left."""
         raise NotImplementedError
 
-    def fetch(self, needle: str, offset: int) -> Page[Row]:
-        """Read one page (runs in a thread)."""
+    def fetch(self, needle: str, offset: int, limit: int) -> Page[Row]:
+        """Count the rows matching the filters and read ``limit`` of them from ``offset`` (runs
+        in a thread)."""
         raise NotImplementedError
+
+    def fetch_rows(self, needle: str, offset: int, limit: int, total: int) -> Sequence[Row]:
+        """Read more rows of a list already counted (``total``) as the table scrolls (runs in a
+        thread). Override when counting costs much."""
+        return self.fetch(needle, offset, limit).rows
 
     def cells(self, row: Row) -> tuple[Any, ...]:
         raise NotImplementedError
@@ -88,14 +96,12 @@ class ListScreen(FabriqueScreen, Generic[Row]):
             yield Input(placeholder=self.filter_placeholder(), id="filter")
             yield from self.compose_filters()
         yield Static("", id="list-count")
-        table: DataTable[Any] = DataTable(id="list-table", cursor_type="row", zebra_stripes=True)
-        for label, key, *width in self.columns():
-            table.add_column(label, key=key, width=width[0] if width else None)
-        yield table
+        columns = [Column(label, key, width[0] if width else None) for label, key, *width in self.columns()]
+        yield VirtualTable(columns, self.cells, page_size=self.PAGE_SIZE, id="list-table")
 
     @property
-    def table(self) -> DataTable[Any]:
-        return self.query_one("#list-table", DataTable)
+    def table(self) -> VirtualTable[Row]:
+        return self.query_one("#list-table", VirtualTable)
 
     @property
     def needle(self) -> str:
@@ -103,83 +109,87 @@ class ListScreen(FabriqueScreen, Generic[Row]):
 
     # --- loading -------------------------------------------------------------------------
 
-    def reload(self, *, debounce: float = 0.0) -> None:
-        needle, offset = self.needle, self.page_offset
-        self.load("list", lambda: self.fetch(needle, offset), self.show_page, debounce=debounce)
-
-    def show_page(self, page: Page[Row]) -> None:
+    def reload(self, *, debounce: float = 0.0, from_top: bool = False) -> None:
+        """Count and read the rows again: from the top after a filter change, else around the
+        cursor (which stays on its row when that row is still there)."""
         table = self.table
-        current = self.current_id()
-        index = table.cursor_row
-        self.page = page
-        self._rows = {}
-        table.clear()
-        for row in page.rows:
-            key = self.row_id(row)
-            self._rows[key] = row
-            table.add_row(*self.cells(row), key=key)
-        if page.rows:
-            keys = list(self._rows)
-            target = keys.index(current) if current in self._rows else min(index, len(keys) - 1)
-            table.move_cursor(row=max(target, 0), animate=False)
-        self.query_one("#list-count", Static).update(self.count_line(page))
+        needle = self.needle
+        cursor = 0 if from_top else table.cursor_row
+        current = None if from_top else self.current_id()
+        offset = cursor - cursor % self.PAGE_SIZE
+        # From the top, the rows in view are enough to show the list: the table reads the rest.
+        limit = min(self.PAGE_SIZE, table.visible_height) if from_top and table.visible_height else self.PAGE_SIZE
 
-    def count_line(self, page: Page[Row]) -> str:
+        def query() -> tuple[Page[Row], list[tuple[Any, ...]]]:
+            page = self.fetch(needle, offset, limit)
+            return page, [self.cells(row) for row in page.rows]  # formatted here, not on the UI thread
+
+        self._reading = self.load(
+            "list",
+            query,
+            lambda result: self.show_page(result[0], cells=result[1], needle=needle, cursor=cursor, current=current),
+            debounce=debounce,
+        )
+
+    def show_page(
+        self,
+        page: Page[Row],
+        *,
+        cells: Sequence[Sequence[Any]] | None = None,
+        needle: str = "",
+        cursor: int = 0,
+        current: str | None = None,
+    ) -> None:
+        """The count and the first rows (and their ``cells``) are read: the list shows them (the
+        table reads the rest as it scrolls)."""
+        ids = [self.row_id(row) for row in page.rows]
+        if current in ids:
+            cursor = page.offset + ids.index(current)
+
+        def more(offset: int, limit: int) -> Sequence[Row]:
+            return self.fetch_rows(needle, offset, limit, page.total)
+
+        self.table.reset(page.total, more, rows=page.rows, cells=cells, offset=page.offset, cursor=cursor)
+        # One line whatever the count: no layout pass, the new rows are painted sooner.
+        self.query_one("#list-count", Static).update(self.count_line(page.total), layout=False)
+
+    def count_line(self, total: int) -> str:
         one, many = self.nouns()
-        text = shown_of(page.total, len(page.rows), one, many)
-        if page.offset or page.has_more:
-            text += " · " + _("rows {first}–{last}").format(
-                first=format_int(page.offset + 1 if page.rows else 0),
-                last=format_int(page.offset + len(page.rows)),
-            )
-        return text
+        return f"{format_int(total)} {one if total == 1 else many}"
 
     def current_id(self) -> str | None:
-        table = self.table
-        if not table.row_count:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:  # noqa: BLE001 - an empty or changing table has no current row
-            return None
-        return str(key.value) if key.value is not None else None
+        row = self.current_row()
+        return self.row_id(row) if row is not None else None
 
     def current_row(self) -> Row | None:
-        key = self.current_id()
-        return self._rows.get(key) if key is not None else None
+        """The row under the cursor (``None`` while its page loads or when the list is empty)."""
+        table = self.table
+        return table.row_at(table.cursor_row)
 
     # --- events --------------------------------------------------------------------------
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
-        self.page_offset = 0
-        self.reload(debounce=FILTER_DEBOUNCE)
+        busy = self._reading is not None and self._reading.is_running
+        self.reload(debounce=FILTER_DEBOUNCE if busy else 0.0, from_top=True)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
         self.table.focus()
 
-    @on(DataTable.RowSelected, "#list-table")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        row = self._rows.get(str(event.row_key.value))
-        if row is not None:
-            self.open_row(row)
+    @on(VirtualTable.RowSelected, "#list-table")
+    def _row_selected(self, event: VirtualTable.RowSelected) -> None:
+        self.open_row(event.row)
+
+    @on(VirtualTable.FetchFailed, "#list-table")
+    def _fetch_failed(self, event: VirtualTable.FetchFailed) -> None:
+        self.notify(str(event.error), title=_("Could not read the data"), severity="error", timeout=8)
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
 
     def action_focus_table(self) -> None:
         self.table.focus()
-
-    def action_next_page(self) -> None:
-        if self.page.has_more:
-            self.page_offset += self.PAGE_SIZE
-            self.reload()
-
-    def action_previous_page(self) -> None:
-        if self.page_offset:
-            self.page_offset = max(0, self.page_offset - self.PAGE_SIZE)
-            self.reload()
 
     def action_new(self) -> None:
         """Create a row (subclasses)."""

@@ -52,15 +52,15 @@ class PartnersScreen(ListScreen[Partner]):
 
     def columns(self) -> Iterable[tuple[str, str] | tuple[str, str, int]]:
         return [
-            (_("Partner"), "name", 36),
-            (_("Kinds"), "kinds", 24),
+            (_("Partner"), "name", 34),
+            (_("Kinds"), "kinds"),
             (_("City"), "city", 16),
             (_("Contact"), "contact", 20),
             (_("Phone"), "phone", 14),
         ]
 
-    def fetch(self, needle: str, offset: int) -> Page[Partner]:
-        return self.store.partners.page(needle, kind=self.kind, limit=self.PAGE_SIZE, offset=offset)
+    def fetch(self, needle: str, offset: int, limit: int) -> Page[Partner]:
+        return self.store.partners.page(needle, kind=self.kind, limit=limit, offset=offset)
 
     def cells(self, row: Partner) -> tuple[Any, ...]:
         return (row.name, kinds_label(row.kinds), row.city, row.contact_name, format_phone(row.phone))
@@ -71,8 +71,7 @@ class PartnersScreen(ListScreen[Partner]):
     @on(Select.Changed, "#filter-kind")
     def _kind_changed(self, event: Select.Changed) -> None:
         self.kind = None if event.value is Select.NULL else str(event.value)
-        self.page_offset = 0
-        self.reload()
+        self.reload(from_top=True)
 
     def open_row(self, row: Partner) -> None:
         self.fabrique.open_partner(row.id)

@@ -31,16 +31,16 @@ class SitesScreen(ListScreen[SiteLine]):
     def columns(self) -> Iterable[tuple[str, str] | tuple[str, str, int]]:
         return [
             (_("Site"), "name"),
-            (_("City"), "city"),
+            (_("City"), "city", 14),
             (_("Region"), "region"),
-            (_("Operator"), "operator", 30),
-            (_("Active"), "active"),
-            (_("Cohorts running"), "running"),
-            (_("Learners"), "learners"),
+            (_("Operator"), "operator", 24),
+            (_("Active"), "active", 6),
+            (_("Cohorts running"), "running", 10),
+            (_("Learners"), "learners", 12),
         ]
 
-    def fetch(self, needle: str, offset: int) -> Page[SiteLine]:
-        return self.store.sites.page(needle, limit=self.PAGE_SIZE, offset=offset)
+    def fetch(self, needle: str, offset: int, limit: int) -> Page[SiteLine]:
+        return self.store.sites.page(needle, limit=limit, offset=offset)
 
     def cells(self, row: SiteLine) -> tuple[Any, ...]:
         site = row.site

@@ -1,0 +1,604 @@
+"""A table that scrolls through any number of rows (Textual's Line API).
+
+Only the visible lines are rendered. Rows come in pages from a ``fetch(offset, limit)`` function
+run in a thread worker, kept in a bounded LRU page cache; a row not loaded yet shows as a
+placeholder line until its page arrives. :meth:`VirtualTable.reset` starts over with a new total
+and fetch function (a new filter), optionally with the first rows already read.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, ClassVar, Generic, TypeVar
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.timer import Timer
+from textual.worker import get_current_worker
+
+Row = TypeVar("Row")
+
+#: Reads ``limit`` rows from ``offset`` (runs in a thread, never on the UI thread).
+Fetch = Callable[[int, int], Sequence[Row]]
+
+#: Blank cells on each side of a cell.
+PADDING = 1
+#: Lines taken by the header.
+HEADER_HEIGHT = 1
+#: Shown in the first cell of a row whose page is still loading.
+PLACEHOLDER = "…"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: its label, key and width in cells (``None``: shares the width the others leave,
+    at least the label's)."""
+
+    label: str
+    key: str
+    width: int | None = None
+
+
+class VirtualTable(ScrollView, Generic[Row], can_focus=True):
+    """A row-cursor table over ``total`` rows read page by page; see the module docstring."""
+
+    ALLOW_MAXIMIZE = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Select", show=False),
+        Binding("up", "cursor_up", "Cursor up", show=False),
+        Binding("down", "cursor_down", "Cursor down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home,ctrl+home", "first", "First row", show=False),
+        Binding("end,ctrl+end", "last", "Last row", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "virtual-table--header",
+        "virtual-table--cursor",
+        "virtual-table--even-row",
+        "virtual-table--odd-row",
+        "virtual-table--placeholder",
+    }
+
+    # The same looks as Textual's DataTable, so themes treat both alike.
+    DEFAULT_CSS = """
+    VirtualTable {
+        background: $surface;
+        color: $foreground;
+        height: 1fr;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .virtual-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .virtual-table--header {
+                background-tint: $foreground 5%;
+            }
+        }
+        &:dark > .virtual-table--even-row {
+            background: $surface-darken-1 40%;
+        }
+        & > .virtual-table--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .virtual-table--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .virtual-table--even-row {
+            background: $surface-lighten-1 50%;
+        }
+        & > .virtual-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        & > .virtual-table--placeholder {
+            color: $text-muted;
+        }
+    }
+    """
+
+    #: Seconds the view must stay put before the pages around it are read ahead (reading them
+    #: while keys come would slow the keys down).
+    READ_AHEAD_DELAY: ClassVar[float] = 0.15
+
+    cursor_row: reactive[int] = reactive(0, repaint=False, init=False)
+    """Index of the highlighted row (0 when the table is empty)."""
+
+    class RowHighlighted(Message):
+        """The cursor moved to ``index``; ``row`` is ``None`` while its page loads."""
+
+        def __init__(self, table: VirtualTable[Any], index: int, row: Any) -> None:
+            super().__init__()
+            self.table, self.index, self.row = table, index, row
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            return self.table
+
+    class RowSelected(Message):
+        """Enter (or a click on the highlighted row) on a loaded row."""
+
+        def __init__(self, table: VirtualTable[Any], index: int, row: Any) -> None:
+            super().__init__()
+            self.table, self.index, self.row = table, index, row
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            return self.table
+
+    class FetchFailed(Message):
+        """A page could not be read; its rows stay placeholders until the next reset."""
+
+        def __init__(self, table: VirtualTable[Any], error: Exception) -> None:
+            super().__init__()
+            self.table, self.error = table, error
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            return self.table
+
+    class _PageLoaded(Message, bubble=False):
+        def __init__(self, generation: int, page: int, rows: list[Any]) -> None:
+            super().__init__()
+            self.generation, self.page, self.rows = generation, page, rows
+
+    class _PagesFailed(Message, bubble=False):
+        def __init__(self, generation: int, pages: list[int], error: Exception) -> None:
+            super().__init__()
+            self.generation, self.pages, self.error = generation, pages, error
+
+    def __init__(
+        self,
+        columns: Iterable[Column],
+        cells: Callable[[Row], Sequence[Any]],
+        *,
+        page_size: int = 100,
+        max_pages: int = 30,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """``cells(row)`` gives a row's values (str or rich Text, one per column); ``page_size``
+        rows are fetched at a time and at most ``max_pages`` pages are kept."""
+        super().__init__(name=name, id=id, classes=classes)
+        self.columns = list(columns)
+        self._cells = cells
+        self.page_size = page_size
+        self.max_pages = max(max_pages, 4)
+        self._total = 0
+        self._fetch: Fetch[Row] | None = None
+        self._generation = 0
+        #: Each cached page: its rows, each with its cells (made in the thread that read it).
+        self._pages: OrderedDict[int, list[tuple[Row, Sequence[Any]]]] = OrderedDict()
+        #: Pages seeded with their first rows only (read again in full when scrolled to).
+        self._partial: set[int] = set()
+        self._loading: set[int] = set()
+        self._wanted: set[int] = set()
+        #: Pages whose reading failed: not tried again before the next reset.
+        self._failed: set[int] = set()
+        self._flush_scheduled = False
+        self._read_ahead_timer: Timer | None = None
+        self._select_when_loaded: int | None = None
+        self._widths: list[int] = []
+        self._line_width = 0
+        self._strips: dict[tuple[int, bool], Strip] = {}
+        self._styles: dict[tuple[str, bool], Style] = {}
+
+    # --- data ----------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        """How many rows the table scrolls through (loaded or not)."""
+        return self._total
+
+    def reset(
+        self,
+        total: int,
+        fetch: Fetch[Row] | None,
+        *,
+        rows: Sequence[Row] = (),
+        cells: Sequence[Sequence[Any]] | None = None,
+        offset: int = 0,
+        cursor: int = 0,
+    ) -> None:
+        """Show ``total`` rows read with ``fetch``: the cache is emptied, then seeded with ``rows``
+        (already read from ``offset``, a multiple of ``page_size``; fewer than a page is fine: the
+        rest of the page is read when needed) and their ``cells`` when already made; the cursor
+        goes to ``cursor``."""
+        self._generation += 1
+        self._fetch = fetch
+        self._pages.clear()
+        self._partial.clear()
+        self._loading.clear()
+        self._wanted.clear()
+        self._failed.clear()
+        if self._read_ahead_timer is not None:  # typing on: read ahead once it pauses
+            self._read_ahead_timer.stop()
+            self._read_ahead_timer = None
+        self._select_when_loaded = None
+        self._total = max(total, 0)
+        size = self.page_size
+        first_page, remainder = divmod(offset, size)
+        if not remainder:
+            entries = list(zip(rows, cells if cells is not None else map(self._cells, rows), strict=True))
+            for start in range(0, len(entries), size):
+                chunk = entries[start : start + size]
+                page = first_page + start // size
+                self._pages[page] = chunk
+                # A short chunk is a whole page only at the end of the list.
+                if len(chunk) < size and offset + start + len(chunk) < self._total:
+                    self._partial.add(page)
+        self._update_virtual_size()
+        cursor = self._clamp(cursor)
+        changed = cursor != self.cursor_row
+        self.set_reactive(VirtualTable.cursor_row, cursor)
+        self._strips.clear()
+        self.scroll_to(y=min(self.scroll_y, self.max_scroll_y), animate=False, force=True)
+        self._scroll_cursor_into_view()
+        self.refresh()
+        if changed:
+            self.post_message(self.RowHighlighted(self, cursor, self.row_at(cursor)))
+
+    def row_at(self, index: int) -> Row | None:
+        """The row at ``index`` if its page is loaded (nothing is fetched)."""
+        if not 0 <= index < self._total:
+            return None
+        page, position = divmod(index, self.page_size)
+        entries = self._pages.get(page)
+        if entries is None or position >= len(entries):
+            return None
+        return entries[position][0]
+
+    def visible_range(self) -> range:
+        """Indexes of the rows in view."""
+        top = round(self.scroll_y)
+        return range(top, min(self._total, top + self.visible_height))
+
+    @property
+    def is_loading(self) -> bool:
+        """True while pages are being read."""
+        return bool(self._loading or self._wanted)
+
+    def _entry(self, index: int) -> tuple[Row, Sequence[Any]] | None:
+        """The row at ``index`` and its cells if loaded, its page marked as recently used."""
+        page, position = divmod(index, self.page_size)
+        entries = self._pages.get(page)
+        if entries is None:
+            return None
+        self._pages.move_to_end(page)
+        return entries[position] if position < len(entries) else None
+
+    def _want(self, page: int) -> None:
+        if page in self._loading or page in self._wanted or page in self._failed:
+            return
+        self._wanted.add(page)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.call_later(self._load_wanted)
+
+    def _load_wanted(self) -> None:
+        """Read the wanted pages still in or beside the view (those in view first), in one worker."""
+        self._flush_scheduled = False
+        fetch = self._fetch
+        if fetch is None:
+            self._wanted.clear()
+            return
+        first, last = self._pages_in_view()
+        # Pages in view first, then the ones just before and after; any other went out of view.
+        wanted = sorted(self._wanted, key=lambda p: (not first <= p <= last, p))
+        self._wanted.clear()
+        pages = [
+            p
+            for p in wanted
+            if first - 1 <= p <= last + 1
+            and 0 <= p * self.page_size < self._total
+            and (p not in self._pages or p in self._partial)
+            and p not in self._loading
+        ]
+        if not pages:
+            return
+        self._loading.update(pages)
+        self.run_worker(
+            partial(self._read_pages, self._generation, fetch, pages),
+            thread=True,
+            group="virtual-table",
+            exit_on_error=False,
+        )
+
+    def _read_pages(self, generation: int, fetch: Fetch[Row], pages: list[int]) -> None:
+        """In a thread: read each page and post it as soon as it is read."""
+        worker = get_current_worker()
+        for done, page in enumerate(pages):
+            if worker.is_cancelled or generation != self._generation:
+                return  # a reset came: its pages are somebody else's
+            try:
+                rows = fetch(page * self.page_size, self.page_size)
+                entries = [(row, self._cells(row)) for row in rows]
+            except Exception as error:  # noqa: BLE001 - reported on screen, not in a traceback
+                self.post_message(self._PagesFailed(generation, pages[done:], error))
+                return
+            self.post_message(self._PageLoaded(generation, page, entries))
+
+    def _on_virtual_table__page_loaded(self, message: _PageLoaded) -> None:
+        message.stop()
+        if message.generation != self._generation:
+            return
+        page, rows = message.page, message.rows
+        self._loading.discard(page)
+        self._partial.discard(page)
+        self._pages[page] = rows
+        self._evict()
+        start = page * self.page_size
+        if len(rows) < self.page_size and start + len(rows) < self._total:
+            # The list shrank since it was counted: what follows this short page is gone.
+            self._total = start + len(rows)
+            self._update_virtual_size()
+            self.cursor_row = self._clamp(self.cursor_row)
+        self._strips.clear()
+        self.refresh()
+        pending = self._select_when_loaded
+        if pending is not None and start <= pending < start + len(rows) and pending == self.cursor_row:
+            self._select_when_loaded = None
+            self.post_message(self.RowSelected(self, pending, rows[pending - start][0]))
+
+    def _on_virtual_table__pages_failed(self, message: _PagesFailed) -> None:
+        message.stop()
+        if message.generation == self._generation:
+            self._loading.difference_update(message.pages)
+            self._failed.update(message.pages)
+            self.post_message(self.FetchFailed(self, message.error))
+
+    def _pages_in_view(self) -> tuple[int, int]:
+        view = self.visible_range()
+        return view.start // self.page_size, max(view.start, view.stop - 1) // self.page_size
+
+    def _want_view(self) -> None:
+        """Ask now for the pages with rows in view not loaded; a moment later, for the rest of a
+        page seeded in part and for the pages just before and after the view (read ahead)."""
+        if self._fetch is None:
+            return
+        first, last = self._pages_in_view()
+        view = self.visible_range()
+        ahead = False
+        for page in range(first - 1, last + 2):
+            if not 0 <= page * self.page_size < self._total:
+                continue
+            rows = self._pages.get(page)
+            if rows is not None and page not in self._partial:
+                continue
+            start = page * self.page_size + (len(rows) if rows is not None else 0)
+            if start < view.stop and page * self.page_size + self.page_size > view.start:
+                self._want(page)
+            else:
+                ahead = True
+        if ahead and self._read_ahead_timer is None:
+            self._read_ahead_timer = self.set_timer(self.READ_AHEAD_DELAY, self._read_ahead)
+
+    def _read_ahead(self) -> None:
+        self._read_ahead_timer = None
+        first, last = self._pages_in_view()
+        for page in range(first - 1, last + 2):
+            if 0 <= page * self.page_size < self._total and (page not in self._pages or page in self._partial):
+                self._want(page)
+
+    def _evict(self) -> None:
+        """Drop the least recently used pages beyond ``max_pages``, never one in view."""
+        first, last = self._pages_in_view()
+        in_view = range(first, last + 1)
+        for page in list(self._pages):
+            if len(self._pages) <= self.max_pages:
+                break
+            if page not in in_view:
+                del self._pages[page]
+
+    # --- geometry ------------------------------------------------------------------------
+
+    @property
+    def visible_height(self) -> int:
+        """How many rows fit in view (0 before the first layout)."""
+        return max(0, self.scrollable_content_region.height - HEADER_HEIGHT)
+
+    def _clamp(self, index: int) -> int:
+        return max(0, min(index, self._total - 1))
+
+    def _layout_columns(self) -> None:
+        """Column widths: fixed ones as given, the others share what is left (at least their label)."""
+        # The vertical scrollbar shows once the rows overflow; it takes its width from the columns.
+        overflows = self._total + HEADER_HEIGHT > self.size.height
+        available = self.size.width - (self.styles.scrollbar_size_vertical if overflows else 0)
+        fixed = sum(c.width for c in self.columns if c.width is not None)
+        flexible = [c for c in self.columns if c.width is None]
+        left = available - fixed - 2 * PADDING * len(self.columns)
+        share = left // len(flexible) if flexible else 0
+        extra = left - share * len(flexible) if flexible else 0
+        widths = []
+        for column in self.columns:
+            if column.width is not None:
+                widths.append(column.width)
+            else:
+                width = share + (1 if extra > 0 else 0)
+                extra -= 1
+                widths.append(max(width, len(column.label), 1))
+        self._widths = widths
+        table_width = sum(widths) + 2 * PADDING * len(widths)
+        self._line_width = max(table_width, available)
+
+    def _update_virtual_size(self) -> None:
+        self._layout_columns()
+        self.virtual_size = Size(self._line_width, self._total + HEADER_HEIGHT)
+
+    def _scroll_cursor_into_view(self) -> None:
+        top, height = round(self.scroll_y), self.visible_height
+        cursor = self.cursor_row
+        if height <= 0:
+            return
+        if cursor < top:
+            self.scroll_to(y=cursor, animate=False, force=True)
+        elif cursor >= top + height:
+            self.scroll_to(y=cursor - height + 1, animate=False, force=True)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._update_virtual_size()
+        self._strips.clear()
+        self._scroll_cursor_into_view()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+        self._styles.clear()
+        self.refresh()
+
+    # --- rendering -----------------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        lines = super().render_lines(crop)
+        self._want_view()
+        return lines
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        if y < HEADER_HEIGHT:
+            strip = self._header_strip()
+        else:
+            index = scroll_y + y - HEADER_HEIGHT
+            if index >= self._total:
+                return Strip.blank(width, self.rich_style)
+            strip = self._row_strip(index)
+        if scroll_x == 0 and strip.cell_length == width:
+            return strip
+        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+
+    def _style(self, component: str, cursor: bool = False) -> Style:
+        """The widget's style, then the component's, then the cursor's (cached until restyled)."""
+        key = (component, cursor)
+        style = self._styles.get(key)
+        if style is None:
+            style = self.rich_style + self.get_component_rich_style(component)
+            if cursor:
+                style += self.get_component_rich_style("virtual-table--cursor")
+            self._styles[key] = style
+        return style
+
+    def _header_strip(self) -> Strip:
+        key = (-1, self.has_focus)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._line([column.label for column in self.columns], self._style("virtual-table--header"))
+            self._strips[key] = strip
+        return strip
+
+    def _row_strip(self, index: int) -> Strip:
+        cursor = index == self.cursor_row
+        key = (index, cursor)
+        strip = self._strips.get(key)
+        if strip is not None:
+            return strip
+        entry = self._entry(index)
+        if entry is None:  # not cached: its page is on its way
+            return self._line([PLACEHOLDER], self._style("virtual-table--placeholder", cursor))
+        stripe = "virtual-table--even-row" if index % 2 == 0 else "virtual-table--odd-row"
+        if len(self._strips) > 4 * max(self.visible_height, 50):
+            self._strips.clear()
+        strip = self._strips[key] = self._line(entry[1], self._style(stripe, cursor))
+        return strip
+
+    def _line(self, values: Sequence[Any], style: Style) -> Strip:
+        """One line in ``style``: each value cropped (with an ellipsis) or padded to its column's
+        width; rich Text keeps its own styles and justification."""
+        pad = " " * PADDING
+        segments: list[Segment] = []
+        plain: list[str] = []  # consecutive plain cells become one segment
+        for value, width in zip(values, self._widths, strict=False):
+            if isinstance(value, Text):
+                cell = value.copy()
+                cell.truncate(width, overflow="ellipsis")
+                gap = width - cell.cell_len
+                left = gap if cell.justify == "right" else gap // 2 if cell.justify == "center" else 0
+                plain.append(pad + " " * left)
+                segments.append(Segment("".join(plain), style))
+                plain = [" " * (gap - left) + pad]
+                segments.extend(Segment.apply_style(cell.render(self.app.console), style))
+                continue
+            text = "" if value is None else str(value)
+            if cell_len(text) > width:
+                text = set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+            plain.append(pad + set_cell_size(text, width) + pad)
+        length = sum(width + 2 * PADDING for width in self._widths[: len(values)])
+        plain.append(" " * max(0, self._line_width - length))
+        segments.append(Segment("".join(plain), style))
+        return Strip(segments, max(length, self._line_width))
+
+    # --- keys and mouse ------------------------------------------------------------------
+
+    def validate_cursor_row(self, value: int) -> int:
+        return self._clamp(value)
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        self._select_when_loaded = None
+        self._strips.pop((old, True), None)
+        self._strips.pop((new, False), None)
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self.post_message(self.RowHighlighted(self, new, self.row_at(new)))
+
+    def action_cursor_up(self) -> None:
+        self.cursor_row -= 1
+
+    def action_cursor_down(self) -> None:
+        self.cursor_row += 1
+
+    def action_page_up(self) -> None:
+        self.cursor_row -= max(1, self.visible_height)
+
+    def action_page_down(self) -> None:
+        self.cursor_row += max(1, self.visible_height)
+
+    def action_first(self) -> None:
+        self.cursor_row = 0
+
+    def action_last(self) -> None:
+        self.cursor_row = self._total - 1
+
+    def action_select_cursor(self) -> None:
+        index = self.cursor_row
+        if not self._total:
+            return
+        row = self.row_at(index)
+        if row is None:
+            self._select_when_loaded = index  # selected as soon as its page arrives
+            return
+        self.post_message(self.RowSelected(self, index, row))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < HEADER_HEIGHT:
+            return
+        index = round(self.scroll_y) + offset.y - HEADER_HEIGHT
+        if index >= self._total:
+            return
+        event.stop()
+        if index == self.cursor_row:
+            self.action_select_cursor()
+        else:
+            self.cursor_row = index
