@@ -208,7 +208,7 @@ def rows(workdir: Path, *, learners: int, seed: int) -> list[Row]:
         Row("tui", f"process start to first screen displayed ({label})", ready, baseline="bare app", ratio=ready / bare, target="≤ 1.5x"),
         Row("tui", f"  to the dashboard's figures shown ({label})", figures, baseline="bare app", ratio=figures / bare),
         Row("tui", f"learners filter: keystroke to updated list, median ({label})", latency, target="< 50 ms"),
-        Row("tui", f"  of which debounce, median (typing pause before querying: {burst_debounce * 1000:.0f} ms only while the previous query runs)", debounce),
+        Row("tui", f"  of which debounce, median ({burst_debounce * 1000:.0f} ms only while the previous query runs)", debounce),
         Row("tui", "  query and redraw after the debounce", latency - debounce, target="< 50 ms"),
         Row(
             "tui",

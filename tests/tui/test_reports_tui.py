@@ -232,6 +232,26 @@ async def test_a_path_that_cannot_be_used_says_why(make_app, tmp_path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
 
 
+async def test_the_path_field_completes_folder_and_file_names(make_app, tmp_path) -> None:
+    base = tmp_path / "out"
+    (base / "Rapports").mkdir(parents=True)
+    (base / ".cache").mkdir()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_summary(pilot)
+        field = screen.query_one("#summary-path", Input)
+        field.focus()
+        field.value = f"{base}/"
+        field.cursor_position = len(field.value)
+        await settle(pilot)
+        await pilot.press("right")  # accepts the suggestion: the folder, not the hidden one
+        assert field.value == f"{base}/Rapports/"
+        await pilot.press(*"semaine.md")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    assert (base / "Rapports" / "semaine.md").read_text().startswith("# Weekly summary")
+
+
 async def test_a_write_that_fails_is_reported_not_raised(make_app, tmp_path) -> None:
     # A link to a folder that does not exist: the file cannot be created, even by root.
     target = tmp_path / "summary.md"

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 #: Set once the data layer and every screen module are imported (see FabriqueApp._open_store).
 _MODULES_READY = threading.Event()
 #: The screen modules imported in the background after the store is open.
-_SCREEN_MODULES = ("queue", "cohorts", "learners", "partners", "sites", "sync", "forms")
+_SCREEN_MODULES = ("queue", "cohorts", "learners", "partners", "sites", "sync", "forms", "reports", "personal_data")
 #: How long anything waits for the store to open before giving up with a message.
 STORE_WAIT_SECONDS = 120.0
 

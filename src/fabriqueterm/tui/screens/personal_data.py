@@ -87,8 +87,8 @@ def export_personal_data(screen: FabriqueScreen, learner: Learner) -> None:
         FilePathScreen(
             _("Export the personal data of {name}").format(name=name),
             _(
-                "Everything this computer holds about them (profile, cohort, placements, follow-ups, "
-                "changes not yet synced), as a JSON file readable by you only. Hand it to them, then delete it."
+                "Everything this computer holds about them (profile, cohort, placements, follow-ups, history of "
+                "changes, changes not yet synced), as a JSON file readable by you only. Hand it to them, then delete it."
             ),
             Path.cwd() / personal_data_filename(learner),
         ),

@@ -26,6 +26,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.worker import get_current_worker
 
 Row = TypeVar("Row")
@@ -202,6 +203,7 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         self._widths: list[int] = []
         self._line_width = 0
         self._strips: dict[tuple[int, bool], Strip] = {}
+        self._render_width = 0
         self._styles: dict[tuple[str, bool], Style] = {}
 
     # --- data ----------------------------------------------------------------------------
@@ -445,7 +447,17 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
 
     def _update_virtual_size(self) -> None:
         self._layout_columns()
-        self.virtual_size = Size(self._line_width, self._total + HEADER_HEIGHT)
+        size = Size(self._line_width, self._total + HEADER_HEIGHT)
+        if size == self.virtual_size:
+            return
+        if not self.is_mounted or not self.container_size:
+            self.virtual_size = size
+            return
+        # A new total only moves the scrollbar's thumb: no layout of the whole screen (5-10 ms a
+        # keystroke) unless a scrollbar appears or goes (Textual 8.2's own ScrollView update).
+        self.set_reactive(Widget.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     def _scroll_cursor_into_view(self) -> None:
         top, height = round(self.scroll_y), self.visible_height
@@ -471,13 +483,16 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
     # --- rendering -----------------------------------------------------------------------
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        self._render_width = self.scrollable_content_region.width
+        if len(self._strips) > 4 * max(self.visible_height, 50):
+            self._strips.clear()
         lines = super().render_lines(crop)
         self._want_view()
         return lines
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
+        width = self._render_width
         if y < HEADER_HEIGHT:
             strip = self._header_strip()
         else:
@@ -518,8 +533,6 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         if entry is None:  # not cached: its page is on its way
             return self._line([PLACEHOLDER], self._style("virtual-table--placeholder", cursor))
         stripe = "virtual-table--even-row" if index % 2 == 0 else "virtual-table--odd-row"
-        if len(self._strips) > 4 * max(self.visible_height, 50):
-            self._strips.clear()
         strip = self._strips[key] = self._line(entry[1], self._style(stripe, cursor))
         return strip
 
@@ -541,9 +554,13 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
                 segments.extend(Segment.apply_style(cell.render(self.app.console), style))
                 continue
             text = "" if value is None else str(value)
-            if cell_len(text) > width:
-                text = set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
-            plain.append(pad + set_cell_size(text, width) + pad)
+            length = cell_len(text)
+            if length > width:
+                keep = max(width - 1, 0)
+                # One cell a character: a slice will do (set_cell_size splits graphemes: slow).
+                text = (text[:keep] if length == len(text) else set_cell_size(text, keep)) + "…"[: width - keep]
+                length = width
+            plain.append(pad + text + " " * (width - length) + pad)
         length = sum(width + 2 * PADDING for width in self._widths[: len(values)])
         plain.append(" " * max(0, self._line_width - length))
         segments.append(Segment("".join(plain), style))
