@@ -307,7 +307,7 @@ async def test_a_learners_file_shows_the_history_of_their_record(make_app) -> No
         assert isinstance(screen, LearnerDetailScreen)
         history = screen.query_one("#learner-history", DataTable)
         # The demo's rows came in bulk, not as edits: nothing to tell yet, and the screen says so.
-        assert [str(cell) for cell in history.get_row_at(0)][2] == "Aucune modification enregistrée sur cet appareil"
+        assert [str(cell) for cell in history.get_row_at(0)][3] == "Aucune modification enregistrée sur cet appareil"
         await pilot.press("e")
         await settle(pilot)
         form = app.screen

@@ -258,7 +258,7 @@ class LearnerDetailScreen(FabriqueScreen):
                 key=str(index),
             )
         if not self.history:
-            table.add_row("—", "", _("No change recorded on this device yet"), "", key="none")
+            table.add_row("—", "", "", _("No change recorded on this device yet"), key="none")
 
     @on(DataTable.RowSelected, "#learner-placements")
     def _edit_placement(self, event: DataTable.RowSelected) -> None:
