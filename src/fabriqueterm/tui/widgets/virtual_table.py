@@ -125,27 +125,20 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
     cursor_row: reactive[int] = reactive(0, repaint=False, init=False)
     """Index of the highlighted row (0 when the table is empty)."""
 
-    class RowHighlighted(Message):
+    class _RowMessage(Message):
+        def __init__(self, table: VirtualTable[Any], index: int, row: Any) -> None:
+            super().__init__()
+            self.table, self.index, self.row = table, index, row
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            return self.table
+
+    class RowHighlighted(_RowMessage):
         """The cursor moved to ``index``; ``row`` is ``None`` while its page loads."""
 
-        def __init__(self, table: VirtualTable[Any], index: int, row: Any) -> None:
-            super().__init__()
-            self.table, self.index, self.row = table, index, row
-
-        @property
-        def control(self) -> VirtualTable[Any]:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(_RowMessage):
         """Enter (or a click on the highlighted row) on a loaded row."""
-
-        def __init__(self, table: VirtualTable[Any], index: int, row: Any) -> None:
-            super().__init__()
-            self.table, self.index, self.row = table, index, row
-
-        @property
-        def control(self) -> VirtualTable[Any]:
-            return self.table
 
     class FetchFailed(Message):
         """A page could not be read; its rows stay placeholders until the next reset."""
