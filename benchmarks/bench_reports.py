@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from common import Row, timed
@@ -57,6 +57,7 @@ def rows(workdir: Path, *, learners: int, seed: int) -> list[Row]:
     from fabriqueterm.reports.importer import apply_import, prepare_import
     from fabriqueterm.reports.summary import weekly_summary
     from fabriqueterm.store.db import Store
+    from fabriqueterm.store.reports import ReportRepository
 
     set_language("fr")
     folder = workdir / "reports"
@@ -70,6 +71,12 @@ def rows(workdir: Path, *, learners: int, seed: int) -> list[Row]:
         seconds, _report = timed(lambda: store.indicators.report(sunday), repeat=3)
         results.append(
             Row("reports", "of which store.indicators.report (cumulative indicators)", seconds, learners)
+        )
+        activity_seconds, _activity = timed(
+            lambda: ReportRepository(store).weekly_activity(sunday - timedelta(days=6), sunday), repeat=3
+        )
+        results.append(
+            Row("reports", "of which the week's activity (enrolments, dropouts, placements)", activity_seconds, learners)
         )
         seconds, summary = timed(lambda: weekly_summary(store, WEEK), repeat=3)
         sites = len(summary.sites)  # type: ignore[attr-defined]

@@ -4,6 +4,8 @@ through the repositories. Expected figures are worked out by hand in each test."
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,7 +23,7 @@ from fabriqueterm.domain.indicators import (
 from fabriqueterm.domain.models import Cohort, Site, SyncedRow
 from fabriqueterm.i18n import set_language
 from fabriqueterm.store import Store
-from fabriqueterm.store.indicators import IndicatorRepository, months_after_sql
+from fabriqueterm.store.indicators import IndicatorRepository, last_end_date_past, months_after_sql
 
 NNBSP = "\u202f"
 # A cohort ending on 3 July 2026: +0 = 3 Jul 2026, +3 = 3 Oct 2026, +6 = 3 Jan 2027, +12 = 3 Jul 2027.
@@ -92,11 +94,11 @@ def total(store: Store, as_of: date = AS_OF, **filters: Any) -> Indicators:
 _IS_SMALL = IndicatorRepository._is_small
 
 
-@pytest.fixture(autouse=True, params=["scan", "lookup"])
+@pytest.fixture(autouse=True, params=["parallel", "one-connection"])
 def read_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test runs twice: rows read by full scans (large scopes) and through the indexes
-    (small scopes), which must give the same figures."""
-    small = request.param == "lookup"
+    """Every test runs twice: read at once on several connections (large scopes) and one
+    statement after the other on one connection (small scopes), which must give the same figures."""
+    small = request.param == "one-connection"
     monkeypatch.setattr(IndicatorRepository, "_is_small", staticmethod(lambda *_args: small))
     return request.param
 
@@ -182,6 +184,16 @@ def test_months_after_sql_matches_add_months() -> None:
             assert got == [add_months(d, n).isoformat() for d in days], n
     finally:
         connection.close()
+
+
+def test_last_end_date_past_is_the_last_day_whose_milestone_is_past() -> None:
+    """For every report date of 2024-2026: a cohort ended that day has its +N milestone past, one
+    ended the next day has not (month ends included: 28 Feb 2027 is +6 of 28 to 31 Aug 2026)."""
+    for as_of in (date(2024, 1, 1) + timedelta(days=i) for i in range(3 * 365 + 1)):
+        for n in EXIT_MONTHS:
+            last = last_end_date_past(as_of, n)
+            assert add_months(last, n) <= as_of < add_months(last + timedelta(days=1), n), (as_of, n)
+    assert last_end_date_past(date(2027, 2, 28), 6) == date(2026, 8, 31)
 
 
 # --- who: enrolled and shares ----------------------------------------------------------------
@@ -315,6 +327,27 @@ def test_learner_with_several_placements_is_counted_once(store: Store, cohort: s
     assert t.employment_rate(3) == Rate(1, 2)
 
 
+def test_employment_counts_from_the_first_job_even_after_an_earlier_training(store: Store, site: str) -> None:
+    """The first positive placement (a training) and the first job are different rows: each rate
+    counts from its own first placement, and the learner once."""
+    cohort = make_cohort(store, site, start_date=date(2025, 1, 6), end_date=date(2025, 6, 30))  # +3 = 30 Sep 2025
+    learner = make_learner(store, cohort, "graduated")
+    place(store, learner, "further_training", date(2025, 7, 1))
+    place(store, learner, "interim", date(2025, 10, 15))  # after +3, before +6
+    place(store, learner, "cdi", date(2025, 11, 1))
+    make_learner(store, cohort, "certified")
+    t = total(store)
+    assert [t.positive_exit_rate(n) for n in EXIT_MONTHS] == [Rate(0, 2), Rate(1, 2), Rate(1, 2), Rate(1, 2)]
+    assert [t.employment_rate(n) for n in EXIT_MONTHS] == [Rate(0, 2), Rate(0, 2), Rate(1, 2), Rate(1, 2)]
+
+
+def test_placements_of_the_same_day_count_once(store: Store, cohort: str) -> None:
+    learner = make_learner(store, cohort, "graduated")
+    place(store, learner, "cdi", date(2026, 7, 6))
+    place(store, learner, "cdi", date(2026, 7, 6))  # entered twice
+    assert total(store).employment_rate(3) == Rate(1, 1)
+
+
 def test_placement_of_kind_other_is_not_positive(store: Store, cohort: str) -> None:
     other = make_learner(store, cohort, "graduated")
     place(store, other, "other", date(2026, 7, 10))
@@ -433,6 +466,18 @@ def test_never_reached_share(store: Store, site: str) -> None:
     assert total(store, date(2026, 6, 7)).completers_never_reached_share == Rate(3, 3)
 
 
+def test_completer_reached_twice_is_reached_once(store: Store, site: str) -> None:
+    cohort = make_cohort(store, site, end_date=date(2026, 3, 6))
+    twice = make_learner(store, cohort, "graduated")
+    make_learner(store, cohort, "graduated")  # never called
+    for milestone, day in (("end", date(2026, 3, 9)), ("m3", date(2026, 6, 8))):
+        store.follow_ups.update(follow_up_id(twice, milestone), {"done_date": day, "outcome": "reached"})
+    t = total(store)
+    assert t.completers_never_reached_share == Rate(1, 2)
+    assert t.never_reached_share(6) == Rate(1, 2)
+    assert t.reach_rate == Rate(2, 2)  # both calls count as follow-ups done
+
+
 # --- follow-ups -------------------------------------------------------------------------------
 
 
@@ -466,6 +511,20 @@ def test_follow_up_counts(store: Store, site: str) -> None:
     assert week_before.followups_done_this_week == 0
     assert week_before.reach_rate == Rate(1, 1)
     assert week_before.followups_due == 2  # b/end and b/m12 (due 18 Nov); the +3 are due 20 Nov
+
+
+def test_follow_ups_of_learners_who_did_not_complete_count(store: Store, cohort: str) -> None:
+    """Follow-ups are counted whatever the learner's status; only the completers' reach is a share."""
+    dropped = make_learner(store, cohort, "dropped_out")
+    candidate = make_learner(store, cohort, "candidate")
+    fu = store.follow_ups
+    done = {"done_date": date(2026, 11, 24), "outcome": "reached"}
+    fu.create({"learner_id": dropped, "milestone": "end", "due_date": date(2026, 7, 3), **done})
+    fu.create({"learner_id": candidate, "milestone": "end", "due_date": date(2026, 11, 2)})
+    t = total(store)
+    assert t.followups_done == 1 and t.followups_done_this_week == 1 and t.reach_rate == Rate(1, 1)
+    assert t.followups_due == 1 and t.followups_overdue == 1  # the candidate's, due 2 Nov
+    assert t.completers == 0 and t.completers_never_reached_share == Rate(0, 0)
 
 
 # --- scopes -----------------------------------------------------------------------------------
@@ -543,14 +602,74 @@ def test_one_cohort_site_and_total_agree(store: Store, cohort: str) -> None:
     assert r.total.counts == r.by_cohort[cohort].counts == r.by_site[next(iter(r.by_site))].counts
 
 
-def test_small_scopes_are_read_through_the_indexes(store: Store) -> None:
+def test_small_scopes_are_read_on_one_connection(store: Store) -> None:
     big, small = make_site(store, "Fabrique de Lyon"), make_site(store, "Fabrique de Lille")
     for i in range(4):
         make_cohort(store, big, name=f"Lyon {i}")
     make_cohort(store, small, name="Lille")
-    with store.read() as session:
-        assert _IS_SMALL(session, None, "any cohort id") is True
-        assert _IS_SMALL(session, None, None) is False  # every site
-        assert _IS_SMALL(session, [small], None) is True  # 1 cohort of 5
-        assert _IS_SMALL(session, [big], None) is False  # 4 of 5
-        assert _IS_SMALL(session, [big, small], None) is False
+    repository = store.indicators
+    assert _IS_SMALL(repository, None, "any cohort id") is True
+    assert _IS_SMALL(repository, None, None) is False  # every site
+    assert _IS_SMALL(repository, [small], None) is True  # 1 cohort of 5
+    assert _IS_SMALL(repository, [big], None) is False  # 4 of 5
+    assert _IS_SMALL(repository, [big, small], None) is False
+
+
+# --- reading at once on several connections -----------------------------------------------------
+
+
+def test_one_connection_or_several_give_the_same_report(store: Store) -> None:
+    ids = _two_sites(store)
+    reached = store.learners.in_cohort(ids["lyon_a"])[0].id
+    store.follow_ups.update(follow_up_id(reached, "end"), {"done_date": date(2026, 7, 6), "outcome": "reached"})
+    together, alone = report(store), IndicatorRepository(store, parallel=False).report(AS_OF)
+
+    def counts(by_id: Any) -> dict[str, IndicatorCounts]:
+        return {key: indicators.counts for key, indicators in by_id.items()}
+
+    assert list(together.by_cohort) == list(alone.by_cohort)
+    assert counts(together.by_cohort) == counts(alone.by_cohort)
+    assert counts(together.by_site) == counts(alone.by_site)
+    assert together.total.counts == alone.total.counts
+    assert together.total.completers_never_reached_share == Rate(4, 5)
+
+
+def test_readers_keep_their_snapshot_while_another_connection_writes(store: Store, cohort: str) -> None:
+    make_learner(store, cohort, "graduated")
+    with ExitStack() as stack:
+        readers = store.indicators._readers(stack, 3)
+        assert readers is not None
+        make_learner(store, cohort, "graduated")  # committed once the readers took their snapshot
+        assert [r.execute("SELECT COUNT(*) FROM learner").fetchone()[0] for r in readers] == [1, 1, 1]
+    assert total(store).enrolled == 2
+
+
+class _WriteWhileOpeningReaders(IndicatorRepository):
+    """Commits a learner (through the store, on another connection) once the first reader is open:
+    the moment a sync could land between two readers taking their snapshots."""
+
+    def __init__(self, store: Store, cohort_id: str):
+        super().__init__(store)
+        self.cohort_id, self.opened = cohort_id, 0
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with super()._connection() as connection:
+            self.opened += 1
+            if self.opened == 3:  # the witness, the first reader, then the second reader
+                make_learner(self.store, self.cohort_id, "graduated")
+            yield connection
+
+
+def test_a_write_between_two_readers_makes_the_report_read_on_one_connection(
+    store: Store, cohort: str, read_mode: str
+) -> None:
+    make_learner(store, cohort, "graduated")
+    repository = _WriteWhileOpeningReaders(store, cohort)
+    with ExitStack() as stack:
+        assert repository._readers(stack, 3) is None  # two snapshots: not used together
+    repository.opened = 0
+    r = repository.report(AS_OF)
+    # a large scope opened its readers, saw the write, then read everything on one connection
+    assert repository.opened == (5 if read_mode == "parallel" else 1)
+    assert r.total.enrolled == r.by_cohort[cohort].enrolled == (3 if read_mode == "parallel" else 2)

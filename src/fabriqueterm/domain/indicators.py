@@ -7,7 +7,7 @@ its cohorts' and the total is the sum of the sites'.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -128,12 +128,7 @@ class IndicatorCounts:
         """The counts from a flat sequence in the order of :meth:`flat_names`."""
         if len(values) != len(_FLAT_NAMES):
             raise ValueError(f"expected {len(_FLAT_NAMES)} counts, got {len(values)}")
-        return cls(
-            *[
-                tuple(values[start : start + _WIDTH]) if per_milestone else values[start]
-                for (_name, per_milestone), start in zip(_LAYOUT, _STARTS, strict=True)
-            ]
-        )
+        return cls(*[values[at] if type(at) is int else tuple(values[at]) for at in _ARGUMENTS])
 
     @classmethod
     def sum_of(cls, counts: Iterable[IndicatorCounts]) -> IndicatorCounts:
@@ -168,6 +163,11 @@ _FLAT_NAMES = tuple(
     for name_n in ([f"{name}_{n}" for n in EXIT_MONTHS] if per_milestone else [name])
 )
 _ZERO_FLAT = [0] * len(_FLAT_NAMES)
+#: Where each field's value sits in a flat sequence: an index, or a slice for a per-milestone tuple.
+_ARGUMENTS: tuple[int | slice, ...] = tuple(
+    slice(start, start + _WIDTH) if per_milestone else start
+    for (_name, per_milestone), start in zip(_LAYOUT, _STARTS, strict=True)
+)
 
 
 @dataclass(frozen=True)
@@ -264,11 +264,38 @@ class Indicators:
         return Rate(self.counts.followups_reached, self.counts.followups_done)
 
 
+class CohortIndicators(Mapping[str, Indicators]):
+    """Indicators by cohort id, made from flat count rows (see :meth:`IndicatorCounts.flat`) when
+    first read: a network report holds thousands of cohorts and its readers look at a few."""
+
+    def __init__(self, flat_rows: Mapping[str, Sequence[int]]):
+        self._flat_rows = flat_rows
+        self._made: dict[str, Indicators] = {}
+
+    def __getitem__(self, cohort_id: str) -> Indicators:
+        made = self._made.get(cohort_id)
+        if made is None:
+            made = self._made[cohort_id] = Indicators(IndicatorCounts.from_flat(self._flat_rows[cohort_id]))
+        return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._flat_rows)
+
+    def __len__(self) -> int:
+        return len(self._flat_rows)
+
+    def __contains__(self, cohort_id: object) -> bool:
+        return cohort_id in self._flat_rows
+
+    def __repr__(self) -> str:
+        return f"CohortIndicators({len(self)} cohorts)"
+
+
 @dataclass(frozen=True)
 class IndicatorReport:
     """Indicators as of ``as_of`` per cohort (by id), per site (by id) and in total."""
 
     as_of: date
-    by_cohort: dict[str, Indicators]
+    by_cohort: Mapping[str, Indicators]
     by_site: dict[str, Indicators]
     total: Indicators

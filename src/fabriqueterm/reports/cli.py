@@ -1,6 +1,6 @@
 """``fabriqueterm export``, ``fabriqueterm import learners`` and ``fabriqueterm learner export|erase``.
 
-Only argparse at import: the store, the exporters and openpyxl load inside the handlers. Every
+Only argparse at import: the store, the exporters and XlsxWriter load inside the handlers. Every
 handler opens the user's store (or the demo's with ``--demo``), prints what it did, and on bad input
 prints why and what to type instead, and returns 2 (never a traceback).
 """

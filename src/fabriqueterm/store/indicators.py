@@ -1,7 +1,16 @@
 """The indicators of ../shared/DOMAIN.md counted in SQLite, never by a Python loop over learners.
 
-One statement per report returns one row of counts per cohort in scope, already in the flat order
-of :meth:`IndicatorCounts.flat_names`; sites and the total are sums of their cohorts' rows.
+Three grouped statements count per cohort, each reading covering indexes in cohort order (schema
+version 5) and aggregating straight to cohorts, never to learners first:
+
+- the cohorts: their learners' statuses and profiles, completers reached by a follow-up, and
+  every count derived from those (one row per cohort of the scope, in the report's order);
+- the follow-ups of their learners;
+- the exits: completers' placements, each learner counted once.
+
+Python lays each cohort's three rows side by side, in the flat order of
+:meth:`IndicatorCounts.flat_names`; sites and the total are sums of their cohorts. For a large
+scope the three statements run at once, on three connections reading one snapshot.
 
 Learner statuses are the current ones; dates are read as of the report's date: a cohort counts at
 +N months once its end date + N months is on or before it, a placement once it has started, a
@@ -11,13 +20,14 @@ what was done after that Sunday).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, text
-
-from fabriqueterm.domain.dates import week_bounds
+from fabriqueterm.domain.dates import add_months, week_bounds
 from fabriqueterm.domain.enums import (
     COMPLETER_STATUSES,
     EMPLOYMENT_KINDS,
@@ -31,13 +41,19 @@ from fabriqueterm.domain.enums import (
 )
 from fabriqueterm.domain.indicators import (
     EXIT_MONTHS,
+    CohortIndicators,
     IndicatorCounts,
     IndicatorReport,
     Indicators,
 )
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from fabriqueterm.store.db import Store
+
+Rows = list[tuple[Any, ...]]
+Statement = tuple[str, dict[str, Any]]
 
 
 def months_after_sql(day: str, months: int) -> str:
@@ -45,12 +61,18 @@ def months_after_sql(day: str, months: int) -> str:
     :func:`fabriqueterm.domain.dates.add_months` (31 Aug + 6 months = 28/29 Feb)."""
     if months == 0:
         return day
-    same_day = (
-        f"date({day}, 'start of month', '+{months} months', "
-        f"printf('+%d days', CAST(strftime('%d', {day}) AS INTEGER) - 1))"
-    )
-    month_end = f"date({day}, 'start of month', '+{months + 1} months', '-1 day')"
-    return f"min({same_day}, {month_end})"
+    # SQLite rolls 31 Aug + 6 months over to 3 Mar; the month's last day is then the earlier one.
+    return f"min(date({day}, '+{months} months'), date({day}, 'start of month', '+{months + 1} months', '-1 day'))"
+
+
+def last_end_date_past(as_of: date, months: int) -> date:
+    """The latest end date whose + ``months`` months is on or before ``as_of``: a cohort's exit
+    figures at +``months`` count in a report as of ``as_of`` when it ended on or before that day."""
+    day = add_months(as_of, -months)  # add_months(day, months) <= as_of: the clamp only moves down
+    # A few later days may clamp to the same month end (28, 29, 30 and 31 Aug + 6 = 28 Feb).
+    while add_months(day + timedelta(days=1), months) <= as_of:
+        day += timedelta(days=1)
+    return day
 
 
 def _sql_list(items: Sequence[str]) -> str:
@@ -59,65 +81,28 @@ def _sql_list(items: Sequence[str]) -> str:
 
 
 def _count(condition: str) -> str:
-    return f"COUNT(CASE WHEN {condition} THEN 1 END)"
+    return f"COUNT(*) FILTER (WHERE {condition})"
+
+
+def _if_past(months: int, value: str) -> str:
+    """``value`` once the cohort's end + ``months`` months is on or before the report's date, else 0."""
+    return f"CASE WHEN c.end_date <= :past_{months} THEN {value} ELSE 0 END"
 
 
 _COMPLETER = f"l.status IN ({_sql_list(COMPLETER_STATUSES)})"
-_NOT_DONE = "(done_date IS NULL OR done_date > :as_of)"  # not done *as of* the date
-_COHORT_ENDS = ", ".join(f"{months_after_sql('end_date', n)} AS end_{n}" for n in EXIT_MONTHS)
-_EXIT_COUNTS = ", ".join(
-    f"{_count(f'fp.{kind}_start <= c.end_{n}')} AS {kind}_{n}"
-    for kind in ("positive", "employment")
-    for n in EXIT_MONTHS
-)
+# Dates are stored as ISO text; the unary + compares them as text, without SQLite first trying to
+# read each one as a number (the DATE columns' affinity): that attempt was a third of a pass.
+_NOT_DONE = "(f.done_date IS NULL OR +f.done_date > :as_of)"
+_REACHED = f"+f.done_date <= :as_of AND f.outcome = '{Outcome.REACHED.value}'"
 
+# {cohort_scope}: the report's cohorts (a condition on the cohort table). {learner_scope}: empty
+# for every site (every live learner is counted; cohorts of deleted sites are never read back), or
+# the scope's cohorts, whose learners are then sought through the index.
 
-def _cohort_columns() -> str:
-    """The final SELECT list: one expression per flat count, in IndicatorCounts' flat order."""
-    never_reached = "COALESCE(e.completers, 0) - COALESCE(f.completers_reached, 0)"
-    columns = {
-        "enrolled": "e.enrolled",
-        "women": "e.women",
-        "qpv": "e.qpv",
-        "level_4_or_below": "e.level_4_or_below",
-        "job_seekers": "e.job_seekers",
-        "refugees": "e.refugees",
-        "dropped_out": "e.dropped_out",
-        "completers": "e.completers",
-        "in_training": f"CASE WHEN c.status = '{CohortStatus.RUNNING.value}' THEN e.still_enrolled END",
-        "cohorts_running": f"c.status = '{CohortStatus.RUNNING.value}'",
-        "completers_never_reached": never_reached,
-        "followups_due": "f.due",
-        "followups_overdue": "f.overdue",
-        "followups_done_this_week": "f.done_this_week",
-        "followups_done": "f.done",
-        "followups_reached": "f.reached",
-    }
-    for n in EXIT_MONTHS:  # exit figures at +N only once the cohort's end + N months is past
-        past = f"c.end_{n} <= :as_of"
-        columns |= {
-            f"exit_denominator_{n}": f"CASE WHEN {past} THEN e.completers END",
-            f"positive_{n}": f"CASE WHEN {past} THEN x.positive_{n} END",
-            f"employment_{n}": f"CASE WHEN {past} THEN x.employment_{n} END",
-            f"never_reached_{n}": f"CASE WHEN {past} THEN {never_reached} END",
-        }
-    return ",\n       ".join(f"COALESCE({columns[name]}, 0) AS {name}" for name in IndicatorCounts.flat_names())
-
-
-# Each CTE is MATERIALIZED so that SQLite computes it once, not once per row that reads it (the
-# date arithmetic of scoped_cohort inlined into the learner scan costs seconds at 100k learners).
-# {cohort_filter}: the report's filters on cohorts. {learner_hint}, {placement_source},
-# {follow_up_source}: see _SOURCES.
-_REPORT_QUERY = f"""
-WITH scoped_cohort AS MATERIALIZED (
-    SELECT id, site_id, status, {_COHORT_ENDS}
-    FROM cohort
-    WHERE deleted_at IS NULL {{cohort_filter}}
-),
-scoped_learner AS MATERIALIZED (
-    SELECT id FROM learner WHERE deleted_at IS NULL AND cohort_id IN (SELECT id FROM scoped_cohort)
-),
-enrolment AS MATERIALIZED (
+# One row per cohort of the scope, in the report's order: its site, then the flat counts from
+# enrolled to exit_denominator_12, and from never_reached_0 to completers_never_reached.
+_COHORTS = f"""
+WITH people AS MATERIALIZED (
     SELECT l.cohort_id,
            COUNT(*) AS enrolled,
            {_count(f"l.gender = '{Gender.F.value}'")} AS women,
@@ -127,82 +112,85 @@ enrolment AS MATERIALIZED (
            {_count("l.refugee")} AS refugees,
            {_count(f"l.status = '{LearnerStatus.DROPPED_OUT.value}'")} AS dropped_out,
            {_count(_COMPLETER)} AS completers,
-           {_count(f"l.status = '{LearnerStatus.ENROLLED.value}'")} AS still_enrolled
-    FROM learner l {{learner_hint}}
-    WHERE l.deleted_at IS NULL AND l.status IN ({_sql_list(ENROLLED_STATUSES)})
-      AND l.cohort_id IN (SELECT id FROM scoped_cohort)
-    GROUP BY l.cohort_id
-),
-first_placement AS MATERIALIZED (
-    SELECT learner_id,
-           MIN(CASE WHEN kind <> '{PlacementKind.OTHER.value}' THEN start_date END) AS positive_start,
-           MIN(CASE WHEN kind IN ({_sql_list(EMPLOYMENT_KINDS)}) THEN start_date END) AS employment_start
-    FROM {{placement_source}}
-    GROUP BY learner_id
-),
-exits AS MATERIALIZED (
-    SELECT l.cohort_id, {_EXIT_COUNTS}
-    FROM first_placement fp
-    JOIN learner l ON l.id = fp.learner_id
-    JOIN scoped_cohort c ON c.id = l.cohort_id
-    WHERE l.deleted_at IS NULL AND {_COMPLETER}
-    GROUP BY l.cohort_id
-),
-learner_follow_up AS MATERIALIZED (
-    SELECT learner_id,
-           {_count(f"due_date <= :as_of AND {_NOT_DONE}")} AS due,
-           {_count(f"due_date < :overdue_before AND {_NOT_DONE}")} AS overdue,
-           {_count("done_date BETWEEN :monday AND :as_of")} AS done_this_week,
-           {_count("done_date <= :as_of")} AS done,
-           {_count(f"done_date <= :as_of AND outcome = '{Outcome.REACHED.value}'")} AS reached
-    FROM {{follow_up_source}}
-    GROUP BY learner_id
-),
-follow_ups AS MATERIALIZED (
-    SELECT l.cohort_id,
-           SUM(lf.due) AS due, SUM(lf.overdue) AS overdue, SUM(lf.done_this_week) AS done_this_week,
-           SUM(lf.done) AS done, SUM(lf.reached) AS reached,
-           {_count(f"{_COMPLETER} AND lf.reached > 0")} AS completers_reached
-    FROM learner_follow_up lf
-    JOIN learner l ON l.id = lf.learner_id
-    JOIN scoped_cohort c ON c.id = l.cohort_id
-    WHERE l.deleted_at IS NULL
+           {_count(f"l.status = '{LearnerStatus.ENROLLED.value}'")} AS still_enrolled,
+           -- once per completer, however many calls reached them
+           {_count(f'''{_COMPLETER} AND EXISTS (
+               SELECT 1 FROM follow_up f INDEXED BY ix_follow_up_learner_cover
+               WHERE f.learner_id = l.id AND f.deleted_at IS NULL AND {_REACHED})''')} AS completers_reached
+    FROM learner l INDEXED BY ix_learner_cohort_cover
+    WHERE l.deleted_at IS NULL AND l.status IN ({_sql_list(ENROLLED_STATUSES)}){{learner_scope}}
     GROUP BY l.cohort_id
 )
-SELECT c.id AS cohort_id, c.site_id,
-       {_cohort_columns()}
-FROM scoped_cohort c
-LEFT JOIN enrolment e ON e.cohort_id = c.id
-LEFT JOIN exits x ON x.cohort_id = c.id
-LEFT JOIN follow_ups f ON f.cohort_id = c.id
+SELECT c.id, c.site_id,
+       {", ".join(f"COALESCE(p.{name}, 0)" for name in (
+           "enrolled", "women", "qpv", "level_4_or_below", "job_seekers", "refugees", "dropped_out", "completers"
+       ))},
+       CASE WHEN c.status = '{CohortStatus.RUNNING.value}' THEN COALESCE(p.still_enrolled, 0) ELSE 0 END,
+       c.status = '{CohortStatus.RUNNING.value}',
+       {", ".join(_if_past(n, "COALESCE(p.completers, 0)") for n in EXIT_MONTHS)},
+       {", ".join(_if_past(n, "COALESCE(p.completers - p.completers_reached, 0)") for n in EXIT_MONTHS)},
+       COALESCE(p.completers - p.completers_reached, 0)
+FROM cohort c
+LEFT JOIN people p ON p.cohort_id = c.id
+WHERE {{cohort_scope}}
 ORDER BY c.site_id, c.id
 """
 
-# Where the per-learner CTEs read their rows. Measured at 100k learners: through the indexes costs
-# about twice a full scan for every learner, so indexes pay below about 40 % of the cohorts.
-_SOURCES = {
-    # A large scope: one sequential scan of each table (NOT INDEXED: the planner would rather walk
-    # an index to skip a sort, at the price of a random read per row).
-    "scan": {
-        "learner_hint": "NOT INDEXED",
-        "placement_source": "placement NOT INDEXED WHERE deleted_at IS NULL",
-        "follow_up_source": "follow_up NOT INDEXED WHERE deleted_at IS NULL",
-    },
-    # A small scope (a cohort, a few sites): only the scope's rows, through the learner_id indexes.
-    "lookup": {
-        "learner_hint": "",
-        "placement_source": "placement WHERE deleted_at IS NULL AND learner_id IN (SELECT id FROM scoped_learner)",
-        "follow_up_source": "follow_up WHERE deleted_at IS NULL AND learner_id IN (SELECT id FROM scoped_learner)",
-    },
-}
+# One row per cohort: followups_due, _overdue, _done_this_week, _done, _reached. The follow-ups
+# of every live learner count, whatever the learner's status.
+_FOLLOW_UPS = f"""
+SELECT l.cohort_id,
+       {_count(f"{_NOT_DONE} AND +f.due_date <= :as_of")},
+       {_count(f"{_NOT_DONE} AND +f.due_date < :overdue_before")},
+       {_count("+f.done_date BETWEEN :monday AND :as_of")},
+       {_count("+f.done_date <= :as_of")},
+       {_count(_REACHED)}
+FROM learner l INDEXED BY ix_learner_cohort_cover
+JOIN follow_up f INDEXED BY ix_follow_up_learner_cover ON f.learner_id = l.id AND f.deleted_at IS NULL
+WHERE l.deleted_at IS NULL{{learner_scope}}
+GROUP BY l.cohort_id
+"""
+
+_POSITIVE = f"p.kind <> '{PlacementKind.OTHER.value}'"
+_EMPLOYMENT = f"p.kind IN ({_sql_list(EMPLOYMENT_KINDS)})"
+
+# One row per cohort ended by the report's date: positive_N then employment_N for N in EXIT_MONTHS,
+# completers with a placement of that kind started by end + N months, each learner counted once;
+# 0 while end + N months is still ahead.
+_EXITS = f"""
+WITH ended_cohort AS MATERIALIZED (
+    SELECT id, end_date, {", ".join(f"{months_after_sql('+end_date', n)} AS end_{n}" for n in EXIT_MONTHS)}
+    FROM cohort c
+    WHERE {{cohort_scope}} AND c.end_date <= :as_of
+)
+SELECT l.cohort_id,
+       {", ".join(
+           _if_past(n, f"COUNT(DISTINCT l.rowid) FILTER (WHERE +p.start_date <= c.end_{n}{extra})")
+           for extra in ("", f" AND {_EMPLOYMENT}")
+           for n in EXIT_MONTHS
+       )}
+FROM learner l INDEXED BY ix_learner_cohort_cover
+CROSS JOIN placement p INDEXED BY ix_placement_learner_cover ON p.learner_id = l.id AND p.deleted_at IS NULL
+CROSS JOIN ended_cohort c ON c.id = l.cohort_id
+WHERE l.deleted_at IS NULL AND {_COMPLETER} AND {_POSITIVE}{{learner_scope}}
+GROUP BY l.cohort_id
+"""
+
+# A scope with fewer cohorts than this share of the network is read on one connection: three
+# connections and threads would cost more than they save.
 _LOOKUP_SHARE = 0.4
+
+_NO_FOLLOW_UPS, _NO_EXITS = (0,) * 5, (0,) * (2 * len(EXIT_MONTHS))
 
 
 class IndicatorRepository:
-    """Indicators as of a date for cohorts, sites and their total, counted in the local store."""
+    """Indicators as of a date for cohorts, sites and their total, counted in the local store.
+    ``parallel``: a large scope's statements run at once on several connections (False: one after
+    the other on one connection, for comparison)."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, *, parallel: bool = True):
         self.store = store
+        self.parallel = parallel
 
     def report(
         self,
@@ -214,13 +202,16 @@ class IndicatorRepository:
         """The indicators as of ``as_of`` of every live cohort of live sites, or only those of
         ``site_ids`` and/or of ``cohort_id``: per cohort, per site (every live site in scope, even
         without cohorts, by name; only the cohort's site when ``cohort_id`` is given) and in total."""
-        cohort_filter = "AND site_id IN (SELECT id FROM site WHERE deleted_at IS NULL)"
+        cohort_scope = "c.deleted_at IS NULL AND c.site_id IN (SELECT id FROM site WHERE deleted_at IS NULL)"
+        site_scope = ""
         params: dict[str, Any] = {}
         if site_ids is not None:
-            cohort_filter += " AND site_id IN :site_ids"
-            params["site_ids"] = list(site_ids)
+            # A JSON array: one parameter whatever the number of sites.
+            site_scope = " AND id IN (SELECT value FROM json_each(:site_ids))"
+            cohort_scope += " AND c.site_id IN (SELECT value FROM json_each(:site_ids))"
+            params["site_ids"] = json.dumps(list(site_ids))
         if cohort_id is not None:
-            cohort_filter += " AND id = :cohort_id"
+            cohort_scope += " AND c.id = :cohort_id"
             params["cohort_id"] = cohort_id
         monday, _sunday = week_bounds(as_of)
         params |= {
@@ -228,49 +219,120 @@ class IndicatorRepository:
             "overdue_before": (as_of - timedelta(days=7)).isoformat(),
             "monday": monday.isoformat(),
         }
+        params |= {f"past_{n}": last_end_date_past(as_of, n).isoformat() for n in EXIT_MONTHS}
+        learner_scope = ""
+        if site_ids is not None or cohort_id is not None:
+            learner_scope = f" AND l.cohort_id IN (SELECT c.id FROM cohort c WHERE {cohort_scope})"
 
-        with self.store.read() as session:
-            mode = "lookup" if self._is_small(session, site_ids, cohort_id) else "scan"
-            statement = text(_REPORT_QUERY.format(cohort_filter=cohort_filter, **_SOURCES[mode]))
-            if site_ids is not None:
-                statement = statement.bindparams(bindparam("site_ids", expanding=True))
-            rows = session.execute(statement, params).all()
-            site_order = [] if cohort_id is not None else self._site_ids(session, site_ids)
+        def statement(template: str) -> Statement:
+            return template.format(cohort_scope=cohort_scope, learner_scope=learner_scope), params
 
-        by_cohort: dict[str, Indicators] = {}
-        per_site: dict[str, list[Sequence[int]]] = {site_id: [] for site_id in site_order}
-        for cohort, site, *values in rows:  # one row per cohort
-            by_cohort[cohort] = Indicators(IndicatorCounts.from_flat(values))
-            per_site.setdefault(site, []).append(values)
-        by_site = {site: IndicatorCounts.sum_of_flat(values) for site, values in per_site.items()}
-        return IndicatorReport(
-            as_of=as_of,
-            by_cohort=by_cohort,
-            by_site={site: Indicators(counts) for site, counts in by_site.items()},
-            total=Indicators(IndicatorCounts.sum_of(by_site.values())),
+        sites = f"SELECT id FROM site WHERE deleted_at IS NULL{site_scope} ORDER BY name, id"
+        # Each group on its own connection, the longest first.
+        [exits], [follow_ups], [cohorts, site_rows] = self._read(
+            [[statement(_EXITS)], [statement(_FOLLOW_UPS)], [statement(_COHORTS), (sites, params)]],
+            together=self.parallel and not self._is_small(site_ids, cohort_id),
+        )
+        return _assemble(
+            as_of,
+            cohorts,
+            follow_ups={row[0]: row[1:] for row in follow_ups},
+            exits={row[0]: row[1:] for row in exits},
+            site_order=[] if cohort_id is not None else [row[0] for row in site_rows],
         )
 
-    @staticmethod
-    def _is_small(session: Any, site_ids: Sequence[str] | None, cohort_id: str | None) -> bool:
-        """Whether the scope holds few enough cohorts to read its rows through the indexes."""
+    def _is_small(self, site_ids: Sequence[str] | None, cohort_id: str | None) -> bool:
+        """Whether the scope holds few enough cohorts to be read on one connection."""
         if cohort_id is not None:
             return True
         if site_ids is None:
             return False
-        statement = text(
-            "SELECT COUNT(*), COUNT(CASE WHEN site_id IN :site_ids THEN 1 END)"
-            " FROM cohort WHERE deleted_at IS NULL"
-        ).bindparams(bindparam("site_ids", expanding=True))
-        every, in_scope = session.execute(statement, {"site_ids": list(site_ids)}).one()
-        return in_scope <= every * _LOOKUP_SHARE
+        with self._connection() as connection:
+            every, in_scope = connection.execute(
+                "SELECT COUNT(*), COUNT(*) FILTER (WHERE site_id IN (SELECT value FROM json_each(?)))"
+                " FROM cohort WHERE deleted_at IS NULL",
+                (json.dumps(list(site_ids)),),
+            ).fetchone()
+        return bool(in_scope <= every * _LOOKUP_SHARE)
 
-    @staticmethod
-    def _site_ids(session: Any, site_ids: Sequence[str] | None) -> list[str]:
-        """The live sites of the report, by name."""
-        sql = "SELECT id FROM site WHERE deleted_at IS NULL"
-        if site_ids is None:
-            return [row[0] for row in session.execute(text(sql + " ORDER BY name, id"))]
-        statement = text(sql + " AND id IN :site_ids ORDER BY name, id").bindparams(
-            bindparam("site_ids", expanding=True)
+    def _read(self, groups: list[list[Statement]], *, together: bool) -> list[list[Rows]]:
+        """The rows of each statement, all read from one snapshot of the database. ``together``:
+        each group of statements on its own connection, at once (SQLite lets go of Python's lock
+        while it counts, so each core counts a group); otherwise one after the other."""
+
+        def run(connection: sqlite3.Connection, group: list[Statement]) -> list[Rows]:
+            return [connection.execute(sql, params).fetchall() for sql, params in group]
+
+        if together:
+            with ExitStack() as stack:
+                readers = self._readers(stack, len(groups))
+                if readers is not None:
+                    with ThreadPoolExecutor(max_workers=len(groups) - 1) as pool:
+                        pairs = zip(readers[1:], groups[1:], strict=True)
+                        others = [pool.submit(run, reader, group) for reader, group in pairs]
+                        first = run(readers[0], groups[0])
+                        return [first, *(future.result() for future in others)]
+        with ExitStack() as stack:
+            readers = self._readers(stack, 1)
+            assert readers is not None  # one connection always reads one snapshot
+            return [run(readers[0], group) for group in groups]
+
+    def _readers(self, stack: ExitStack, count: int) -> list[sqlite3.Connection] | None:
+        """``count`` connections in read transactions on the same snapshot, closed with ``stack``;
+        None when a write was committed while they were being opened.
+
+        ``PRAGMA data_version`` on a connection outside any transaction changes whenever another
+        connection commits: unchanged around the opening of the readers, they all read the state
+        it saw (a reader takes its snapshot on its first read)."""
+        witness = stack.enter_context(self._connection()) if count > 1 else None
+        before = witness.execute("PRAGMA data_version").fetchone()[0] if witness else None
+        readers = []
+        for _ in range(count):
+            reader = stack.enter_context(self._connection())
+            reader.execute("BEGIN")
+            stack.callback(reader.execute, "ROLLBACK")
+            reader.execute("SELECT 1 FROM site LIMIT 1").fetchall()
+            readers.append(reader)
+        if witness is not None and witness.execute("PRAGMA data_version").fetchone()[0] != before:
+            return None
+        return readers
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A pooled connection of the store, with its pragmas, returned to the pool afterwards."""
+        proxy = self.store.engine.raw_connection()
+        try:
+            yield proxy.driver_connection  # type: ignore[misc]
+        finally:
+            proxy.close()
+
+
+def _assemble(
+    as_of: date,
+    cohorts: Rows,
+    *,
+    follow_ups: dict[str, tuple[int, ...]],
+    exits: dict[str, tuple[int, ...]],
+    site_order: list[str],
+) -> IndicatorReport:
+    """The report from the rows of the three statements (the cohorts of ``cohorts`` only)."""
+    split = 2 + 10 + len(EXIT_MONTHS)  # cohort, site, the counts up to exit_denominator_12
+    flat_rows: dict[str, tuple[int, ...]] = {}
+    per_site: dict[str, list[tuple[int, ...]]] = {site_id: [] for site_id in site_order}
+    for row in cohorts:
+        cohort_id = row[0]
+        flat = (
+            row[2:split]
+            + exits.get(cohort_id, _NO_EXITS)
+            + row[split:]
+            + follow_ups.get(cohort_id, _NO_FOLLOW_UPS)
         )
-        return [row[0] for row in session.execute(statement, {"site_ids": list(site_ids)})]
+        flat_rows[cohort_id] = flat
+        per_site.setdefault(row[1], []).append(flat)
+    by_site = {site: IndicatorCounts.sum_of_flat(rows) for site, rows in per_site.items()}
+    return IndicatorReport(
+        as_of=as_of,
+        by_cohort=CohortIndicators(flat_rows),
+        by_site={site: Indicators(counts) for site, counts in by_site.items()},
+        total=Indicators(IndicatorCounts.sum_of(by_site.values())),
+    )
