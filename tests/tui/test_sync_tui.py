@@ -188,7 +188,8 @@ async def test_a_conflict_is_shown_side_by_side_and_taking_mine_converges(synced
         app.store.learners.update(learner_id, {"phone": "+33622222222"})
         app.data_changed()
         await wait_until(pilot, lambda: synced(app)() and app.sync_state.conflicts == 1)
-        assert "1 conflict to resolve" in status_text(app)
+        # The status bar hears the state through a signal delivered at its next turn (call_next).
+        await wait_until(pilot, lambda: "1 conflict to resolve" in status_text(app))
 
         await pilot.press("7")
         await settle(pilot)
@@ -251,7 +252,7 @@ async def test_an_unreachable_commons_shows_offline_and_keeps_the_outbox(synced_
     assert len(before) == 1
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: not app._sync_running and app.sync_state.phase == SyncPhase.OFFLINE)
-        assert status_text(app).startswith("offline")
+        await wait_until(pilot, lambda: status_text(app).startswith("offline"))
         assert app.sync_state.pending == len(before)
         first = sync_status(app.store).last_attempt
         assert sync_status(app.store).online is False
@@ -303,7 +304,7 @@ async def test_a_change_refused_by_the_commons_is_listed_with_its_reason(synced_
         await pilot.press("s")
         await wait_until(pilot, lambda: synced(app)() and app.sync_state.rejected == 1)
         await settle(pilot)
-        assert "1 change refused" in status_text(app)
+        await wait_until(pilot, lambda: "1 change refused" in status_text(app))
         table = app.screen.query_one("#rejected", DataTable)
         assert table.display and table.row_count == 1
         row = [str(cell) for cell in table.get_row_at(0)]
@@ -315,7 +316,7 @@ async def test_a_refused_token_asks_to_log_in_again_and_does_not_retry(synced_ap
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: not app._sync_running and app.sync_state.phase == SyncPhase.ERROR)
         assert app.sync_state.error_kind == "auth"
-        assert status_text(app).startswith("log in again to sync")
+        await wait_until(pilot, lambda: status_text(app).startswith("log in again to sync"))
         assert "fabriqueterm login" in app.sync_state.detail
         assert app._retry_timer is None
 
@@ -361,4 +362,4 @@ async def test_back_online_the_retry_sends_what_waited(synced_app, colleague, te
         closing.append(Forwarder(port, team.commons.url))
         await wait_until(pilot, synced(app))
         assert app.store.learners.get(learner_id).first_name == "Inès"
-        assert status_text(app).startswith("synced")
+        await wait_until(pilot, lambda: status_text(app).startswith("synced"))
