@@ -1,4 +1,4 @@
-"""Read-only queries of the reports (weekly summary, learner import, personal-data export).
+"""Read-only queries of the reports (weekly summary, personal-data export).
 
 The weekly figures are counted in SQLite with grouped queries, never a Python loop over learners,
 so a summary at 100k learners stays well under a second.
@@ -46,18 +46,6 @@ class CohortLabel:
     start_date: date
     end_date: date
     status: str
-
-
-@dataclass(frozen=True)
-class LearnerContact:
-    """A live learner's contact details, to find duplicates before an import."""
-
-    id: str
-    first_name: str
-    last_name: str
-    #: Lower-cased, or None.
-    email: str | None
-    phone: str | None
 
 
 @dataclass(frozen=True)
@@ -120,7 +108,7 @@ GROUP BY l.site_id, p.kind
 
 
 class ReportRepository:
-    """Queries behind the weekly summary, the learner import and the personal-data export."""
+    """Queries behind the weekly summary and the personal-data export."""
 
     def __init__(self, store: Store):
         self.store = store
@@ -184,17 +172,6 @@ class ReportRepository:
             if limit is not None:
                 query = query.limit(limit)
             return [CohortLabel(*row) for row in session.execute(query)]
-
-    def learner_contacts(self) -> list[LearnerContact]:
-        """Email (lower-cased) and phone of every live learner that has one."""
-        with self.store.read() as session:
-            rows = session.execute(
-                text(
-                    "SELECT id, first_name, last_name, lower(email), phone FROM learner"
-                    " WHERE deleted_at IS NULL AND (email IS NOT NULL OR phone IS NOT NULL)"
-                )
-            )
-            return [LearnerContact(*row) for row in rows]
 
     def learner_record(self, learner_id: str) -> LearnerRecord | None:
         """Everything held about one learner (even a tombstoned one), or None if no such row."""
