@@ -25,7 +25,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,9 +92,16 @@ def render_po(catalog: Catalog) -> bytes:
     return buffer.getvalue()
 
 
+_GENERATED_BY = re.compile(rb'^"Generated-By: [^"]*"\n', re.MULTILINE)
+
+
 def _write_if_changed(path: Path, content: bytes) -> bool:
-    if path.exists() and path.read_bytes() == content:
-        return False
+    """Write ``content`` unless the file says the same already. A .po or .pot that differs only by
+    the Babel version in its header is left alone, so that upgrading Babel rewrites nothing."""
+    if path.exists():
+        old = path.read_bytes()
+        if old == content or _GENERATED_BY.sub(b"", old) == _GENERATED_BY.sub(b"", content):
+            return False
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     return True
@@ -130,6 +137,24 @@ def compile_bytes(catalog: Catalog) -> bytes:
     return buffer.getvalue()
 
 
+def mo_content(data: bytes) -> tuple[object, ...]:
+    """What a compiled catalogue says, whichever Babel wrote it: its language, charset and plural
+    rule, and every translation. The bytes also carry the writer's version (``Generated-By``), so
+    two .mo files that translate alike may differ byte for byte: compare these instead."""
+    catalog = read_mo(io.BytesIO(data))
+    messages = {
+        (tuple(_ids(message)), message.context): _strings(message)
+        for message in catalog
+        if message.id
+    }
+    return (str(catalog.locale), catalog.charset, catalog.plural_forms, messages)
+
+
+def mo_is_current(path: Path, catalog: Catalog) -> bool:
+    """Whether the .mo at ``path`` translates exactly as ``catalog`` compiles."""
+    return path.exists() and mo_content(path.read_bytes()) == mo_content(compile_bytes(catalog))
+
+
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -149,7 +174,7 @@ def placeholders(text: str) -> set[str]:
 
 
 def _ids(message: Message) -> tuple[str, ...]:
-    return message.id if isinstance(message.id, tuple) else (message.id,)
+    return tuple(message.id) if isinstance(message.id, tuple | list) else (message.id,)
 
 
 def _strings(message: Message) -> tuple[str, ...]:
@@ -245,7 +270,10 @@ def cmd_compile(languages: Iterable[str] = LANGUAGES) -> int:
     for language in languages:
         catalog = read_catalog(po_path(language), language)
         path = mo_path(language)
-        changed = _write_if_changed(path, compile_bytes(catalog))
+        changed = not mo_is_current(path, catalog)
+        if changed:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(compile_bytes(catalog))
         print(f"{shown(path)}: {'compiled' if changed else 'unchanged'}")
     return 0
 
@@ -262,7 +290,7 @@ def cmd_check(languages: Iterable[str] = LANGUAGES) -> int:
         catalog = read_catalog(path, language)
         todo = problems(template, catalog)
         mo = mo_path(language)
-        if not mo.exists() or mo.read_bytes() != compile_bytes(catalog):
+        if not mo_is_current(mo, catalog):
             todo.append(f"{shown(mo)} is not up to date: run `python scripts/i18n.py compile`")
         for line in todo:
             print(f"{shown(path)}: {line}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gettext
 import importlib.util
+import re
 import string
 import subprocess
 import sys
@@ -139,7 +140,29 @@ def test_committed_mo_is_up_to_date_with_the_po(french: Catalog) -> None:
         else:
             in_po[message.id] = message.string
     assert in_mo == in_po, "run `python scripts/i18n.py compile`"
-    assert tool.mo_path("fr").read_bytes() == tool.compile_bytes(french)
+    assert tool.mo_is_current(tool.mo_path("fr"), french)
+
+
+def test_the_mo_check_compares_translations_not_the_compilers_bytes(french: Catalog) -> None:
+    """A .mo written by another Babel release differs in its header (``Generated-By``) only: that is
+    up to date. A changed translation or plural rule is not."""
+    compiled = tool.compile_bytes(french)
+    assert b"Generated-By: Babel" in compiled
+    # Same length, so that the offsets in the file stay right.
+    other_release = re.sub(
+        rb"Generated-By: Babel ([0-9.]+)",
+        lambda match: b"Generated-By: Babel " + re.sub(rb"[0-9]", b"9", match.group(1)),
+        compiled,
+    )
+    assert other_release != compiled
+    assert tool.mo_content(other_release) == tool.mo_content(compiled)
+
+    changed = tool.read_catalog(tool.po_path("fr"), "fr")
+    changed.get("end of training").string = "fin du parcours"
+    assert tool.mo_content(tool.compile_bytes(changed)) != tool.mo_content(compiled)
+    other_plural = compiled.replace(b"plural=(n > 1)", b"plural=(n!= 1)")
+    assert other_plural != compiled
+    assert tool.mo_content(other_plural) != tool.mo_content(compiled)
 
 
 def test_update_is_idempotent(template: Catalog) -> None:
