@@ -178,7 +178,9 @@ def problems(root: Path = ROOT) -> list[str]:
                 continue
             pin = pins.get(name)
             if pin is None:
-                found.append(f"{lock}: pyproject.toml asks for {requirement}, the lock has no {name}")
+                found.append(
+                    f"{lock}: pyproject.toml asks for {requirement}, the lock has no {name}"
+                )
             elif not requirement.specifier.contains(Version(pin.version), prereleases=True):
                 found.append(
                     f"{lock}: pyproject.toml asks for {requirement}, the lock pins {name}=={pin.version}"

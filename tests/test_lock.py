@@ -60,9 +60,16 @@ def test_every_pin_is_exact_and_hashed() -> None:
 
 
 def test_a_new_dependency_without_a_pin_is_reported(project: Path) -> None:
-    edit(project / "pyproject.toml", '    "XlsxWriter>=3.2",\n', '    "XlsxWriter>=3.2",\n    "openpyxl>=3.1",\n')
+    edit(
+        project / "pyproject.toml",
+        '    "XlsxWriter>=3.2",\n',
+        '    "XlsxWriter>=3.2",\n    "openpyxl>=3.1",\n',
+    )
     found = check.problems(project)
-    assert "requirements/app.txt: pyproject.toml asks for openpyxl>=3.1, the lock has no openpyxl" in found
+    assert (
+        "requirements/app.txt: pyproject.toml asks for openpyxl>=3.1, the lock has no openpyxl"
+        in found
+    )
     # openpyxl and what it needs are installed (the tests use them) but not in the app's lock.
     assert "requirements/app.txt: et-xmlfile is needed (installed 2.0.0) but not locked" in found
     assert not any(line.startswith("requirements/test.txt") for line in found)
