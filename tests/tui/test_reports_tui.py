@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from textual.widgets import Checkbox, DataTable, Input, Select, SelectionList, Static
-from tui_helpers import SIZE, TODAY, settle
+from tui_helpers import SIZE, TODAY, palette_highlights, settle, until
 
 from fabriqueterm.reports.cli import add_report_commands
 from fabriqueterm.reports.exporters import format_figure
@@ -585,15 +585,21 @@ async def test_help_lists_the_new_keys(make_app) -> None:
         assert keys["x"] == "export data" and keys["^e"] == "erase (right to be forgotten)"
 
 
-@pytest.mark.parametrize(("typed", "expected"), [("export the weekly", SummaryScreen), ("import learners", ImportScreen)])
-async def test_palette_commands_open_the_reports(make_app, typed, expected) -> None:
+@pytest.mark.parametrize(
+    ("typed", "title", "expected"),
+    [
+        ("export the weekly", "Export the weekly summary", SummaryScreen),
+        ("import learners", "Import learners from a CSV file", ImportScreen),
+    ],
+)
+async def test_palette_commands_open_the_reports(make_app, typed, title, expected) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+p")
         await settle(pilot)
         await pilot.press(*typed)
-        await settle(pilot)
+        await until(pilot, palette_highlights(app, title), f"the palette to offer {title!r}")
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, expected)

@@ -109,7 +109,7 @@ def synced_app(tmp_path: Path, team: Team, closing: list) -> Callable[..., Fabri
     return build
 
 
-async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from textual.widgets import DataTable, Input, Select, Static
-from tui_helpers import SIZE, TODAY, settle
+from tui_helpers import SIZE, TODAY, palette_highlights, settle, until
 
 from fabriqueterm.config import load_config
 from fabriqueterm.i18n import current_language
@@ -227,8 +227,8 @@ async def test_the_palette_finds_a_learner_by_phone_and_opens_them(make_app) -> 
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+p", *digits)
-        await pilot.pause(0.5)
-        await settle(pilot)
+        name = f"{wanted.first_name} {wanted.last_name}"
+        await until(pilot, palette_highlights(app, name), f"the palette to offer {name}")
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, LearnerDetailScreen)
