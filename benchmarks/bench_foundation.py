@@ -73,7 +73,12 @@ def rows(workdir: Path, *, learners: int, seed: int) -> list[Row]:
     label = f"{learners:,} learners"
     return [
         Row("foundation", f"generate demo data ({label})", generate_seconds, total_rows),
-        Row("foundation", "raw sqlite3 executemany, same rows, tables only (baseline)", raw_seconds, total_rows),
+        Row(
+            "foundation",
+            "raw sqlite3 executemany, same rows, tables only (baseline)",
+            raw_seconds,
+            total_rows,
+        ),
         Row(
             "foundation",
             "write demo data through the store",

@@ -1,7 +1,7 @@
 """Reports: the weekly summary exported in each format, and a 10,000-row learner CSV import.
 
-    python benchmarks/run.py --only reports                  # at 100,000 learners
-    python benchmarks/run.py --only reports --learners 20000
+python benchmarks/run.py --only reports                  # at 100,000 learners
+python benchmarks/run.py --only reports --learners 20000
 """
 
 from __future__ import annotations
@@ -20,14 +20,38 @@ IMPORT_ROWS = 10_000
 #: Rows created one by one for the import's baseline (a sample: 10,000 would take a minute).
 SINGLE_ROWS = 1_000
 
-_FIRST = ("Aïcha", "Bastien", "Chloé", "Dylan", "Élodie", "Farid", "Gaëlle", "Hugo", "Inès", "Jules")
-_LAST = ("Benali", "Durand", "Nguyen", "Traoré", "Lefèvre", "Da Silva", "Moreau", "Haddad", "Petit", "Cœur")
+_FIRST = (
+    "Aïcha",
+    "Bastien",
+    "Chloé",
+    "Dylan",
+    "Élodie",
+    "Farid",
+    "Gaëlle",
+    "Hugo",
+    "Inès",
+    "Jules",
+)
+_LAST = (
+    "Benali",
+    "Durand",
+    "Nguyen",
+    "Traoré",
+    "Lefèvre",
+    "Da Silva",
+    "Moreau",
+    "Haddad",
+    "Petit",
+    "Cœur",
+)
 
 
 def _write_import_csv(path: Path, rows: int, seed: int) -> None:
     """A realistic partner file: UTF-8 with BOM, ";", French headers and French ways of writing."""
     rng = random.Random(seed)
-    lines = ["Prénom;Nom;Courriel;Téléphone;Année de naissance;Genre;QPV;Niveau;Demandeur d'emploi;Réfugié·e;Statut"]
+    lines = [
+        "Prénom;Nom;Courriel;Téléphone;Année de naissance;Genre;QPV;Niveau;Demandeur d'emploi;Réfugié·e;Statut"
+    ]
     for i in range(rows):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         lines.append(
@@ -70,22 +94,41 @@ def rows(workdir: Path, *, learners: int, seed: int) -> list[Row]:
         weekly_summary(store, WEEK)  # warm the page cache like a second export would
         seconds, _report = timed(lambda: store.indicators.report(sunday), repeat=3)
         results.append(
-            Row("reports", "of which store.indicators.report (cumulative indicators)", seconds, learners)
+            Row(
+                "reports",
+                "of which store.indicators.report (cumulative indicators)",
+                seconds,
+                learners,
+            )
         )
         activity_seconds, _activity = timed(
-            lambda: ReportRepository(store).weekly_activity(sunday - timedelta(days=6), sunday), repeat=3
+            lambda: ReportRepository(store).weekly_activity(sunday - timedelta(days=6), sunday),
+            repeat=3,
         )
         results.append(
-            Row("reports", "of which the week's activity (enrolments, dropouts, placements)", activity_seconds, learners)
+            Row(
+                "reports",
+                "of which the week's activity (enrolments, dropouts, placements)",
+                activity_seconds,
+                learners,
+            )
         )
         seconds, summary = timed(lambda: weekly_summary(store, WEEK), repeat=3)
         sites = len(summary.sites)  # type: ignore[attr-defined]
         results.append(
-            Row("reports", f"weekly summary figures ({sites} sites)", seconds, learners, target="< 1 s")
+            Row(
+                "reports",
+                f"weekly summary figures ({sites} sites)",
+                seconds,
+                learners,
+                target="< 1 s",
+            )
         )
         for fmt in FORMATS:
             render_seconds, data = timed(lambda fmt=fmt: render(summary, fmt), repeat=3)
-            seconds, _data = timed(lambda fmt=fmt: render(weekly_summary(store, WEEK), fmt), repeat=3)
+            seconds, _data = timed(
+                lambda fmt=fmt: render(weekly_summary(store, WEEK), fmt), repeat=3
+            )
             results.append(
                 Row(
                     "reports",
@@ -116,7 +159,10 @@ def rows(workdir: Path, *, learners: int, seed: int) -> list[Row]:
         apply_seconds, result = timed(lambda: apply_import(store, plan))  # type: ignore[arg-type]
         created = len(result.created_ids)  # type: ignore[union-attr]
         # The baseline: rows like these created one by one through create(), on a sample.
-        sample = [{**v, "email": f"one.{i}@bench.example.org", "phone": None} for i, v in enumerate(values[:SINGLE_ROWS])]
+        sample = [
+            {**v, "email": f"one.{i}@bench.example.org", "phone": None}
+            for i, v in enumerate(values[:SINGLE_ROWS])
+        ]
         single_seconds, _created = timed(lambda: [store.learners.create(v) for v in sample])
         per_row = single_seconds / len(sample)
         results.append(
@@ -129,7 +175,9 @@ def rows(workdir: Path, *, learners: int, seed: int) -> list[Row]:
                 ratio=apply_seconds / (per_row * created),
             )
         )
-        results.append(Row("reports", "import 10,000-row CSV, total", prepare_seconds + apply_seconds, created))
+        results.append(
+            Row("reports", "import 10,000-row CSV, total", prepare_seconds + apply_seconds, created)
+        )
     finally:
         store.close()
     return results

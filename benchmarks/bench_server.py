@@ -40,7 +40,9 @@ TODAY = date(2026, 11, 25)
 @contextmanager
 def served(database_url: str, home: Path, workers: int = 1) -> Iterator[str]:
     """uvicorn on 127.0.0.1 at a free port, stopped on exit."""
-    with start_commons(database_url, home=home, log_file=home / "server.log", workers=workers) as commons:
+    with start_commons(
+        database_url, home=home, log_file=home / "server.log", workers=workers
+    ) as commons:
         yield commons.url
 
 
@@ -101,7 +103,9 @@ def _raw_sqlite_rate(rows_by_entity: dict[str, list[dict[str, Any]]], workdir: P
                 continue
             columns = [c.name for c in SYNCED_TABLES[entity].columns]
             statement = f"INSERT INTO {entity} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
-            connection.executemany(statement, [tuple(_sqlite_value(row.get(c)) for c in columns) for row in rows])
+            connection.executemany(
+                statement, [tuple(_sqlite_value(row.get(c)) for c in columns) for row in rows]
+            )
     seconds = time.perf_counter() - start
     connection.close()
     path.unlink(missing_ok=True)
@@ -122,22 +126,67 @@ def bench_push(database_url: str, label: str, workdir: Path, home: Path, workers
     engine, token, [site] = _prepare(database_url)
     cohort = uuid7()
     fields = {
-        "first_name": "Inès", "last_name": "Martin", "gender": "F", "qualification": "4", "status": "enrolled",
-        "job_seeker": True, "qpv": False, "refugee": False, "birth_year": 1999, "email": None, "phone": None,
-        "prescriber_id": None, "dropout_date": None, "dropout_reason": "",
+        "first_name": "Inès",
+        "last_name": "Martin",
+        "gender": "F",
+        "qualification": "4",
+        "status": "enrolled",
+        "job_seeker": True,
+        "qpv": False,
+        "refugee": False,
+        "birth_year": 1999,
+        "email": None,
+        "phone": None,
+        "prescriber_id": None,
+        "dropout_date": None,
+        "dropout_reason": "",
     }
-    mutations = [{"seq": 1, "entity": "cohort", "id": cohort, "op": "create", "fields": {
-        "site_id": site, "name": "Promo bench", "programme": "Data analyst", "start_date": "2026-01-05",
-        "end_date": "2026-09-30", "capacity": 500, "funders": "", "status": "running"}}]
+    mutations = [
+        {
+            "seq": 1,
+            "entity": "cohort",
+            "id": cohort,
+            "op": "create",
+            "fields": {
+                "site_id": site,
+                "name": "Promo bench",
+                "programme": "Data analyst",
+                "start_date": "2026-01-05",
+                "end_date": "2026-09-30",
+                "capacity": 500,
+                "funders": "",
+                "status": "running",
+            },
+        }
+    ]
     for number in range(2, PUSH_MUTATIONS + 2):
-        mutations.append({"seq": number, "entity": "learner", "id": uuid7(), "op": "create",
-                          "fields": {**fields, "site_id": site, "cohort_id": cohort, "last_name": f"Martin {number}"}})
+        mutations.append(
+            {
+                "seq": number,
+                "entity": "learner",
+                "id": uuid7(),
+                "op": "create",
+                "fields": {
+                    **fields,
+                    "site_id": site,
+                    "cohort_id": cohort,
+                    "last_name": f"Martin {number}",
+                },
+            }
+        )
     headers = {"Authorization": f"Bearer {token}"}
     client_id = uuid7()
-    with served(database_url, home, workers) as base, httpx.Client(base_url=base, timeout=120) as http:
+    with (
+        served(database_url, home, workers) as base,
+        httpx.Client(base_url=base, timeout=120) as http,
+    ):
         start = time.perf_counter()
         for offset in range(0, len(mutations), PUSH_BATCH):
-            answer = http.post("/v1/push", json={"client_id": client_id, "mutations": mutations[offset : offset + PUSH_BATCH]}, headers=headers)
+            answer = http.post(
+                "/v1/push",
+                json={"client_id": client_id, "mutations": mutations[offset : offset + PUSH_BATCH]},
+                headers=headers,
+            )
             answer.raise_for_status()
             assert all(r["status"] == "applied" for r in answer.json()["results"])
         seconds = time.perf_counter() - start
@@ -148,12 +197,21 @@ def bench_push(database_url: str, label: str, workdir: Path, home: Path, workers
         for i, m in enumerate(mutations[1:])
     ]
     raw = _raw_sqlite_rate({"learner": raw_rows}, workdir)
-    return [Row("server", f"push {PUSH_MUTATIONS:,} mutations, batches of {PUSH_BATCH} ({label})", seconds,
-                rows=PUSH_MUTATIONS, baseline=f"raw sqlite executemany {PUSH_MUTATIONS / raw:,.0f}/s",
-                ratio=seconds / raw)]
+    return [
+        Row(
+            "server",
+            f"push {PUSH_MUTATIONS:,} mutations, batches of {PUSH_BATCH} ({label})",
+            seconds,
+            rows=PUSH_MUTATIONS,
+            baseline=f"raw sqlite executemany {PUSH_MUTATIONS / raw:,.0f}/s",
+            ratio=seconds / raw,
+        )
+    ]
 
 
-def bench_pull(database_url: str, label: str, workdir: Path, home: Path, workers: int, data: Any) -> list[Row]:
+def bench_pull(
+    database_url: str, label: str, workdir: Path, home: Path, workers: int, data: Any
+) -> list[Row]:
     import httpx
 
     from fabriqueterm.server import admin
@@ -172,11 +230,16 @@ def bench_pull(database_url: str, label: str, workdir: Path, home: Path, workers
     engine.dispose()
     headers = {"Authorization": f"Bearer {token}"}
     received = 0
-    with served(database_url, home, workers) as base, httpx.Client(base_url=base, timeout=120) as http:
+    with (
+        served(database_url, home, workers) as base,
+        httpx.Client(base_url=base, timeout=120) as http,
+    ):
         start = time.perf_counter()
         cursors: dict[str, int] = {}
         while True:
-            page = http.post("/v1/pull", json={"cursors": cursors, "limit": PULL_PAGE}, headers=headers)
+            page = http.post(
+                "/v1/pull", json={"cursors": cursors, "limit": PULL_PAGE}, headers=headers
+            )
             page.raise_for_status()
             body = page.json()
             received += len(body["changes"])
@@ -187,11 +250,23 @@ def bench_pull(database_url: str, label: str, workdir: Path, home: Path, workers
     raw = _raw_sqlite_rate(data.rows, workdir)
     learners = len(data.rows["learner"])
     return [
-        Row("server", f"bulk load of the {learners:,}-learner demo ({label})", load_seconds, rows=total,
-            baseline=f"raw sqlite executemany {total / raw:,.0f}/s", ratio=load_seconds / raw),
-        Row("server", f"full pull of a {learners:,}-learner scope, pages of {PULL_PAGE} ({label})", seconds,
-            rows=received, baseline=f"raw sqlite executemany {total / raw:,.0f}/s", ratio=seconds / raw,
-            target="< 15 s"),
+        Row(
+            "server",
+            f"bulk load of the {learners:,}-learner demo ({label})",
+            load_seconds,
+            rows=total,
+            baseline=f"raw sqlite executemany {total / raw:,.0f}/s",
+            ratio=load_seconds / raw,
+        ),
+        Row(
+            "server",
+            f"full pull of a {learners:,}-learner scope, pages of {PULL_PAGE} ({label})",
+            seconds,
+            rows=received,
+            baseline=f"raw sqlite executemany {total / raw:,.0f}/s",
+            ratio=seconds / raw,
+            target="< 15 s",
+        ),
     ]
 
 
@@ -215,7 +290,9 @@ def rows(workdir: Path, *, learners: int = 100_000, seed: int = 2026) -> list[Ro
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--learners", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)

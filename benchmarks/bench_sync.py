@@ -60,9 +60,15 @@ def rows(workdir: Path, *, learners: int = 100_000, seed: int = 2026) -> list[Ro
         total = sum(len(r) for r in data.rows.values())
         raw = _raw_sqlite_rate(data.rows, workdir)
         results.append(
-            Row("sync", f"first sync of a {learners:,}-learner scope into an empty client, pages of {PULL_PAGE}",
-                seconds, rows=report.pulled, baseline=f"raw sqlite executemany {total / raw:,.0f}/s",
-                ratio=(report.pulled / seconds) / (total / raw), target="≥ 0.33x and ≥ 30,000/s")
+            Row(
+                "sync",
+                f"first sync of a {learners:,}-learner scope into an empty client, pages of {PULL_PAGE}",
+                seconds,
+                rows=report.pulled,
+                baseline=f"raw sqlite executemany {total / raw:,.0f}/s",
+                ratio=(report.pulled / seconds) / (total / raw),
+                target="≥ 0.33x and ≥ 30,000/s",
+            )
         )
         # 2. Push of 10,000 local edits (made through the repositories, not timed).
         ids = [row["id"] for row in data.rows["learner"][:EDITS]]
@@ -80,9 +86,14 @@ def rows(workdir: Path, *, learners: int = 100_000, seed: int = 2026) -> list[Ro
         edited = [r for r in data.rows["learner"] if r["id"] in set(ids)]
         raw = _raw_sqlite_rate({"learner": edited}, workdir)
         results.append(
-            Row("sync", f"push of {edits:,} local edits, batches of 500", seconds, rows=edits,
+            Row(
+                "sync",
+                f"push of {edits:,} local edits, batches of 500",
+                seconds,
+                rows=edits,
                 baseline=f"raw sqlite executemany {len(edited) / raw:,.0f}/s",
-                ratio=(edits / seconds) / (len(edited) / raw))
+                ratio=(edits / seconds) / (len(edited) / raw),
+            )
         )
         assert sync_once(store, base, token, pull_limit=PULL_PAGE).ok  # take our own edits back
         # 3. A sync with nothing to do.
@@ -94,14 +105,20 @@ def rows(workdir: Path, *, learners: int = 100_000, seed: int = 2026) -> list[Ro
                 times.append(time.perf_counter() - start)
         assert idle.ok and idle.pulled == 0
         results.append(
-            Row("sync", f"sync with nothing to do ({idle.round_trips} round trip)", sorted(times)[2],
-                target="1 round trip, < 50 ms")
+            Row(
+                "sync",
+                f"sync with nothing to do ({idle.round_trips} round trip)",
+                sorted(times)[2],
+                target="1 round trip, < 50 ms",
+            )
         )
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--learners", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)

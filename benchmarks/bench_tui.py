@@ -174,7 +174,9 @@ def _until_ready(script: str, *args: str) -> tuple[float, list[str]]:
 def _times_of_lines(script: str, *args: str) -> dict[str, float]:
     """Seconds from process start to the first line starting with each word the script printed."""
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout is not None
     times: dict[str, float] = {}
     for line in process.stdout:
@@ -201,14 +203,38 @@ def rows(workdir: Path, *, learners: int, seed: int) -> list[Row]:
             values[key] = float(value)
     latency = values["latency"]
     debounce = values["debounce"]
-    burst_debounce = __import__("fabriqueterm.tui.screens.lists", fromlist=["FILTER_DEBOUNCE"]).FILTER_DEBOUNCE
+    burst_debounce = __import__(
+        "fabriqueterm.tui.screens.lists", fromlist=["FILTER_DEBOUNCE"]
+    ).FILTER_DEBOUNCE
     label = f"{learners:,} learners"
     return [
         Row("tui", "bare Textual app: process start to first screen (baseline)", bare),
-        Row("tui", f"process start to first screen displayed ({label})", ready, baseline="bare app", ratio=ready / bare, target="≤ 1.5x"),
-        Row("tui", f"  to the dashboard's figures shown ({label})", figures, baseline="bare app", ratio=figures / bare),
-        Row("tui", f"learners filter: keystroke to updated list, median ({label})", latency, target="< 50 ms"),
-        Row("tui", f"  of which debounce, median ({burst_debounce * 1000:.0f} ms only while the previous query runs)", debounce),
+        Row(
+            "tui",
+            f"process start to first screen displayed ({label})",
+            ready,
+            baseline="bare app",
+            ratio=ready / bare,
+            target="≤ 1.5x",
+        ),
+        Row(
+            "tui",
+            f"  to the dashboard's figures shown ({label})",
+            figures,
+            baseline="bare app",
+            ratio=figures / bare,
+        ),
+        Row(
+            "tui",
+            f"learners filter: keystroke to updated list, median ({label})",
+            latency,
+            target="< 50 ms",
+        ),
+        Row(
+            "tui",
+            f"  of which debounce, median ({burst_debounce * 1000:.0f} ms only while the previous query runs)",
+            debounce,
+        ),
         Row("tui", "  query and redraw after the debounce", latency - debounce, target="< 50 ms"),
         Row(
             "tui",

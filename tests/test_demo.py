@@ -94,7 +94,15 @@ def test_two_builds_give_byte_identical_databases(tmp_path: Path) -> None:
 
 
 def test_site_count_rule() -> None:
-    assert [demo.site_count(n) for n in (1, 300, 301, 600, 1_000, 1_001, 7_500)] == [3, 3, 4, 4, 4, 5, 5]
+    assert [demo.site_count(n) for n in (1, 300, 301, 600, 1_000, 1_001, 7_500)] == [
+        3,
+        3,
+        4,
+        4,
+        4,
+        5,
+        5,
+    ]
     assert demo.site_count(7_501) == 6
     assert demo.site_count(100_000) == 67
 
@@ -142,7 +150,11 @@ def test_cohorts_have_12_to_24_learners_and_realistic_dates(larger_demo: demo.De
         assert 2.8 <= months <= 12.1
         assert add_months(TODAY, -37) <= cohort["start_date"] <= add_months(TODAY, 6)
         expected = (
-            "planned" if cohort["start_date"] > TODAY else "running" if cohort["end_date"] >= TODAY else "finished"
+            "planned"
+            if cohort["start_date"] > TODAY
+            else "running"
+            if cohort["end_date"] >= TODAY
+            else "finished"
         )
         assert cohort["status"] == expected
         assert cohort["funders"]
@@ -260,7 +272,9 @@ def test_follow_ups_are_the_generated_milestones(default_demo: demo.DemoData) ->
         if follow_up["due_date"] > TODAY:
             assert follow_up["done_date"] is None
     completers = [row["id"] for row in learners.values() if row["status"] in COMPLETERS]
-    assert per_learner == Counter({learner_id: len(GENERATED_MILESTONES) for learner_id in completers})
+    assert per_learner == Counter(
+        {learner_id: len(GENERATED_MILESTONES) for learner_id in completers}
+    )
     done = [f for f in default_demo.rows["follow_up"] if f["done_date"]]
     outcomes = Counter(f["outcome"] for f in done)
     assert 0.65 <= outcomes["reached"] / len(done) <= 0.9
@@ -270,7 +284,11 @@ def test_follow_ups_are_the_generated_milestones(default_demo: demo.DemoData) ->
 
 def test_the_queue_has_real_work(default_demo: demo.DemoData) -> None:
     week_ago = TODAY - timedelta(days=7)
-    open_ = [f for f in default_demo.rows["follow_up"] if f["done_date"] is None and f["due_date"] <= TODAY]
+    open_ = [
+        f
+        for f in default_demo.rows["follow_up"]
+        if f["done_date"] is None and f["due_date"] <= TODAY
+    ]
     overdue = [f for f in open_ if f["due_date"] < week_ago]
     this_week = [f for f in open_ if f["due_date"] >= week_ago]
     assert overdue and this_week
@@ -303,8 +321,20 @@ def test_placements_are_consistent(larger_demo: demo.DemoData) -> None:
     assert any(count == 2 for count in per_learner.values())
     assert any(learners[i]["status"] == "dropped_out" for i in per_learner)
     kinds = Counter(p["kind"] for p in larger_demo.rows["placement"])
-    assert set(kinds) == {"cdi", "cdd_6m_plus", "cdd_short", "interim", "apprenticeship", "business_creation", "further_training", "other"}
-    assert kinds["further_training"] < sum(kinds.values()) / 2 and kinds["other"] < kinds["further_training"]
+    assert set(kinds) == {
+        "cdi",
+        "cdd_6m_plus",
+        "cdd_short",
+        "interim",
+        "apprenticeship",
+        "business_creation",
+        "further_training",
+        "other",
+    }
+    assert (
+        kinds["further_training"] < sum(kinds.values()) / 2
+        and kinds["other"] < kinds["further_training"]
+    )
 
 
 def positive_exit_rate_at_6_months(data: demo.DemoData) -> float:
@@ -324,7 +354,9 @@ def positive_exit_rate_at_6_months(data: demo.DemoData) -> float:
     return positive / denominator
 
 
-def test_positive_exit_rate_at_6_months_is_realistic(default_demo: demo.DemoData, larger_demo: demo.DemoData) -> None:
+def test_positive_exit_rate_at_6_months_is_realistic(
+    default_demo: demo.DemoData, larger_demo: demo.DemoData
+) -> None:
     assert 0.60 <= positive_exit_rate_at_6_months(default_demo) <= 0.80
     assert 0.60 <= positive_exit_rate_at_6_months(larger_demo) <= 0.80
 
@@ -351,18 +383,32 @@ def test_written_database(tmp_path: Path, default_demo: demo.DemoData) -> None:
         assert [row.id for row in store.learners.search(someone["email"])[0]] == [someone["id"]]
         cohort = default_demo.rows["cohort"][-1]
         created = store.learners.create(
-            {"cohort_id": cohort["id"], "first_name": "Zéphyrine", "last_name": "Quetzalcoatl", "gender": "F", "qualification": "4"}
+            {
+                "cohort_id": cohort["id"],
+                "first_name": "Zéphyrine",
+                "last_name": "Quetzalcoatl",
+                "gender": "F",
+                "qualification": "4",
+            }
         )
         assert [row.id for row in store.learners.search("quetzal")[0]] == [created.id]
         assert len(store.follow_ups.due(TODAY, limit=5_000)) == sum(
-            1 for f in default_demo.rows["follow_up"] if f["done_date"] is None and f["due_date"] <= TODAY
+            1
+            for f in default_demo.rows["follow_up"]
+            if f["done_date"] is None and f["due_date"] <= TODAY
         )
     connection = sqlite3.connect(path)
     try:
         assert connection.execute("SELECT count(*) FROM outbox").fetchone() == (1,)  # Zéphyrine
-        assert connection.execute("SELECT min(version), max(version) FROM learner").fetchone()[0] > 0
+        assert (
+            connection.execute("SELECT min(version), max(version) FROM learner").fetchone()[0] > 0
+        )
         assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
-        assert connection.execute("SELECT created_at FROM site LIMIT 1").fetchone()[0].endswith(".000000")
+        assert (
+            connection.execute("SELECT created_at FROM site LIMIT 1")
+            .fetchone()[0]
+            .endswith(".000000")
+        )
     finally:
         connection.close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -405,7 +451,11 @@ def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FABRIQUETERM_HOME": str(home)}
     env.pop("FABRIQUETERM_DEMO_HOME", None)
     return subprocess.run(
-        [sys.executable, "-m", "fabriqueterm", *args], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "fabriqueterm", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -34,7 +34,9 @@ def live_counts(database: Path) -> dict[str, int]:
     connection = sqlite3.connect(database)
     try:
         return {
-            entity: connection.execute(f"SELECT count(*) FROM {entity} WHERE deleted_at IS NULL").fetchone()[0]
+            entity: connection.execute(
+                f"SELECT count(*) FROM {entity} WHERE deleted_at IS NULL"
+            ).fetchone()[0]
             for entity in ENTITIES
         }
     finally:
@@ -51,15 +53,34 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Paths:
 def test_demo_build_in_a_subprocess_builds_both_sides(tmp_path: Path) -> None:
     env = {**os.environ, "FABRIQUETERM_HOME": str(tmp_path)}
     env.pop("FABRIQUETERM_DEMO_HOME", None)
-    args = ["demo", "--build", "--learners", str(LEARNERS), "--seed", "3", "--today", TODAY.isoformat()]
+    args = [
+        "demo",
+        "--build",
+        "--learners",
+        str(LEARNERS),
+        "--seed",
+        "3",
+        "--today",
+        TODAY.isoformat(),
+    ]
     done = subprocess.run(
-        [sys.executable, "-m", "fabriqueterm", *args], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "fabriqueterm", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     paths = Paths.under(tmp_path / "demo")
     commons = demo_commons.commons_database(paths)
     assert str(paths.database) in done.stdout and str(commons) in done.stdout
-    for path in (paths.database, commons, paths.config_file, paths.secrets_file, demo_commons.colleague_token_file(paths)):
+    for path in (
+        paths.database,
+        commons,
+        paths.config_file,
+        paths.secrets_file,
+        demo_commons.colleague_token_file(paths),
+    ):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert load_token(paths.secrets_file) and load_token(demo_commons.colleague_token_file(paths))
     assert load_config(paths.config_file).server_url == ""  # no server runs after a build
@@ -74,7 +95,9 @@ def test_demo_build_in_a_subprocess_builds_both_sides(tmp_path: Path) -> None:
 
 def test_a_rebuild_refuses_without_replace(built: Paths) -> None:
     with pytest.raises(FileExistsError):
-        demo_commons.build_synced_demo(built.data_dir.parent, learners=LEARNERS, seed=3, today=TODAY, replace=False)
+        demo_commons.build_synced_demo(
+            built.data_dir.parent, learners=LEARNERS, seed=3, today=TODAY, replace=False
+        )
 
 
 def test_the_demo_server_syncs_and_the_colleague_edits_arrive(built: Paths) -> None:
@@ -90,7 +113,9 @@ def test_the_demo_server_syncs_and_the_colleague_edits_arrive(built: Paths) -> N
             assert first.ok, first.summary()
             assert first.pulled == 0  # the build's first sync already brought everything
             assert live_counts(built.database) == {
-                k: v for k, v in live_counts(demo_commons.commons_database(built)).items() if k in ENTITIES
+                k: v
+                for k, v in live_counts(demo_commons.commons_database(built)).items()
+                if k in ENTITIES
             }
 
             colleague_token = load_token(demo_commons.colleague_token_file(built))
@@ -121,8 +146,14 @@ def test_the_demo_server_syncs_and_the_colleague_edits_arrive(built: Paths) -> N
             assert follow_up.done_date == TODAY and follow_up.outcome == logged.fields["outcome"]
             assert store.placements.get(placed.row_id).learner_id == placed.fields["learner_id"]
             conflicts = Replica(store).rows("conflict")
-            values = {(json.loads(row["server_value"]), json.loads(row["client_value"])) for row in conflicts.values()}
-            assert (phoned.fields["phone"], mine) in values or (mine, phoned.fields["phone"]) in values
+            values = {
+                (json.loads(row["server_value"]), json.loads(row["client_value"]))
+                for row in conflicts.values()
+            }
+            assert (phoned.fields["phone"], mine) in values or (
+                mine,
+                phoned.fields["phone"],
+            ) in values
     finally:
         server.stop()
     assert server.process.poll() is not None
@@ -150,4 +181,6 @@ def test_closing_the_app_stops_the_server(built: Paths, monkeypatch: pytest.Monk
     with socket.socket() as probe:  # nothing listens there any more
         assert probe.connect_ex(("127.0.0.1", port)) != 0
     assert load_config(built.config_file).server_url == ""
-    assert not [t for t in threading.enumerate() if t.name == "demo-colleague"]  # the colleague stopped too
+    assert not [
+        t for t in threading.enumerate() if t.name == "demo-colleague"
+    ]  # the colleague stopped too

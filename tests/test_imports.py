@@ -92,7 +92,17 @@ def test_the_app_paints_its_first_frame_without_the_data_layer() -> None:
     # SQLAlchemy, the models and httpx take longer to import than Textual: the app opens the store
     # in a thread after its first frame (tui/app.py), so they must not load with the app module.
     modules = imported_after(
-        "fabriqueterm.tui.app", "fabriqueterm.cli", recursive=False, extra="import fabriqueterm.cli as c; c.build_parser()"
+        "fabriqueterm.tui.app",
+        "fabriqueterm.cli",
+        recursive=False,
+        extra="import fabriqueterm.cli as c; c.build_parser()",
     )
-    for forbidden in ("sqlalchemy", "sqlmodel", "httpx", "pydantic", "phonenumbers", "fabriqueterm.store.db"):
+    for forbidden in (
+        "sqlalchemy",
+        "sqlmodel",
+        "httpx",
+        "pydantic",
+        "phonenumbers",
+        "fabriqueterm.store.db",
+    ):
         assert forbidden not in modules, forbidden

@@ -180,7 +180,10 @@ def test_months_after_sql_matches_add_months() -> None:
         days = [date(2024, 1, 1) + timedelta(days=i) for i in range(3 * 365 + 1)]
         for n in EXIT_MONTHS:
             expression = months_after_sql(":day", n)
-            got = [connection.execute(f"SELECT {expression}", {"day": d.isoformat()}).fetchone()[0] for d in days]
+            got = [
+                connection.execute(f"SELECT {expression}", {"day": d.isoformat()}).fetchone()[0]
+                for d in days
+            ]
             assert got == [add_months(d, n).isoformat() for d in days], n
     finally:
         connection.close()
@@ -192,7 +195,10 @@ def test_last_end_date_past_is_the_last_day_whose_milestone_is_past() -> None:
     for as_of in (date(2024, 1, 1) + timedelta(days=i) for i in range(3 * 365 + 1)):
         for n in EXIT_MONTHS:
             last = last_end_date_past(as_of, n)
-            assert add_months(last, n) <= as_of < add_months(last + timedelta(days=1), n), (as_of, n)
+            assert add_months(last, n) <= as_of < add_months(last + timedelta(days=1), n), (
+                as_of,
+                n,
+            )
     assert last_end_date_past(date(2027, 2, 28), 6) == date(2026, 8, 31)
 
 
@@ -216,7 +222,16 @@ def test_shares_of_enrolled(store: Store, cohort: str) -> None:
     make_learner(store, cohort, gender="X", qpv=True, qualification="4", job_seeker=True)
     make_learner(store, cohort, gender="M", qualification="5")
     # a candidate with every trait is not in any share
-    make_learner(store, cohort, "candidate", gender="F", qpv=True, qualification="none", job_seeker=True, refugee=True)
+    make_learner(
+        store,
+        cohort,
+        "candidate",
+        gender="F",
+        qpv=True,
+        qualification="none",
+        job_seeker=True,
+        refugee=True,
+    )
     t = total(store)
     assert t.enrolled == 4
     assert t.women_pct == Rate(2, 4)
@@ -238,7 +253,14 @@ def test_in_training_and_cohorts_running(store: Store, site: str) -> None:
     running = make_cohort(store, site, name="Running", status="running", end_date=date(2027, 1, 29))
     finished = make_cohort(store, site, name="Finished")
     make_cohort(store, site, name="Running, empty", status="running", end_date=date(2027, 3, 1))
-    make_cohort(store, site, name="Planned", status="planned", start_date=date(2027, 1, 4), end_date=date(2027, 6, 1))
+    make_cohort(
+        store,
+        site,
+        name="Planned",
+        status="planned",
+        start_date=date(2027, 1, 4),
+        end_date=date(2027, 6, 1),
+    )
     make_learner(store, running, "enrolled")
     make_learner(store, running, "enrolled")
     make_learner(store, running, "dropped_out")
@@ -302,7 +324,9 @@ def test_every_employment_kind_counts_as_employment(store: Store, cohort: str) -
     assert t.positive_exit_rate(0) == Rate(6, 7)
 
 
-def test_cohort_not_yet_six_months_old_is_out_of_the_six_month_denominator(store: Store, site: str) -> None:
+def test_cohort_not_yet_six_months_old_is_out_of_the_six_month_denominator(
+    store: Store, site: str
+) -> None:
     old = make_cohort(store, site, name="Old", end_date=date(2026, 3, 6))  # +6 = 6 Sep 2026 <= D
     young = make_cohort(store, site, name="Young")  # ends 3 Jul 2026: +6 = 3 Jan 2027 > D
     place(store, make_learner(store, old, "graduated"), "cdi", date(2026, 4, 1))
@@ -327,18 +351,32 @@ def test_learner_with_several_placements_is_counted_once(store: Store, cohort: s
     assert t.employment_rate(3) == Rate(1, 2)
 
 
-def test_employment_counts_from_the_first_job_even_after_an_earlier_training(store: Store, site: str) -> None:
+def test_employment_counts_from_the_first_job_even_after_an_earlier_training(
+    store: Store, site: str
+) -> None:
     """The first positive placement (a training) and the first job are different rows: each rate
     counts from its own first placement, and the learner once."""
-    cohort = make_cohort(store, site, start_date=date(2025, 1, 6), end_date=date(2025, 6, 30))  # +3 = 30 Sep 2025
+    cohort = make_cohort(
+        store, site, start_date=date(2025, 1, 6), end_date=date(2025, 6, 30)
+    )  # +3 = 30 Sep 2025
     learner = make_learner(store, cohort, "graduated")
     place(store, learner, "further_training", date(2025, 7, 1))
     place(store, learner, "interim", date(2025, 10, 15))  # after +3, before +6
     place(store, learner, "cdi", date(2025, 11, 1))
     make_learner(store, cohort, "certified")
     t = total(store)
-    assert [t.positive_exit_rate(n) for n in EXIT_MONTHS] == [Rate(0, 2), Rate(1, 2), Rate(1, 2), Rate(1, 2)]
-    assert [t.employment_rate(n) for n in EXIT_MONTHS] == [Rate(0, 2), Rate(0, 2), Rate(1, 2), Rate(1, 2)]
+    assert [t.positive_exit_rate(n) for n in EXIT_MONTHS] == [
+        Rate(0, 2),
+        Rate(1, 2),
+        Rate(1, 2),
+        Rate(1, 2),
+    ]
+    assert [t.employment_rate(n) for n in EXIT_MONTHS] == [
+        Rate(0, 2),
+        Rate(0, 2),
+        Rate(1, 2),
+        Rate(1, 2),
+    ]
 
 
 def test_placements_of_the_same_day_count_once(store: Store, cohort: str) -> None:
@@ -356,7 +394,9 @@ def test_placement_of_kind_other_is_not_positive(store: Store, cohort: str) -> N
     assert t.employment_rate(3) == Rate(0, 1)
 
 
-def test_dropped_out_learner_with_placement_is_not_in_the_denominator(store: Store, cohort: str) -> None:
+def test_dropped_out_learner_with_placement_is_not_in_the_denominator(
+    store: Store, cohort: str
+) -> None:
     dropped = make_learner(store, cohort, "dropped_out")
     place(store, dropped, "cdi", date(2026, 3, 15))  # left the training for a job
     make_learner(store, cohort, "graduated")
@@ -365,8 +405,12 @@ def test_dropped_out_learner_with_placement_is_not_in_the_denominator(store: Sto
     assert t.positive_exit_rate(3) == Rate(0, 1)
 
 
-def test_placement_after_the_cutoff_counts_only_at_later_milestones(store: Store, site: str) -> None:
-    cohort = make_cohort(store, site, start_date=date(2025, 1, 6), end_date=date(2025, 6, 30))  # +3 = 30 Sep 2025, +6 = 30 Dec 2025
+def test_placement_after_the_cutoff_counts_only_at_later_milestones(
+    store: Store, site: str
+) -> None:
+    cohort = make_cohort(
+        store, site, start_date=date(2025, 1, 6), end_date=date(2025, 6, 30)
+    )  # +3 = 30 Sep 2025, +6 = 30 Dec 2025
     late = make_learner(store, cohort, "graduated")
     place(store, late, "cdi", date(2025, 10, 1))  # one day after the +3 cutoff
     t = total(store)
@@ -379,7 +423,9 @@ def test_placement_after_the_cutoff_counts_only_at_later_milestones(store: Store
 
 def test_placement_starting_after_twelve_months_is_never_counted(store: Store, site: str) -> None:
     cohort = make_cohort(store, site, start_date=date(2025, 1, 6), end_date=date(2025, 6, 30))
-    place(store, make_learner(store, cohort, "graduated"), "cdi", date(2026, 7, 1))  # +12 = 30 Jun 2026
+    place(
+        store, make_learner(store, cohort, "graduated"), "cdi", date(2026, 7, 1)
+    )  # +12 = 30 Jun 2026
     assert total(store).positive_exit_rate(12) == Rate(0, 1)
 
 
@@ -395,7 +441,9 @@ def test_deleted_learner_is_ignored(store: Store, cohort: str) -> None:
     kept = make_learner(store, cohort, "graduated", gender="F")
     gone = make_learner(store, cohort, "graduated", gender="F")
     place(store, gone, "cdi", date(2026, 8, 1))
-    store.follow_ups.update(follow_up_id(gone, "end"), {"done_date": date(2026, 7, 6), "outcome": "reached"})
+    store.follow_ups.update(
+        follow_up_id(gone, "end"), {"done_date": date(2026, 7, 6), "outcome": "reached"}
+    )
     store.learners.delete(gone)
     t = total(store)
     assert t.enrolled == 1 and t.completers == 1
@@ -454,10 +502,20 @@ def test_never_reached_share(store: Store, site: str) -> None:
     # a dropped-out learner reached by phone is no completer: changes nothing
     dropped = make_learner(store, cohort, "dropped_out")
     store.follow_ups.create(
-        {"learner_id": dropped, "milestone": "end", "due_date": date(2026, 3, 6), "done_date": date(2026, 3, 6), "outcome": "reached"}
+        {
+            "learner_id": dropped,
+            "milestone": "end",
+            "due_date": date(2026, 3, 6),
+            "done_date": date(2026, 3, 6),
+            "outcome": "reached",
+        }
     )
-    store.follow_ups.update(follow_up_id(reached, "m3"), {"done_date": date(2026, 6, 8), "outcome": "reached"})
-    store.follow_ups.update(follow_up_id(no_answer, "end"), {"done_date": date(2026, 3, 9), "outcome": "no_answer"})
+    store.follow_ups.update(
+        follow_up_id(reached, "m3"), {"done_date": date(2026, 6, 8), "outcome": "reached"}
+    )
+    store.follow_ups.update(
+        follow_up_id(no_answer, "end"), {"done_date": date(2026, 3, 9), "outcome": "no_answer"}
+    )
     t = total(store)
     assert t.never_reached_share(6) == Rate(2, 3)
     assert t.never_reached_share(12) == Rate(0, 0)  # +12 = 6 Mar 2027: nobody in that denominator
@@ -471,7 +529,9 @@ def test_completer_reached_twice_is_reached_once(store: Store, site: str) -> Non
     twice = make_learner(store, cohort, "graduated")
     make_learner(store, cohort, "graduated")  # never called
     for milestone, day in (("end", date(2026, 3, 9)), ("m3", date(2026, 6, 8))):
-        store.follow_ups.update(follow_up_id(twice, milestone), {"done_date": day, "outcome": "reached"})
+        store.follow_ups.update(
+            follow_up_id(twice, milestone), {"done_date": day, "outcome": "reached"}
+        )
     t = total(store)
     assert t.completers_never_reached_share == Rate(1, 2)
     assert t.never_reached_share(6) == Rate(1, 2)
@@ -487,9 +547,18 @@ def test_follow_up_counts(store: Store, site: str) -> None:
     a = make_learner(store, cohort, "graduated")  # generated: end 20 Aug, +3 20 Nov, +6 20 Feb 2027
     b = make_learner(store, cohort, "certified")
     fu = store.follow_ups
-    fu.update(follow_up_id(a, "end"), {"done_date": date(2026, 8, 21), "outcome": "reached", "channel": "phone"})
-    fu.update(follow_up_id(a, "m3"), {"done_date": date(2026, 11, 23), "outcome": "reached", "channel": "phone"})
-    fu.update(follow_up_id(b, "m3"), {"done_date": date(2026, 11, 25), "outcome": "no_answer", "channel": "sms"})
+    fu.update(
+        follow_up_id(a, "end"),
+        {"done_date": date(2026, 8, 21), "outcome": "reached", "channel": "phone"},
+    )
+    fu.update(
+        follow_up_id(a, "m3"),
+        {"done_date": date(2026, 11, 23), "outcome": "reached", "channel": "phone"},
+    )
+    fu.update(
+        follow_up_id(b, "m3"),
+        {"done_date": date(2026, 11, 25), "outcome": "no_answer", "channel": "sms"},
+    )
     # done after D: still to do as of D, and not done this week
     fu.update(follow_up_id(b, "end"), {"done_date": date(2026, 11, 26), "outcome": "reached"})
     # a hand-made follow-up due on D itself, and one due within the last 7 days
@@ -541,10 +610,22 @@ def _two_sites(store: Store) -> dict[str, str]:
     make_learner(store, lyon_a, "graduated")
     make_learner(store, lyon_b, "enrolled", gender="F")
     make_learner(store, lyon_b, "dropped_out")
-    place(store, make_learner(store, lille_a, "certified", gender="F"), "further_training", date(2026, 9, 1))
+    place(
+        store,
+        make_learner(store, lille_a, "certified", gender="F"),
+        "further_training",
+        date(2026, 9, 1),
+    )
     place(store, make_learner(store, lille_a, "graduated"), "interim", date(2026, 7, 20))
     make_learner(store, lille_a, "graduated", gender="F")
-    return {"lyon": lyon, "lille": lille, "empty": empty, "lyon_a": lyon_a, "lyon_b": lyon_b, "lille_a": lille_a}
+    return {
+        "lyon": lyon,
+        "lille": lille,
+        "empty": empty,
+        "lyon_a": lyon_a,
+        "lyon_b": lyon_b,
+        "lille_a": lille_a,
+    }
 
 
 def test_site_and_total_are_sums_of_cohorts(store: Store) -> None:
@@ -621,7 +702,9 @@ def test_small_scopes_are_read_on_one_connection(store: Store) -> None:
 def test_one_connection_or_several_give_the_same_report(store: Store) -> None:
     ids = _two_sites(store)
     reached = store.learners.in_cohort(ids["lyon_a"])[0].id
-    store.follow_ups.update(follow_up_id(reached, "end"), {"done_date": date(2026, 7, 6), "outcome": "reached"})
+    store.follow_ups.update(
+        follow_up_id(reached, "end"), {"done_date": date(2026, 7, 6), "outcome": "reached"}
+    )
     together, alone = report(store), IndicatorRepository(store, parallel=False).report(AS_OF)
 
     def counts(by_id: Any) -> dict[str, IndicatorCounts]:
@@ -634,13 +717,19 @@ def test_one_connection_or_several_give_the_same_report(store: Store) -> None:
     assert together.total.completers_never_reached_share == Rate(4, 5)
 
 
-def test_readers_keep_their_snapshot_while_another_connection_writes(store: Store, cohort: str) -> None:
+def test_readers_keep_their_snapshot_while_another_connection_writes(
+    store: Store, cohort: str
+) -> None:
     make_learner(store, cohort, "graduated")
     with ExitStack() as stack:
         readers = store.indicators._readers(stack, 3)
         assert readers is not None
         make_learner(store, cohort, "graduated")  # committed once the readers took their snapshot
-        assert [r.execute("SELECT COUNT(*) FROM learner").fetchone()[0] for r in readers] == [1, 1, 1]
+        assert [r.execute("SELECT COUNT(*) FROM learner").fetchone()[0] for r in readers] == [
+            1,
+            1,
+            1,
+        ]
     assert total(store).enrolled == 2
 
 

@@ -151,7 +151,9 @@ def test_indexes_for_the_hot_queries(store: Store) -> None:
     assert any(columns[0] == "due_date" for columns in index_columns(store, "follow_up").values())
 
     # read from an index: the indicators' covering one (cohort_id, id, …) serves this one alone
-    assert "USING COVERING INDEX" in query_plan(store, "SELECT id FROM learner WHERE cohort_id = ?", "c")
+    assert "USING COVERING INDEX" in query_plan(
+        store, "SELECT id FROM learner WHERE cohort_id = ?", "c"
+    )
     assert "USING INDEX" in query_plan(
         store,
         "SELECT id FROM learner ORDER BY last_name COLLATE NOCASE, first_name COLLATE NOCASE LIMIT 50",
@@ -554,26 +556,60 @@ def _stored(store: Store, table: str, row_id: str) -> dict[str, Any]:
 def test_create_many_writes_what_create_writes(store: Store) -> None:
     site = make_site(store)
     cohort = make_cohort(store, site.id)  # ended 3 July 2026
-    prescriber = store.partners.create_for_sites({"name": "Mission locale", "kinds": "prescriber"}, [site.id])
+    prescriber = store.partners.create_for_sites(
+        {"name": "Mission locale", "kinds": "prescriber"}, [site.id]
+    )
     inputs = [
-        {"cohort_id": cohort.id, "first_name": "Ophélie", "last_name": "Wrzesniak", "email": "O.Wrz@Example.org",
-         "phone": "06 98 76 54 32", "birth_year": 1999, "gender": "F", "qualification": "none", "qpv": True,
-         "refugee": True, "prescriber_id": prescriber.id, "status": "graduated"},
-        {"cohort_id": cohort.id, "first_name": "Noé", "last_name": "Kasprzyk", "gender": "M", "qualification": "3",
-         "status": "dropped_out", "dropout_date": "12/03/2026", "dropout_reason": "Déménagement"},
-        {"cohort_id": cohort.id, "first_name": "Zia", "last_name": "Ulmo", "gender": "X", "qualification": "8",
-         "job_seeker": True, "status": "certified"},
+        {
+            "cohort_id": cohort.id,
+            "first_name": "Ophélie",
+            "last_name": "Wrzesniak",
+            "email": "O.Wrz@Example.org",
+            "phone": "06 98 76 54 32",
+            "birth_year": 1999,
+            "gender": "F",
+            "qualification": "none",
+            "qpv": True,
+            "refugee": True,
+            "prescriber_id": prescriber.id,
+            "status": "graduated",
+        },
+        {
+            "cohort_id": cohort.id,
+            "first_name": "Noé",
+            "last_name": "Kasprzyk",
+            "gender": "M",
+            "qualification": "3",
+            "status": "dropped_out",
+            "dropout_date": "12/03/2026",
+            "dropout_reason": "Déménagement",
+        },
+        {
+            "cohort_id": cohort.id,
+            "first_name": "Zia",
+            "last_name": "Ulmo",
+            "gender": "X",
+            "qualification": "8",
+            "job_seeker": True,
+            "status": "certified",
+        },
     ]
     first_seq = len(store.outbox.entries(limit=-1))
     single = [store.learners.create(data) for data in inputs]
     middle_seq = len(store.outbox.entries(limit=-1))
     validated = [validate("learner", {**data, "site_id": site.id}) for data in inputs]
-    bulk = [store.learners.get(row_id) for row_id in store.learners.create_many(cohort.id, validated)]
+    bulk = [
+        store.learners.get(row_id) for row_id in store.learners.create_many(cohort.id, validated)
+    ]
 
     # The bulk ids stand for the single ones; the generated follow-ups' ids derive from them.
     same = {b.id: s.id for s, b in zip(single, bulk, strict=True)}
     for s, b in zip(single, bulk, strict=True):
-        assert (row_values(b), b.created_at, b.updated_at) == (row_values(s), s.created_at, s.updated_at)
+        assert (row_values(b), b.created_at, b.updated_at) == (
+            row_values(s),
+            s.created_at,
+            s.updated_at,
+        )
         assert {**_stored(store, "learner", b.id), "id": s.id} == _stored(store, "learner", s.id)
         made = [f.milestone for f in store.follow_ups.for_learner(s.id)]
         assert [f.milestone for f in store.follow_ups.for_learner(b.id)] == made
@@ -587,13 +623,28 @@ def test_create_many_writes_what_create_writes(store: Store) -> None:
 
     def comparable(entry: Any) -> tuple[Any, ...]:
         fields = {k: same.get(v, v) if k == "learner_id" else v for k, v in entry.fields.items()}
-        return (entry.entity, same.get(entry.row_id, entry.row_id), entry.op, fields, entry.base_version,
-                entry.base_values, entry.created_at, entry.state)
+        return (
+            entry.entity,
+            same.get(entry.row_id, entry.row_id),
+            entry.op,
+            fields,
+            entry.base_version,
+            entry.base_values,
+            entry.created_at,
+            entry.state,
+        )
 
     entries = store.outbox.entries(limit=-1)
-    assert [e.entity for e in entries[first_seq:middle_seq]] == ["learner", *["follow_up"] * 3, "learner", "learner",
-                                                                 *["follow_up"] * 3]
-    assert [comparable(e) for e in entries[middle_seq:]] == [comparable(e) for e in entries[first_seq:middle_seq]]
+    assert [e.entity for e in entries[first_seq:middle_seq]] == [
+        "learner",
+        *["follow_up"] * 3,
+        "learner",
+        "learner",
+        *["follow_up"] * 3,
+    ]
+    assert [comparable(e) for e in entries[middle_seq:]] == [
+        comparable(e) for e in entries[first_seq:middle_seq]
+    ]
     # The search index holds both copies.
     assert store.learners.search("Wrzes")[1] == 2 and store.learners.search("98 76")[1] == 2
 
@@ -602,8 +653,16 @@ def _validated(cohort_id: str, site_id: str, count: int, **changes: Any) -> list
     return [
         validate(
             "learner",
-            {"cohort_id": cohort_id, "site_id": site_id, "first_name": f"Quillon{i}", "last_name": "Brakvard",
-             "gender": "F", "qualification": "4", "status": "graduated", **changes},
+            {
+                "cohort_id": cohort_id,
+                "site_id": site_id,
+                "first_name": f"Quillon{i}",
+                "last_name": "Brakvard",
+                "gender": "F",
+                "qualification": "4",
+                "status": "graduated",
+                **changes,
+            },
         )
         for i in range(count)
     ]
@@ -624,9 +683,13 @@ def test_create_many_is_all_or_nothing(store: Store) -> None:
 
     seen: list[tuple[int, int]] = []
     rows[550]["gender"] = "M"
-    created = store.learners.create_many(cohort.id, rows, progress=lambda done, total: seen.append((done, total)))
+    created = store.learners.create_many(
+        cohort.id, rows, progress=lambda done, total: seen.append((done, total))
+    )
     assert seen == [(500, 600), (600, 600)]
-    assert [store.learners.get(i).first_name for i in created] == [f"Quillon{i}" for i in range(600)]
+    assert [store.learners.get(i).first_name for i in created] == [
+        f"Quillon{i}" for i in range(600)
+    ]
     assert store.learners.search("Brakvard")[1] == 600
     assert raw_count(store, "follow_up") == 600 * 3
     assert raw_count(store, "outbox") == len(before["outbox"]) + 600 * 4
@@ -635,7 +698,9 @@ def test_create_many_is_all_or_nothing(store: Store) -> None:
 def test_create_many_checks_what_spans_rows_and_takes_only_validated_values(store: Store) -> None:
     site = make_site(store)
     cohort = make_cohort(store, site.id)
-    prescriber = store.partners.create_for_sites({"name": "Mission locale", "kinds": "prescriber"}, [site.id])
+    prescriber = store.partners.create_for_sites(
+        {"name": "Mission locale", "kinds": "prescriber"}, [site.id]
+    )
     rows = _validated(cohort.id, site.id, 2, prescriber_id=prescriber.id)
     store.partners.delete(prescriber.id)
     learners = raw_count(store, "learner")
@@ -651,20 +716,39 @@ def test_create_many_checks_what_spans_rows_and_takes_only_validated_values(stor
     with pytest.raises(ValueError, match="another cohort|cohort"):
         store.learners.create_many(other.id, _validated(cohort.id, site.id, 1))
     with pytest.raises(ValueError, match="not validated"):
-        store.learners.create_many(cohort.id, [{"first_name": "Ada", "last_name": "L", "gender": "F"}])
+        store.learners.create_many(
+            cohort.id, [{"first_name": "Ada", "last_name": "L", "gender": "F"}]
+        )
     assert raw_count(store, "learner") == learners
     # Values of the cohort's site are placed in it, whatever site_id they came with.
-    [moved] = map(store.learners.get, store.learners.create_many(other.id, _validated(other.id, "stale-site", 1)))
+    [moved] = map(
+        store.learners.get,
+        store.learners.create_many(other.id, _validated(other.id, "stale-site", 1)),
+    )
     assert moved.site_id == site.id and moved.cohort_id == other.id
 
 
 def test_holding_contacts_finds_learners_by_email_or_phone(store: Store, learner: Learner) -> None:
-    other = make_learner(store, learner.cohort_id, first_name="Lucas", email="lucas@example.org", phone="07 81 22 33 44")
-    gone = make_learner(store, learner.cohort_id, first_name="Gone", email="gone@example.org", phone=None)
+    other = make_learner(
+        store,
+        learner.cohort_id,
+        first_name="Lucas",
+        email="lucas@example.org",
+        phone="07 81 22 33 44",
+    )
+    gone = make_learner(
+        store, learner.cohort_id, first_name="Gone", email="gone@example.org", phone=None
+    )
     store.learners.delete(gone.id)
-    found = store.learners.holding_contacts(["AICHA.Benali@example.org", "gone@example.org"], ["+33781223344"])
+    found = store.learners.holding_contacts(
+        ["AICHA.Benali@example.org", "gone@example.org"], ["+33781223344"]
+    )
     assert [r.id for r in found] == [learner.id, other.id]
     assert store.learners.holding_contacts(["nobody@example.org"], ["+33600000000"]) == []
-    accented = make_learner(store, learner.cohort_id, first_name="Zoé", email="Zoé.MÜLLER@example.org", phone=None)
-    assert [r.id for r in store.learners.holding_contacts(["zoé.mÜller@EXAMPLE.org"], [])] == [accented.id]
+    accented = make_learner(
+        store, learner.cohort_id, first_name="Zoé", email="Zoé.MÜLLER@example.org", phone=None
+    )
+    assert [r.id for r in store.learners.holding_contacts(["zoé.mÜller@EXAMPLE.org"], [])] == [
+        accented.id
+    ]
     assert store.learners.holding_contacts([], []) == []

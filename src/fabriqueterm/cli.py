@@ -51,18 +51,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fabriqueterm",
-        description=_("The fabriques' coordinators' terminal app: cohorts, learners, follow-ups, placements."),
+        description=_(
+            "The fabriques' coordinators' terminal app: cohorts, learners, follow-ups, placements."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"fabriqueterm {__version__}")
-    parser.add_argument("--today", type=iso_date, default=None, help=_("pretend today is this date (YYYY-MM-DD)"))
+    parser.add_argument(
+        "--today", type=iso_date, default=None, help=_("pretend today is this date (YYYY-MM-DD)")
+    )
     parser.set_defaults(handler=cmd_app)
     commands = parser.add_subparsers(title=_("commands"), metavar="COMMAND")
 
     demo = commands.add_parser("demo", help=_("open the app on demo data (built on first use)"))
-    demo.add_argument("--build", action="store_true", help=_("only (re)build the demo data and print where it is"))
-    demo.add_argument("--learners", type=positive_int, default=600, help=_("number of learners (default 600)"))
+    demo.add_argument(
+        "--build", action="store_true", help=_("only (re)build the demo data and print where it is")
+    )
+    demo.add_argument(
+        "--learners", type=positive_int, default=600, help=_("number of learners (default 600)")
+    )
     demo.add_argument("--seed", type=int, default=2026, help=_("random seed (default 2026)"))
-    demo.add_argument("--today", type=iso_date, default=None, help=_("reference date of the demo (YYYY-MM-DD)"))
+    demo.add_argument(
+        "--today", type=iso_date, default=None, help=_("reference date of the demo (YYYY-MM-DD)")
+    )
     demo.set_defaults(handler=cmd_demo)
 
     from fabriqueterm.server.cli import add_server_commands
@@ -97,4 +107,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-

@@ -24,5 +24,7 @@ def positive_int(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(_("“{value}” is not a positive whole number").format(value=text))
+        raise argparse.ArgumentTypeError(
+            _("“{value}” is not a positive whole number").format(value=text)
+        )
     return value

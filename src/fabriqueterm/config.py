@@ -97,7 +97,9 @@ _HINTS = {
     "server_url": N_('a web address in quotes, e.g. server_url = "https://commons.example.org"'),
     "language": N_('language = "fr" or language = "en"'),
     "auto_sync": N_("auto_sync = true or auto_sync = false"),
-    "sync_interval_minutes": N_("a whole number of minutes between 1 and 1440, e.g. sync_interval_minutes = 15"),
+    "sync_interval_minutes": N_(
+        "a whole number of minutes between 1 and 1440, e.g. sync_interval_minutes = 15"
+    ),
 }
 
 
@@ -118,9 +120,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return {}
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(
-            _("{file} is not valid TOML ({detail}). Fix the line shown or delete the file to get the defaults.").format(
-                file=path, detail=error
-            )
+            _(
+                "{file} is not valid TOML ({detail}). Fix the line shown or delete the file to get the defaults."
+            ).format(file=path, detail=error)
         ) from None
     except OSError as error:
         raise ConfigError(
@@ -135,13 +137,18 @@ def load_config(path: Path) -> Config:
     for key in raw:
         if key not in known:
             raise ConfigError(
-                _("{file}: unknown key “{key}”. Known keys: {known}. Remove it or fix its spelling.").format(
-                    file=path, key=key, known=", ".join(sorted(known))
-                )
+                _(
+                    "{file}: unknown key “{key}”. Known keys: {known}. Remove it or fix its spelling."
+                ).format(file=path, key=key, known=", ".join(sorted(known)))
             )
     if "server_url" in raw:
         url = raw["server_url"]
-        _check(path, "server_url", url, isinstance(url, str) and (url == "" or url.startswith(("http://", "https://"))))
+        _check(
+            path,
+            "server_url",
+            url,
+            isinstance(url, str) and (url == "" or url.startswith(("http://", "https://"))),
+        )
     if "language" in raw:
         _check(path, "language", raw["language"], raw["language"] in LANGUAGES)
     if "auto_sync" in raw:
@@ -160,7 +167,9 @@ def load_config(path: Path) -> Config:
 def _write_private(path: Path, data: dict[str, Any]) -> None:
     """Write TOML atomically (temporary file + ``os.replace``), readable by the owner only."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(descriptor, "wb") as handle:
             tomli_w.dump(data, handle)
@@ -222,7 +231,9 @@ def load_token(path: Path) -> Secret | None:
         return None
     if not isinstance(token, str) or not token:
         raise ConfigError(
-            _("{file}: “token” must be a non-empty string. Run “fabriqueterm login” again.").format(file=path)
+            _("{file}: “token” must be a non-empty string. Run “fabriqueterm login” again.").format(
+                file=path
+            )
         )
     return Secret(token)
 

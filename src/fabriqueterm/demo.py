@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 Row = dict[str, Any]
 
+
 class _Weighted:
     """A weighted choice, drawn exactly like ``Random.choices`` but without rebuilding the
     cumulative weights on every draw."""
@@ -67,7 +68,9 @@ _MONTHS_FR = (
 # Shares of the network's public (DOMAIN.md: the network exists for level 4 or below).
 _WOMEN, _NON_BINARY = 0.40, 0.02
 _QPV, _JOB_SEEKERS, _REFUGEES = 0.30, 0.70, 0.05
-_QUALIFICATIONS = _Weighted(("none", "3", "4", "5", "6", "7", "8"), (16, 20, 24, 20, 12, 7, 1))  # ≤ 4: 60 %
+_QUALIFICATIONS = _Weighted(
+    ("none", "3", "4", "5", "6", "7", "8"), (16, 20, 24, 20, 12, 7, 1)
+)  # ≤ 4: 60 %
 _FINISHED_DROPOUT = 0.12
 _GRADUATED_SHARE = 0.60  # of completers; the others are certified
 _WITH_PRESCRIBER = 0.85
@@ -85,10 +88,19 @@ _CHANNELS = _Weighted(
     (Channel.PHONE.value, Channel.SMS.value, Channel.EMAIL.value, Channel.VISIT.value),
     (75, 12, 10, 3),
 )
-_DONE_DELAYS = _Weighted((0, 1, 2, 3, 4, 5, 7, 10, 14), (10, 22, 20, 15, 10, 9, 7, 5, 2))  # days after due
+_DONE_DELAYS = _Weighted(
+    (0, 1, 2, 3, 4, 5, 7, 10, 14), (10, 22, 20, 15, 10, 9, 7, 5, 2)
+)  # days after due
 
 # Keywords that tie a follow-up note to what it says (matched without case).
-_NOTE_NO_ANSWER = ("répond", "messagerie", "rappeler", "relance", "pas de réponse", "pas disponible")
+_NOTE_NO_ANSWER = (
+    "répond",
+    "messagerie",
+    "rappeler",
+    "relance",
+    "pas de réponse",
+    "pas disponible",
+)
 _NOTE_WRONG_NUMBER = ("numéro",)
 _NOTE_PLACEMENT = {
     "cdi": ("cdi",),
@@ -99,7 +111,18 @@ _NOTE_PLACEMENT = {
     "business_creation": ("entreprise",),
     "further_training": ("licence", "bts", "formation complémentaire", "certification"),
 }
-_NOTE_JOB_WORDS = ("cdi", "cdd", "alternance", "intérim", "entreprise", "employeur", "licence", "bts", "essai", "civique")
+_NOTE_JOB_WORDS = (
+    "cdi",
+    "cdd",
+    "alternance",
+    "intérim",
+    "entreprise",
+    "employeur",
+    "licence",
+    "bts",
+    "essai",
+    "civique",
+)
 
 
 _MILESTONES = tuple((m.value, m.months) for m in GENERATED_MILESTONES)
@@ -216,7 +239,7 @@ def _friday_on_or_before(day: date) -> date:
 
 
 def _title_gender(title: str) -> str:
-    """"F", "M" or "" (either) from the first word of a French job title."""
+    """ "F", "M" or "" (either) from the first word of a French job title."""
     first = title.split()[0].lower() if title.split() else ""
     if first.endswith(("euse", "trice", "ienne", "ère", "ée", "ante", "ente")):
         return "F"
@@ -292,7 +315,8 @@ class _Generator:
             n for n in notes if _contains_any(n, _NOTE_NO_ANSWER) and n not in self.notes_wrong
         ] or notes
         self.notes_placement = {
-            kind: [n for n in notes if _contains_any(n, keys)] for kind, keys in _NOTE_PLACEMENT.items()
+            kind: [n for n in notes if _contains_any(n, keys)]
+            for kind, keys in _NOTE_PLACEMENT.items()
         }
         self.notes_reached = [
             n
@@ -355,7 +379,9 @@ class _Generator:
         self.emails[base] = seen
         return f"{base}{seen if seen > 1 else ''}@example.org"
 
-    def synced(self, entity: str, created: datetime, updated: datetime | None = None, **values: Any) -> Row:
+    def synced(
+        self, entity: str, created: datetime, updated: datetime | None = None, **values: Any
+    ) -> Row:
         """A row with its sync columns (the version is set once every row is made)."""
         row: Row = {
             "id": values.pop("id", None) or self.new_id(created),
@@ -400,7 +426,9 @@ class _Generator:
                 active=True,
             )
             site = _Site(row=row, created=created, city=city, region=region)
-            site.programmes = rng.sample(words.programmes, k=min(len(words.programmes), rng.randint(2, 4)))
+            site.programmes = rng.sample(
+                words.programmes, k=min(len(words.programmes), rng.randint(2, 4))
+            )
             self.sites.append(site)
 
     def make_partners(self) -> None:
@@ -432,7 +460,9 @@ class _Generator:
 
         for site in sites:  # operators: one per site, some also train
             operator = site.row["operator"]
-            trains = _contains_any(operator, ("afpa", "greta", "formation", "école", "lycée", "e2c", "epide"))
+            trains = _contains_any(
+                operator, ("afpa", "greta", "formation", "école", "lycée", "e2c", "epide")
+            )
             kind = "operator,training" if trains else "operator"
             link(f"operator:{site.row['id']}", f"{operator} — {site.city}", kind, site)
 
@@ -454,7 +484,9 @@ class _Generator:
         for site in sites:
             same_city = [p for p in words.prescribers if prescriber_places[p][0] == site.city]
             same_region = [
-                p for p in words.prescribers if prescriber_places[p][1] == site.region and p not in same_city
+                p
+                for p in words.prescribers
+                if prescriber_places[p][1] == site.region and p not in same_city
             ]
             rest = [p for p in words.prescribers if p not in same_city and p not in same_region]
             chosen = same_city + rng.sample(same_region, k=min(len(same_region), 3))
@@ -464,7 +496,9 @@ class _Generator:
                 link(f"prescriber:{prescriber}", prescriber, "prescriber", site)
 
         for site in sites:
-            for employer in rng.sample(words.employers, k=min(len(words.employers), rng.randint(10, 14))):
+            for employer in rng.sample(
+                words.employers, k=min(len(words.employers), rng.randint(10, 14))
+            ):
                 link(f"employer:{employer}", employer, "employer", site)
 
         training_places = {t: place_of(t) for t in words.training_orgs}
@@ -496,7 +530,9 @@ class _Generator:
                     if "-" in domain and len(domain.rsplit("-", 1)[1]) == 1:
                         domain = domain.rsplit("-", 1)[0]
                 domain = domain or "partenaire"
-                local = f"{ascii_slug(contact_first) or 'contact'}.{ascii_slug(contact_last) or 'x'}"
+                local = (
+                    f"{ascii_slug(contact_first) or 'contact'}.{ascii_slug(contact_last) or 'x'}"
+                )
                 email = f"{local}@{domain}.example.org"
             phone = self.landline(first_site.region) if rng.random() < 0.85 else None
             row = self.synced(
@@ -571,7 +607,11 @@ class _Generator:
         names: set[tuple[str, str]] = set()
         for start, _name, _index, site, size, end in plans:
             status = (
-                CohortStatus.PLANNED if start > today else CohortStatus.RUNNING if end >= today else CohortStatus.FINISHED
+                CohortStatus.PLANNED
+                if start > today
+                else CohortStatus.RUNNING
+                if end >= today
+                else CohortStatus.FINISHED
             ).value
             programme = rng.choice(site.programmes)
             name = f"{programme} — {site.city} — {_MONTHS_FR[start.month - 1]} {start.year}"
@@ -584,7 +624,9 @@ class _Generator:
             if site.regional_funders and rng.random() < 0.6:
                 funders.append(rng.choice(site.regional_funders))
             if not funders or rng.random() < 0.5:
-                funders.append(rng.choice([f for f in site.funders if f not in funders] or site.funders))
+                funders.append(
+                    rng.choice([f for f in site.funders if f not in funders] or site.funders)
+                )
             created_day = start - timedelta(days=rng.randint(30, 90))
             if created_day > today:
                 created_day = today - timedelta(days=rng.randint(0, 30))
@@ -623,7 +665,9 @@ class _Generator:
                 first, last = self.person_name(gender)
                 age = int(rng.triangular(18, 58, 22))
                 birth_year = min(2008, max(1966, start.year - age))
-                learner_status, dropout_date, dropout_reason = self.learner_status(status, start, end)
+                learner_status, dropout_date, dropout_reason = self.learner_status(
+                    status, start, end
+                )
                 created = self.stamp(self.day_between(created_low, created_high))
                 if learner_status == "dropped_out":
                     updated_day = dropout_date
@@ -660,7 +704,9 @@ class _Generator:
                     dropout_reason=dropout_reason,
                 )
 
-    def learner_status(self, cohort_status: str, start: date, end: date) -> tuple[str, date | None, str]:
+    def learner_status(
+        self, cohort_status: str, start: date, end: date
+    ) -> tuple[str, date | None, str]:
         rng, today = self.rng, self.today
         if cohort_status == "planned":
             soon = (start - today).days <= 30
@@ -684,7 +730,9 @@ class _Generator:
         random_ = rng.random
         week_ago = today - timedelta(days=7)
         due_dates = {
-            c.row["id"]: [(value, add_months(c.row["end_date"], months)) for value, months in _MILESTONES]
+            c.row["id"]: [
+                (value, add_months(c.row["end_date"], months)) for value, months in _MILESTONES
+            ]
             for c in self.cohorts
         }
         by_learner: dict[str, list[Row]] = {}
@@ -762,7 +810,13 @@ class _Generator:
             done = [r for r in rows if r["done_date"] is not None and wanted(r["due_date"])]
             if done:
                 latest = max(done, key=lambda r: (r["due_date"], r["id"]))
-                latest.update(done_date=None, channel=None, outcome=None, notes="", updated_at=latest["created_at"])
+                latest.update(
+                    done_date=None,
+                    channel=None,
+                    outcome=None,
+                    notes="",
+                    updated_at=latest["created_at"],
+                )
 
     def make_placements(self, follow_ups: dict[str, list[Row]]) -> None:
         rng = self.rng
@@ -782,12 +836,16 @@ class _Generator:
             if exit_kind == "none":
                 continue
             kind = _EMPLOYMENT.pick(rng) if exit_kind == "employment" else exit_kind
-            start = max(c["start_date"], c["end_date"] + timedelta(days=int(rng.triangular(-30, 240, 45))))
-            reached = [
-                f for f in follow_ups.get(learner["id"], ()) if f["outcome"] == "reached"
-            ]
+            start = max(
+                c["start_date"], c["end_date"] + timedelta(days=int(rng.triangular(-30, 240, 45)))
+            )
+            reached = [f for f in follow_ups.get(learner["id"], ()) if f["outcome"] == "reached"]
             first = self.placement(learner, site, kind, start, reached, known_otherwise=0.5)
-            if first is None or kind not in ("cdd_short", "interim", "apprenticeship") or random_() >= 0.35:
+            if (
+                first is None
+                or kind not in ("cdd_short", "interim", "apprenticeship")
+                or random_() >= 0.35
+            ):
                 continue
             second_start = start + timedelta(days=rng.randint(60, 240))
             second_kind = _SECOND_JOBS.pick(rng)
@@ -818,10 +876,18 @@ class _Generator:
                 source["notes"] = rng.choice(fitting) if rng.random() < 0.7 else ""
         else:
             created = self.stamp(min(self.today, start + timedelta(days=rng.randint(0, 20))))
-        return self.add_placement(learner, site, kind, start, created, source["id"] if source else None)
+        return self.add_placement(
+            learner, site, kind, start, created, source["id"] if source else None
+        )
 
     def add_placement(
-        self, learner: Row, site: _Site, kind: str, start: date, created: datetime, source_id: str | None
+        self,
+        learner: Row,
+        site: _Site,
+        kind: str,
+        start: date,
+        created: datetime,
+        source_id: str | None,
     ) -> Row:
         rng = self.rng
         partner_id = None
@@ -830,7 +896,11 @@ class _Generator:
             if site.training and rng.random() < 0.95:
                 partner_id = rng.choice(site.training)
         elif kind != PlacementKind.OTHER.value:
-            if kind != PlacementKind.BUSINESS_CREATION.value and site.employers and rng.random() < 0.9:
+            if (
+                kind != PlacementKind.BUSINESS_CREATION.value
+                and site.employers
+                and rng.random() < 0.9
+            ):
                 partner_id = rng.choice(site.employers)
             job_title = rng.choice(self.job_titles[learner["gender"]])
         return self.synced(
@@ -920,9 +990,9 @@ def build_demo_home(
         with Store.open(database, clock=Clock(day)) as store:
             if store.sites.count():
                 raise FileExistsError(
-                    _("{file} already holds demo data; rebuild it with “fabriqueterm demo --build”.").format(
-                        file=database
-                    )
+                    _(
+                        "{file} already holds demo data; rebuild it with “fabriqueterm demo --build”."
+                    ).format(file=database)
                 )
     if not paths.config_file.exists():
         save_config(paths.config_file, Config())

@@ -63,8 +63,6 @@ def _remove_database(path: Path) -> None:
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
-
-
 def set_server_url(paths: Paths, url: str, **settings: Any) -> None:
     """Point the demo home's ``config.toml`` at ``url`` (keeping its other settings but ``settings``)."""
     config = load_config(paths.config_file) if paths.config_file.exists() else Config()
@@ -74,7 +72,9 @@ def set_server_url(paths: Paths, url: str, **settings: Any) -> None:
 # --- building both sides -------------------------------------------------------------------------
 
 
-def build_synced_demo(home: Path, *, learners: int, seed: int, today: date | None, replace: bool) -> str:
+def build_synced_demo(
+    home: Path, *, learners: int, seed: int, today: date | None, replace: bool
+) -> str:
     """Build the demo's commons and the app's database by a first real sync from it; say what was
     made. Same seed and ``today``, same data. Without ``replace``, an existing demo is refused."""
     from fabriqueterm.demo import generate
@@ -92,14 +92,16 @@ def build_synced_demo(home: Path, *, learners: int, seed: int, today: date | Non
         if not path.resolve().is_relative_to(home.resolve()):  # pragma: no cover - Paths.under
             raise ValueError(f"{path} is not inside the demo home {home}")
     day = today or date.today()
-    data = generate(learners=learners, seed=seed, today=day)  # first: bad arguments keep the old demo
+    data = generate(
+        learners=learners, seed=seed, today=day
+    )  # first: bad arguments keep the old demo
     if not replace and database.exists():
         with Store.open(database, clock=Clock(day)) as store:
             if store.sites.count():
                 raise FileExistsError(
-                    _("{file} already holds demo data; rebuild it with “fabriqueterm demo --build”.").format(
-                        file=database
-                    )
+                    _(
+                        "{file} already holds demo data; rebuild it with “fabriqueterm demo --build”."
+                    ).format(file=database)
                 )
     _remove_database(database)
     _remove_database(commons)
@@ -125,7 +127,9 @@ def build_synced_demo(home: Path, *, learners: int, seed: int, today: date | Non
         with _serve_in_thread(commons) as url:
             report = sync_once(store, url, token)
         if not report.ok:
-            raise DemoServerError(_("The demo's first sync failed: {summary}").format(summary=report.summary()))
+            raise DemoServerError(
+                _("The demo's first sync failed: {summary}").format(summary=report.summary())
+            )
         sites, cohorts = store.sites.count(), store.cohorts.count()
         learners_count = store.learners.count()
     return _(
@@ -172,7 +176,6 @@ def _serve_in_thread(database: Path) -> Iterator[str]:
 # --- the server while the demo runs ----------------------------------------------------------------
 
 
-
 #: The demo's commons served by ``fabriqueterm server run`` in a subprocess.
 DemoServer = CommonsProcess
 
@@ -181,7 +184,11 @@ def start_demo_server(paths: Paths, *, timeout: float = START_TIMEOUT) -> DemoSe
     """Start the demo's commons on 127.0.0.1 at a free port and wait until it answers."""
     database = commons_database(paths)
     if not database.exists():
-        raise DemoServerError(_("The demo's commons {file} is missing: run “fabriqueterm demo --build”.").format(file=database))
+        raise DemoServerError(
+            _("The demo's commons {file} is missing: run “fabriqueterm demo --build”.").format(
+                file=database
+            )
+        )
     log_file = server_log(paths)
     deadline = time.monotonic() + timeout
     for _attempt in range(3):  # another program may take the free port first
@@ -198,7 +205,14 @@ def start_demo_server(paths: Paths, *, timeout: float = START_TIMEOUT) -> DemoSe
     raise DemoServerError(_("The demo's commons did not start; see {file}.").format(file=log_file))
 
 
-def start_colleague(paths: Paths, server: DemoServer, *, today: date, seed: int, wait: tuple[float, float] | None = None) -> Any:
+def start_colleague(
+    paths: Paths,
+    server: DemoServer,
+    *,
+    today: date,
+    seed: int,
+    wait: tuple[float, float] | None = None,
+) -> Any:
     """Start the simulated colleague beside ``server``; returns the event that stops it and its thread."""
     from fabriqueterm.server.demo_colleague import DEFAULT_WAIT
     from fabriqueterm.server.demo_colleague import start_colleague as start

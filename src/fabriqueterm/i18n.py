@@ -31,7 +31,9 @@ def set_language(language: str) -> None:
     """Switch every later ``_()`` call to ``language`` (``fr`` or ``en``)."""
     global _current, _current_language
     if language not in LANGUAGES:
-        raise ValueError(f"unsupported language {language!r}; expected one of {', '.join(LANGUAGES)}")
+        raise ValueError(
+            f"unsupported language {language!r}; expected one of {', '.join(LANGUAGES)}"
+        )
     _current_language = language
     _current = _translations(language)
 

@@ -79,56 +79,143 @@ def build_network(store: Store) -> Network:
     prescriber = store.partners.create_for_sites(
         {"name": "Mission locale Lyon", "kinds": "prescriber"}, [net.sites["lyon"]]
     )
-    employer = store.partners.create_for_sites({"name": "Numériq SA", "kinds": "employer"}, [net.sites["lyon"]])
+    employer = store.partners.create_for_sites(
+        {"name": "Numériq SA", "kinds": "employer"}, [net.sites["lyon"]]
+    )
     net.cohorts["A1"] = store.cohorts.create(
-        {"site_id": net.sites["lyon"], "name": "Dev web 2026", "programme": "Développeur·se web",
-         "start_date": "2026-01-05", "end_date": "2026-06-30", "status": "finished"}
+        {
+            "site_id": net.sites["lyon"],
+            "name": "Dev web 2026",
+            "programme": "Développeur·se web",
+            "start_date": "2026-01-05",
+            "end_date": "2026-06-30",
+            "status": "finished",
+        }
     ).id
     net.cohorts["A2"] = store.cohorts.create(
-        {"site_id": net.sites["lyon"], "name": "TAI 2026-2027", "programme": "Technicien·ne d'assistance",
-         "start_date": "2026-09-07", "end_date": "2027-03-31", "status": "running"}
+        {
+            "site_id": net.sites["lyon"],
+            "name": "TAI 2026-2027",
+            "programme": "Technicien·ne d'assistance",
+            "start_date": "2026-09-07",
+            "end_date": "2027-03-31",
+            "status": "running",
+        }
     ).id
     net.cohorts["B1"] = store.cohorts.create(
-        {"site_id": net.sites["roubaix"], "name": "Data 2026-2027", "programme": "Data analyst",
-         "start_date": "2026-10-01", "end_date": "2027-06-30", "status": "running"}
+        {
+            "site_id": net.sites["roubaix"],
+            "name": "Data 2026-2027",
+            "programme": "Data analyst",
+            "start_date": "2026-10-01",
+            "end_date": "2027-06-30",
+            "status": "running",
+        }
     ).id
 
     jan5 = date(2026, 1, 5)
     # Lyon, A1 (ended 30 June 2026): three completers, one dropout, one candidate.
-    _learner(net, "a1", "A1", jan5, qpv=True, job_seeker=True, status="graduated",
-             prescriber_id=prescriber.id)
-    _learner(net, "a2", "A1", jan5, gender="M", qualification="5", job_seeker=True, status="certified")
-    _learner(net, "a3", "A1", jan5, qpv=True, qualification="none", refugee=True, status="dropped_out",
-             dropout_date="10/03/2026", dropout_reason="Déménagement à Zanzibarville")
+    _learner(
+        net,
+        "a1",
+        "A1",
+        jan5,
+        qpv=True,
+        job_seeker=True,
+        status="graduated",
+        prescriber_id=prescriber.id,
+    )
+    _learner(
+        net, "a2", "A1", jan5, gender="M", qualification="5", job_seeker=True, status="certified"
+    )
+    _learner(
+        net,
+        "a3",
+        "A1",
+        jan5,
+        qpv=True,
+        qualification="none",
+        refugee=True,
+        status="dropped_out",
+        dropout_date="10/03/2026",
+        dropout_reason="Déménagement à Zanzibarville",
+    )
     _learner(net, "a4", "A1", jan5, gender="X", qualification="3", status="graduated")
     _learner(net, "a5", "A1", jan5, status="candidate")
     # Lyon, A2 (running).
     _learner(net, "a6", "A2", date(2026, 11, 24), status="enrolled")  # new this week
-    _learner(net, "a7", "A2", date(2026, 9, 7), gender="M", qualification="6", job_seeker=True, status="enrolled")
-    _learner(net, "a8", "A2", date(2026, 9, 7), gender="M", qualification="3", status="dropped_out",
-             dropout_date="2026-11-27", dropout_reason="Emploi trouvé chez Quixoplex")  # dropout this week
+    _learner(
+        net,
+        "a7",
+        "A2",
+        date(2026, 9, 7),
+        gender="M",
+        qualification="6",
+        job_seeker=True,
+        status="enrolled",
+    )
+    _learner(
+        net,
+        "a8",
+        "A2",
+        date(2026, 9, 7),
+        gender="M",
+        qualification="3",
+        status="dropped_out",
+        dropout_date="2026-11-27",
+        dropout_reason="Emploi trouvé chez Quixoplex",
+    )  # dropout this week
     _learner(net, "a9", "A2", date(2026, 11, 23), status="candidate")  # new but a candidate
-    gone = _learner(net, "a10", "A2", date(2026, 11, 24), status="enrolled")  # deleted: never counted
+    gone = _learner(
+        net, "a10", "A2", date(2026, 11, 24), status="enrolled"
+    )  # deleted: never counted
     store.learners.delete(gone)
     # Roubaix, B1 (running).
     _learner(net, "b1", "B1", date(2026, 11, 25), qpv=True, status="enrolled")
-    _learner(net, "b2", "B1", date(2026, 11, 29), gender="M", qualification="5", job_seeker=True,
-             status="enrolled")
-    _learner(net, "b3", "B1", date(2026, 10, 1), qualification="none", status="dropped_out",
-             dropout_date="2026-11-20")  # dropped out the week before
+    _learner(
+        net,
+        "b2",
+        "B1",
+        date(2026, 11, 29),
+        gender="M",
+        qualification="5",
+        job_seeker=True,
+        status="enrolled",
+    )
+    _learner(
+        net,
+        "b3",
+        "B1",
+        date(2026, 10, 1),
+        qualification="none",
+        status="dropped_out",
+        dropout_date="2026-11-20",
+    )  # dropped out the week before
 
     # Placements: logged this week (cdi, other, apprenticeship) and one logged in October.
     _on(store, date(2026, 10, 5))
-    store.placements.create({"learner_id": net.learners["a2"], "kind": "further_training",
-                             "start_date": "2026-10-01"})
+    store.placements.create(
+        {"learner_id": net.learners["a2"], "kind": "further_training", "start_date": "2026-10-01"}
+    )
     _on(store, date(2026, 11, 24))
-    store.placements.create({"learner_id": net.learners["a1"], "kind": "cdi", "start_date": "2026-07-15",
-                             "partner_id": employer.id, "job_title": "Technicienne support"})
-    store.placements.create({"learner_id": net.learners["a4"], "kind": "other", "start_date": "2026-08-01"})
-    store.placements.create({"learner_id": net.learners["b1"], "kind": "apprenticeship",
-                             "start_date": "2026-11-23"})
-    dropped = store.placements.create({"learner_id": net.learners["a7"], "kind": "cdi",
-                                       "start_date": "2026-11-23"})
+    store.placements.create(
+        {
+            "learner_id": net.learners["a1"],
+            "kind": "cdi",
+            "start_date": "2026-07-15",
+            "partner_id": employer.id,
+            "job_title": "Technicienne support",
+        }
+    )
+    store.placements.create(
+        {"learner_id": net.learners["a4"], "kind": "other", "start_date": "2026-08-01"}
+    )
+    store.placements.create(
+        {"learner_id": net.learners["b1"], "kind": "apprenticeship", "start_date": "2026-11-23"}
+    )
+    dropped = store.placements.create(
+        {"learner_id": net.learners["a7"], "kind": "cdi", "start_date": "2026-11-23"}
+    )
     store.placements.delete(dropped.id)  # deleted: never counted
 
     # Follow-ups (generated for a1, a2, a4 at end, +3, +6 months).
@@ -163,4 +250,10 @@ def network(network_template: tuple[Path, Network], own_home: Path) -> Network:
         if Path(f"{template}{suffix}").exists():
             shutil.copyfile(f"{template}{suffix}", f"{target}{suffix}")
     with Store.open(target, clock=Clock(TODAY)) as opened:
-        yield Network(opened, dict(built.sites), dict(built.cohorts), dict(built.learners), list(built.personal))
+        yield Network(
+            opened,
+            dict(built.sites),
+            dict(built.cohorts),
+            dict(built.learners),
+            list(built.personal),
+        )

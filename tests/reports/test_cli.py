@@ -61,7 +61,22 @@ def test_export_binary_formats_to_a_default_file(home, capsys, fmt):
 
 def test_export_one_site_to_a_file(home, capsys):
     target = home / "roubaix.csv"
-    assert run(["export", "--week", "2026-W48", "--format", "csv", "--site", "Fabrique Roubaix", "--output", str(target)]) == 0
+    assert (
+        run(
+            [
+                "export",
+                "--week",
+                "2026-W48",
+                "--format",
+                "csv",
+                "--site",
+                "Fabrique Roubaix",
+                "--output",
+                str(target),
+            ]
+        )
+        == 0
+    )
     text = target.read_bytes().decode("utf-8-sig")
     assert "Fabrique Roubaix" in text and "Fabrique Lyon" not in text
 
@@ -93,7 +108,12 @@ def test_no_database_yet(tmp_path, monkeypatch, capsys):
 
 def test_import_good_file(home, network, capsys):
     cohort = network.cohorts["B1"]
-    assert run(["import", "learners", str(SAMPLES / "apprenants-windows-1252.csv"), "--cohort", cohort]) == 0
+    assert (
+        run(
+            ["import", "learners", str(SAMPLES / "apprenants-windows-1252.csv"), "--cohort", cohort]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Windows-1252" in out and "4 learners imported" in out
     assert len(network.store.learners.in_cohort(cohort)) == 3 + 4
@@ -102,7 +122,13 @@ def test_import_good_file(home, network, capsys):
 def test_import_bad_file_writes_nothing_then_valid_only(home, network, capsys):
     store, cohort = network.store, network.cohorts["B1"]
     count = store.learners.count()
-    argv = ["import", "learners", str(SAMPLES / "apprenants-lignes-en-erreur.csv"), "--cohort", cohort]
+    argv = [
+        "import",
+        "learners",
+        str(SAMPLES / "apprenants-lignes-en-erreur.csv"),
+        "--cohort",
+        cohort,
+    ]
     assert run(argv) == 2
     captured = capsys.readouterr()
     assert "line 3: email" in captured.out and "line 9" in captured.out
@@ -118,8 +144,24 @@ def test_import_with_mapping_and_options(home, network, capsys):
     path = str(SAMPLES / "apprenants-colonnes-a-renommer.csv")
     assert run(["import", "learners", path, "--cohort", cohort]) == 2
     assert "--map" in capsys.readouterr().err
-    assert run(["import", "learners", path, "--cohort", cohort, "--map", "Nom usuel=last_name",
-                "--delimiter", ";", "--encoding", "utf-8"]) == 0
+    assert (
+        run(
+            [
+                "import",
+                "learners",
+                path,
+                "--cohort",
+                cohort,
+                "--map",
+                "Nom usuel=last_name",
+                "--delimiter",
+                ";",
+                "--encoding",
+                "utf-8",
+            ]
+        )
+        == 0
+    )
     assert "2 learners imported" in capsys.readouterr().out
 
 
@@ -161,5 +203,7 @@ def test_command_module_imports_nothing_heavy():
         "heavy = [m for m in ('sqlalchemy', 'openpyxl', 'textual', 'httpx', 'fabriqueterm.store.db') if m in sys.modules]; "
         "print(heavy)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"

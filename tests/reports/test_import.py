@@ -25,7 +25,9 @@ def learners_by_name(store, cohort_id):
 
 
 def outbox_creates(store) -> int:
-    return sum(1 for e in store.outbox.entries(limit=10_000) if e.entity == "learner" and e.op == "create")
+    return sum(
+        1 for e in store.outbox.entries(limit=10_000) if e.entity == "learner" and e.op == "create"
+    )
 
 
 def test_utf8_bom_semicolon_french(network):
@@ -34,14 +36,25 @@ def test_utf8_bom_semicolon_french(network):
     result = import_learners(store, SAMPLES / "apprenants-utf8-bom-point-virgule.csv", cohort)
     plan = result.plan
     assert (plan.encoding, plan.delimiter, plan.total_rows) == ("utf-8-sig", ";", 6)
-    assert plan.columns["Réfugié·e"] == "refugee" and plan.columns["Date d'abandon"] == "dropout_date"
+    assert (
+        plan.columns["Réfugié·e"] == "refugee" and plan.columns["Date d'abandon"] == "dropout_date"
+    )
     assert len(result.created_ids) == 6
     people = learners_by_name(store, cohort)
     aicha = people["Aïcha Benali"]
-    assert (aicha.gender, aicha.qpv, aicha.qualification, aicha.job_seeker, aicha.status) == ("F", True, "4", True, "enrolled")
+    assert (aicha.gender, aicha.qpv, aicha.qualification, aicha.job_seeker, aicha.status) == (
+        "F",
+        True,
+        "4",
+        True,
+        "enrolled",
+    )
     assert aicha.phone == "+33612345678" and aicha.site_id == network.sites["roubaix"]
     assert people["Jean-Baptiste N'Diaye"].gender == "M"  # "H"
-    assert people["Camille Leroux"].qualification == "none" and people["Camille Leroux"].status == "candidate"
+    assert (
+        people["Camille Leroux"].qualification == "none"
+        and people["Camille Leroux"].status == "candidate"
+    )
     assert people["Mamadou Traoré"].refugee is True
     lea = people["Léa Da Silva"]
     assert lea.status == "dropped_out" and lea.dropout_date.isoformat() == "2026-10-15"
@@ -82,7 +95,9 @@ def test_bad_rows_are_listed_with_line_and_field(network):
     assert sorted(by_line) == [3, 4, 6, 9]  # line 7 is blank: lines count as in the file
     assert by_line[3].fields == ["email"]
     assert by_line[4].fields == ["gender"]
-    assert sorted(by_line[6].fields) == sorted(["last_name", "phone", "birth_year", "qpv", "qualification"])
+    assert sorted(by_line[6].fields) == sorted(
+        ["last_name", "phone", "birth_year", "qpv", "qualification"]
+    )
     assert by_line[9].fields == ["dropout_date"]
     text = str(by_line[3])
     assert text.startswith("line 3: ") and "paul.martin@" in text and "email" in text
@@ -112,7 +127,9 @@ def test_valid_only_imports_the_good_rows(network):
 def test_a_failure_while_writing_writes_nothing(network):
     store = network.store
     learners, outbox = store.learners.count(), store.outbox.count()
-    plan = prepare_import(store, SAMPLES / "apprenants-utf8-bom-point-virgule.csv", network.cohorts["B1"])
+    plan = prepare_import(
+        store, SAMPLES / "apprenants-utf8-bom-point-virgule.csv", network.cohorts["B1"]
+    )
     # A row the table refuses (gender is NOT NULL), after three good ones: the whole batch goes.
     plan.rows[3].values["gender"] = None
     with pytest.raises(IntegrityError):
@@ -125,7 +142,8 @@ def test_a_prescriber_deleted_since_the_check_writes_nothing(network, tmp_path):
     store = network.store
     path = tmp_path / "prescribed.csv"
     path.write_text(
-        "Prénom;Nom;Genre;Niveau;Prescripteur\nAna;Un;F;4;\nBo;Deux;M;3;Mission locale Lyon\n", encoding="utf-8"
+        "Prénom;Nom;Genre;Niveau;Prescripteur\nAna;Un;F;4;\nBo;Deux;M;3;Mission locale Lyon\n",
+        encoding="utf-8",
     )
     plan = prepare_import(store, path, network.cohorts["A2"])
     assert plan.ok and len(plan.rows) == 2
@@ -135,7 +153,9 @@ def test_a_prescriber_deleted_since_the_check_writes_nothing(network, tmp_path):
     with pytest.raises(ImportFileError, match="check the file again") as caught:
         apply_import(store, plan)
     assert prescriber in str(caught.value)
-    assert store.learners.count() == learners and store.outbox.count() == outbox + 1  # the deletion only
+    assert (
+        store.learners.count() == learners and store.outbox.count() == outbox + 1
+    )  # the deletion only
 
 
 def test_imported_rows_are_searchable_and_completers_get_their_follow_ups(network, tmp_path):
@@ -152,7 +172,9 @@ def test_imported_rows_are_searchable_and_completers_get_their_follow_ups(networ
     assert store.learners.search("Wrzes")[0] == [graduate]
     assert store.learners.search("98 76")[0] == [graduate]  # phone digits, through the index
     assert [f.due_date.isoformat() for f in store.follow_ups.for_learner(graduate.id)] == [
-        "2026-06-30", "2026-09-30", "2026-12-30"
+        "2026-06-30",
+        "2026-09-30",
+        "2026-12-30",
     ]
     assert store.follow_ups.for_learner(enrolled.id) == []
     entries = [(e.entity, e.row_id) for e in store.outbox.entries(limit=10_000)][-5:]
@@ -167,8 +189,14 @@ def test_imported_rows_are_searchable_and_completers_get_their_follow_ups(networ
 def test_duplicates_in_the_file_and_in_the_database(network):
     store, cohort = network.store, network.cohorts["B1"]
     held = store.learners.create(
-        {"cohort_id": network.cohorts["A2"], "first_name": "Déjà", "last_name": "Connue",
-         "email": "Deja.Connue@exemple.fr", "gender": "F", "qualification": "5"}
+        {
+            "cohort_id": network.cohorts["A2"],
+            "first_name": "Déjà",
+            "last_name": "Connue",
+            "email": "Deja.Connue@exemple.fr",
+            "gender": "F",
+            "qualification": "5",
+        }
     )
     result = import_learners(store, SAMPLES / "apprenants-doublons.csv", cohort)
     plan = result.plan
@@ -208,7 +236,9 @@ def test_mapping_override(network):
 
 def test_two_columns_for_one_field(network, tmp_path):
     path = tmp_path / "two.csv"
-    path.write_text("Prénom;Nom;Nom de famille;Genre;Niveau\nAda;L;Lovelace;F;7\n", encoding="utf-8")
+    path.write_text(
+        "Prénom;Nom;Nom de famille;Genre;Niveau\nAda;L;Lovelace;F;7\n", encoding="utf-8"
+    )
     with pytest.raises(ImportFileError, match="Nom de famille"):
         prepare_import(network.store, path, network.cohorts["B1"])
     result = import_learners(network.store, path, network.cohorts["B1"], mapping={"Nom": ""})
@@ -246,9 +276,17 @@ def test_french_dates_and_values(network, tmp_path):
     assert [r.line for r in plan.errors] == [4]
     assert plan.errors[0].fields == ["prescriber_id"]
     first, second = (row.values for row in plan.rows)
-    assert (first["gender"], first["qualification"], first["dropout_date"].isoformat()) == ("F", "4", "2026-11-03")
+    assert (first["gender"], first["qualification"], first["dropout_date"].isoformat()) == (
+        "F",
+        "4",
+        "2026-11-03",
+    )
     assert first["birth_year"] == 1999 and first["prescriber_id"] is not None
-    assert (second["gender"], second["qualification"], second["dropout_date"].isoformat()) == ("M", "5", "2026-10-01")
+    assert (second["gender"], second["qualification"], second["dropout_date"].isoformat()) == (
+        "M",
+        "5",
+        "2026-10-01",
+    )
     assert second["birth_year"] == 2001
 
 
@@ -270,16 +308,24 @@ def test_file_level_problems(network, tmp_path):
 
 def test_progress_is_reported(network):
     seen = []
-    plan = prepare_import(network.store, SAMPLES / "learners-utf8-comma-english.csv", network.cohorts["B1"])
+    plan = prepare_import(
+        network.store, SAMPLES / "learners-utf8-comma-english.csv", network.cohorts["B1"]
+    )
     apply_import(network.store, plan, progress=lambda done, total: seen.append((done, total)))
     assert seen == [(4, 4)]
 
 
 def test_cohort_by_name_or_a_helpful_list(network, tmp_path):
-    plan = prepare_import(network.store, SAMPLES / "learners-utf8-comma-english.csv", "data 2026-2027")
+    plan = prepare_import(
+        network.store, SAMPLES / "learners-utf8-comma-english.csv", "data 2026-2027"
+    )
     assert plan.cohort.id == network.cohorts["B1"]
     with pytest.raises(ImportFileError) as caught:
         prepare_import(network.store, SAMPLES / "learners-utf8-comma-english.csv", "Nope")
     message = str(caught.value)
     # The cohorts one can import into are listed with their ids; finished ones are not.
-    assert network.cohorts["B1"] in message and "TAI 2026-2027" in message and "Dev web 2026" not in message
+    assert (
+        network.cohorts["B1"] in message
+        and "TAI 2026-2027" in message
+        and "Dev web 2026" not in message
+    )

@@ -29,17 +29,31 @@ def test_export_holds_everything_about_the_learner(network):
     assert profile["erased"] is False
     assert data["cohort"]["name"] == "Dev web 2026" and data["site"]["name"] == "Fabrique Lyon"
     [placement] = data["placements"]
-    assert (placement["kind"], placement["partner"], placement["job_title"]) == ("cdi", "Numériq SA", "Technicienne support")
+    assert (placement["kind"], placement["partner"], placement["job_title"]) == (
+        "cdi",
+        "Numériq SA",
+        "Technicienne support",
+    )
     assert sorted(f["milestone"] for f in data["follow_ups"]) == ["end", "m3", "m6"]
     reached = [f for f in data["follow_ups"] if f["outcome"] == "reached"]
     assert reached[0]["done_date"] == "2026-07-02"
     operations = {(e["entity"], e["operation"]) for e in data["outbox"]}
-    assert {("learner", "create"), ("placement", "create"), ("follow_up", "create"), ("follow_up", "update")} <= operations
-    assert all(e["row_id"] in {learner_id, placement["id"], *(f["id"] for f in data["follow_ups"])} for e in data["outbox"])
+    assert {
+        ("learner", "create"),
+        ("placement", "create"),
+        ("follow_up", "create"),
+        ("follow_up", "update"),
+    } <= operations
+    assert all(
+        e["row_id"] in {learner_id, placement["id"], *(f["id"] for f in data["follow_ups"])}
+        for e in data["outbox"]
+    )
     # The history of their record: each change on this device, before and after.
     history = {(h["entity"], h["operation"]) for h in data["history"]}
     assert {("learner", "create"), ("placement", "create"), ("follow_up", "update")} <= history
-    created = next(h for h in data["history"] if (h["entity"], h["operation"]) == ("learner", "create"))
+    created = next(
+        h for h in data["history"] if (h["entity"], h["operation"]) == ("learner", "create")
+    )
     assert created["source"] == "local"
     assert created["changes"]["last_name"] == {"before": None, "after": "QuarndtA1"}
 
@@ -59,7 +73,11 @@ def test_unknown_learner_raises(network):
 def test_erase_wipes_and_leaves_an_outbox_erase(network):
     store, learner_id = network.store, network.learners["a4"]
     preview = erase_preview(store, learner_id)
-    assert preview.name == "ZelphineA4 QuarndtA4" and preview.follow_ups == 3 and not preview.already_erased
+    assert (
+        preview.name == "ZelphineA4 QuarndtA4"
+        and preview.follow_ups == 3
+        and not preview.already_erased
+    )
     enrolled_before = weekly_summary(store, "2026-W48").total.indicators.enrolled
     erase_learner(store, learner_id)
     data = personal_data(store, learner_id)

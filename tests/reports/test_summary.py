@@ -22,9 +22,19 @@ from fabriqueterm.reports.summary import IsoWeek, SummaryError, resolve_sites, w
 NA = None
 # Worked out by hand from conftest.network (see the comments there), week 2026-W48.
 # Counts are ints; rates (numerator, denominator); NA when nobody is in the denominator.
-ZERO_PLACEMENTS = {f"placements_{k}": 0 for k in (
-    "cdi", "cdd_6m_plus", "cdd_short", "interim", "apprenticeship", "business_creation", "further_training", "other"
-)}
+ZERO_PLACEMENTS = {
+    f"placements_{k}": 0
+    for k in (
+        "cdi",
+        "cdd_6m_plus",
+        "cdd_short",
+        "interim",
+        "apprenticeship",
+        "business_creation",
+        "further_training",
+        "other",
+    )
+}
 EXPECTED = {
     "Fabrique Lyon": {
         "new_enrolments": 1,  # a6 (a9 is a candidate, a10 deleted)
@@ -76,13 +86,18 @@ EXPECTED = {
         "job_seekers_pct": (1, 3),
         "refugees_pct": (0, 3),
         "dropout_rate": (1, 3),
-        **{f"{name}_{n}": NA for name in ("positive_exit_rate", "employment_rate") for n in (0, 3, 6, 12)},
+        **{
+            f"{name}_{n}": NA
+            for name in ("positive_exit_rate", "employment_rate")
+            for n in (0, 3, 6, 12)
+        },
         "completers_never_reached": NA,
         "reach_rate": NA,
     },
 }
 EXPECTED["Fabrique Vide"] = {
-    key: (0 if isinstance(value, int) else NA) for key, value in EXPECTED["Fabrique Roubaix"].items()
+    key: (0 if isinstance(value, int) else NA)
+    for key, value in EXPECTED["Fabrique Roubaix"].items()
 }
 EXPECTED["Total"] = {
     key: (
@@ -115,7 +130,9 @@ def percent(pair: tuple[int, int] | None) -> Decimal | None:
     """What a reader sees: the percentage with one decimal."""
     if pair is None:
         return None
-    return (Decimal(pair[0]) * 100 / Decimal(pair[1])).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return (Decimal(pair[0]) * 100 / Decimal(pair[1])).quantize(
+        Decimal("0.1"), rounding=ROUND_HALF_UP
+    )
 
 
 def expected_shown(section: str) -> dict[str, int | Decimal | None]:
@@ -130,7 +147,9 @@ def test_figures_match_the_hand_count(network):
         for figure in section.figures():
             value = figure.value
             if isinstance(value, Rate):
-                got[figure.key] = None if value.denominator == 0 else (value.numerator, value.denominator)
+                got[figure.key] = (
+                    None if value.denominator == 0 else (value.numerator, value.denominator)
+                )
             else:
                 got[figure.key] = value
         assert got == EXPECTED[section.name], section.name
@@ -160,9 +179,9 @@ def test_site_filter(network):
     summary = weekly_summary(network.store, "2026-W48", site_ids=ids)
     assert [s.name for s in summary.sections] == ["Total", "Fabrique Roubaix"]
     assert not summary.all_sites
-    assert summary.total.figures() != [] and {
-        f.key: f.value for f in summary.total.figures()
-    } == {f.key: f.value for f in summary.sites[0].figures()}
+    assert summary.total.figures() != [] and {f.key: f.value for f in summary.total.figures()} == {
+        f.key: f.value for f in summary.sites[0].figures()
+    }
     with pytest.raises(SummaryError, match="Fabrique Lyon"):
         resolve_sites(network.store, ["Nowhere"])
 
@@ -249,10 +268,14 @@ def read_xlsx(data: bytes, labels: dict[str, str]) -> dict[str, dict[str, object
 
 def read_html(text: str) -> dict[str, dict[str, object]]:
     sections: dict[str, dict[str, object]] = {}
-    for match in re.finditer(r'<section class="site" data-site="[^"]*"><h2>(.*?)</h2>(.*?)</section>', text, re.S):
+    for match in re.finditer(
+        r'<section class="site" data-site="[^"]*"><h2>(.*?)</h2>(.*?)</section>', text, re.S
+    ):
         figures = {
             key: _number(html.unescape(value))
-            for key, value in re.findall(r'<tr data-key="(\w+)"[^>]*><th>.*?</th><td>(.*?)</td></tr>', match.group(2))
+            for key, value in re.findall(
+                r'<tr data-key="(\w+)"[^>]*><th>.*?</th><td>(.*?)</td></tr>', match.group(2)
+            )
         }
         sections[html.unescape(match.group(1))] = figures
     return sections
@@ -269,7 +292,9 @@ def test_every_format_shows_the_same_figures(network):
 
 
 def test_xlsx_has_a_sheet_per_site_and_the_total(network):
-    workbook = openpyxl.load_workbook(io.BytesIO(render(weekly_summary(network.store, "2026-W48"), "xlsx")))
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(render(weekly_summary(network.store, "2026-W48"), "xlsx"))
+    )
     assert workbook.sheetnames == SECTIONS
 
 

@@ -26,7 +26,9 @@ def pg_base_url() -> str | None:
         return url
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"CI=true but {PG_ENV} is not set: the PostgreSQL tests must run in CI")
-    pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres:postgres@127.0.0.1/fabriqueterm_test)")
+    pytest.skip(
+        f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres:postgres@127.0.0.1/fabriqueterm_test)"
+    )
     return None
 
 
@@ -106,26 +108,45 @@ class Device:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def mutation(self, entity: str, row_id: str, op: str, fields: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-        return {"seq": next(self.numbers), "entity": entity, "id": row_id, "op": op, "fields": fields or {}, **extra}
+    def mutation(
+        self, entity: str, row_id: str, op: str, fields: dict[str, Any] | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        return {
+            "seq": next(self.numbers),
+            "entity": entity,
+            "id": row_id,
+            "op": op,
+            "fields": fields or {},
+            **extra,
+        }
 
     def push_raw(self, mutations: list[dict[str, Any]]) -> Any:
-        return self.http.post("/v1/push", json={"client_id": self.client_id, "mutations": mutations}, headers=self.headers)
+        return self.http.post(
+            "/v1/push",
+            json={"client_id": self.client_id, "mutations": mutations},
+            headers=self.headers,
+        )
 
     def push(self, *mutations: dict[str, Any]) -> list[dict[str, Any]]:
         response = self.push_raw(list(mutations))
         assert response.status_code == 200, response.text
         return response.json()["results"]
 
-    def push_one(self, entity: str, row_id: str, op: str, fields: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    def push_one(
+        self, entity: str, row_id: str, op: str, fields: dict[str, Any] | None = None, **extra: Any
+    ) -> dict[str, Any]:
         return self.push(self.mutation(entity, row_id, op, fields, **extra))[0]
 
     def pull(self, cursors: dict[str, int] | None = None, limit: int = 1000) -> dict[str, Any]:
-        response = self.http.post("/v1/pull", json={"cursors": cursors or {}, "limit": limit}, headers=self.headers)
+        response = self.http.post(
+            "/v1/pull", json={"cursors": cursors or {}, "limit": limit}, headers=self.headers
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
-    def pull_all(self, cursors: dict[str, int] | None = None, limit: int = 1000) -> tuple[dict[tuple[str, str], Any], dict[str, int]]:
+    def pull_all(
+        self, cursors: dict[str, int] | None = None, limit: int = 1000
+    ) -> tuple[dict[tuple[str, str], Any], dict[str, int]]:
         """Every change until ``more`` is false: the last state of each row, and the cursors."""
         state: dict[tuple[str, str], Any] = {}
         cursors = dict(cursors or {})
@@ -142,13 +163,20 @@ class Device:
 
     def create_cohort(self, site_id: str, **changes: Any) -> str:
         row_id = uuid7()
-        result = self.push_one("cohort", row_id, "create", {**COHORT, "site_id": site_id, **changes})
+        result = self.push_one(
+            "cohort", row_id, "create", {**COHORT, "site_id": site_id, **changes}
+        )
         assert result["status"] == "applied", result
         return row_id
 
     def create_learner(self, site_id: str, cohort_id: str, **changes: Any) -> str:
         row_id = uuid7()
-        result = self.push_one("learner", row_id, "create", {**LEARNER, "site_id": site_id, "cohort_id": cohort_id, **changes})
+        result = self.push_one(
+            "learner",
+            row_id,
+            "create",
+            {**LEARNER, "site_id": site_id, "cohort_id": cohort_id, **changes},
+        )
         assert result["status"] == "applied", result
         return row_id
 
@@ -171,7 +199,9 @@ class World:
 
 def make_world(engine: Any, http: Any) -> World:
     tag = uuid.uuid4().hex[:8]
-    a1 = admin.add_site(engine, name=f"Fabrique Lille {tag}", city="Lille", region="Hauts-de-France").value
+    a1 = admin.add_site(
+        engine, name=f"Fabrique Lille {tag}", city="Lille", region="Hauts-de-France"
+    ).value
     a2 = admin.add_site(engine, name=f"Fabrique Roubaix {tag}", city="Roubaix").value
     b1 = admin.add_site(engine, name=f"Fabrique Brest {tag}", city="Brest").value
     email_a, email_b = f"a-{tag}@example.org", f"b-{tag}@example.org"

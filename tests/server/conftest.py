@@ -26,7 +26,9 @@ with warnings.catch_warnings():
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('commons') / 'commons.sqlite3'}"
         return
@@ -53,5 +55,3 @@ def client(app: Any) -> Iterator[TestClient]:
 @pytest.fixture
 def world(app: Any, client: TestClient) -> World:
     return make_world(app.state.engine, client)
-
-

@@ -24,16 +24,54 @@ def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'commons.sqlite3'}"
 
 
-def test_a_newcomer_sets_up_a_site_a_coordinator_and_a_token(capsys: pytest.CaptureFixture[str], url: str) -> None:
-    code, out, _ = run(capsys, "site", "add", "Fabrique Lille", "--city", "Lille", "--region", "Hauts-de-France", "--database-url", url)
+def test_a_newcomer_sets_up_a_site_a_coordinator_and_a_token(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "site",
+        "add",
+        "Fabrique Lille",
+        "--city",
+        "Lille",
+        "--region",
+        "Hauts-de-France",
+        "--database-url",
+        url,
+    )
     assert code == 0
     site_id = out.strip().split()[-1]
     assert len(site_id) == 36
     # The same site again: nothing new, its id again.
-    code, out, _ = run(capsys, "site", "add", "Fabrique Lille", "--city", "Lille", "--region", "Hauts-de-France", "--database-url", url)
+    code, out, _ = run(
+        capsys,
+        "site",
+        "add",
+        "Fabrique Lille",
+        "--city",
+        "Lille",
+        "--region",
+        "Hauts-de-France",
+        "--database-url",
+        url,
+    )
     assert code == 0 and site_id in out
-    assert run(capsys, "coordinator", "add", "Alice@Example.org", "--name", "Alice", "--database-url", url)[0] == 0
-    code, out, _ = run(capsys, "coordinator", "add", "alice@example.org", "--name", "Alice", "--database-url", url)
+    assert (
+        run(
+            capsys,
+            "coordinator",
+            "add",
+            "Alice@Example.org",
+            "--name",
+            "Alice",
+            "--database-url",
+            url,
+        )[0]
+        == 0
+    )
+    code, out, _ = run(
+        capsys, "coordinator", "add", "alice@example.org", "--name", "Alice", "--database-url", url
+    )
     assert code == 0 and "alice@example.org" in out
     assert run(capsys, "grant", "alice@example.org", site_id, "--database-url", url)[0] == 0
     assert run(capsys, "grant", "alice@example.org", site_id, "--database-url", url)[0] == 0
@@ -49,7 +87,12 @@ def test_a_newcomer_sets_up_a_site_a_coordinator_and_a_token(capsys: pytest.Capt
     assert stored.token_hash == token_hash(token) and token not in tuple(str(v) for v in stored)
     code, out, _ = run(capsys, "list", "--database-url", url)
     assert code == 0
-    assert "Fabrique Lille" in out and "alice@example.org" in out and token[:8] in out and token not in out
+    assert (
+        "Fabrique Lille" in out
+        and "alice@example.org" in out
+        and token[:8] in out
+        and token not in out
+    )
     code, out, _ = run(capsys, "token", "revoke", token[:8], "--database-url", url)
     assert code == 0
     code, out, _ = run(capsys, "token", "revoke", token[:8], "--database-url", url)
@@ -59,14 +102,25 @@ def test_a_newcomer_sets_up_a_site_a_coordinator_and_a_token(capsys: pytest.Capt
 
 
 def test_errors_exit_2_and_name_what_is_wrong(capsys: pytest.CaptureFixture[str], url: str) -> None:
-    code, _, err = run(capsys, "grant", "nobody@example.org", "01a2103a-94b7-79b5-9032-713b7e9921f3", "--database-url", url)
+    code, _, err = run(
+        capsys,
+        "grant",
+        "nobody@example.org",
+        "01a2103a-94b7-79b5-9032-713b7e9921f3",
+        "--database-url",
+        url,
+    )
     assert code == 2 and "nobody@example.org" in err
     run(capsys, "coordinator", "add", "alice@example.org", "--name", "Alice", "--database-url", url)
-    code, _, err = run(capsys, "coordinator", "add", "alice@example.org", "--name", "Alicia", "--database-url", url)
+    code, _, err = run(
+        capsys, "coordinator", "add", "alice@example.org", "--name", "Alicia", "--database-url", url
+    )
     assert code == 2 and "Alice" in err
     code, _, err = run(capsys, "grant", "alice@example.org", "not-a-site", "--database-url", url)
     assert code == 2 and "not-a-site" in err
-    code, _, err = run(capsys, "coordinator", "add", "not an email", "--name", "X", "--database-url", url)
+    code, _, err = run(
+        capsys, "coordinator", "add", "not an email", "--name", "X", "--database-url", url
+    )
     assert code == 2 and "not an email" in err
     code, _, err = run(capsys, "token", "revoke", "zzzzzzzz", "--database-url", url)
     assert code == 2 and "zzzzzzzz" in err
@@ -76,21 +130,53 @@ def test_errors_exit_2_and_name_what_is_wrong(capsys: pytest.CaptureFixture[str]
     assert code == 2 and err
 
 
-def test_default_database_is_a_private_file_in_the_data_folder(capsys: pytest.CaptureFixture[str], fabriqueterm_home: Path) -> None:
+def test_default_database_is_a_private_file_in_the_data_folder(
+    capsys: pytest.CaptureFixture[str], fabriqueterm_home: Path
+) -> None:
     assert run(capsys, "list")[0] == 0
     database = fabriqueterm_home / "data" / "commons.sqlite3"
     assert database.exists()
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
 
 
-def test_load_demo_loads_the_network_and_grants_its_sites(capsys: pytest.CaptureFixture[str], url: str) -> None:
+def test_load_demo_loads_the_network_and_grants_its_sites(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
     run(capsys, "coordinator", "add", "demo@example.org", "--name", "Démo", "--database-url", url)
-    code, out, err = run(capsys, "load-demo", "--learners", "60", "--seed", "7", "--today", "2026-11-25", "--coordinator", "demo@example.org", "--database-url", url)
+    code, out, err = run(
+        capsys,
+        "load-demo",
+        "--learners",
+        "60",
+        "--seed",
+        "7",
+        "--today",
+        "2026-11-25",
+        "--coordinator",
+        "demo@example.org",
+        "--database-url",
+        url,
+    )
     assert code == 0, err
     code, out, _ = run(capsys, "list", "--database-url", url)
-    assert out.count("Fabrique") >= 3 and "[no site]" not in out.replace("[aucune fabrique]", "[no site]")
+    assert out.count("Fabrique") >= 3 and "[no site]" not in out.replace(
+        "[aucune fabrique]", "[no site]"
+    )
     # Loading it again changes nothing.
-    code, again, _ = run(capsys, "load-demo", "--learners", "60", "--seed", "7", "--today", "2026-11-25", "--coordinator", "demo@example.org", "--database-url", url)
+    code, again, _ = run(
+        capsys,
+        "load-demo",
+        "--learners",
+        "60",
+        "--seed",
+        "7",
+        "--today",
+        "2026-11-25",
+        "--coordinator",
+        "demo@example.org",
+        "--database-url",
+        url,
+    )
     assert code == 0
 
 

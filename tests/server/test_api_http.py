@@ -39,7 +39,9 @@ def test_health_needs_no_token(client: TestClient) -> None:
     assert response.json()["status"] == "ok" and response.json()["protocol_version"] == 1
 
 
-@pytest.mark.parametrize("path,method", [("/v1/me", "get"), ("/v1/pull", "post"), ("/v1/push", "post")])
+@pytest.mark.parametrize(
+    "path,method", [("/v1/me", "get"), ("/v1/pull", "post"), ("/v1/push", "post")]
+)
 def test_missing_bad_and_revoked_tokens_get_401(world: World, path: str, method: str) -> None:
     body = {"client_id": uuid7(), "mutations": []} if path == "/v1/push" else {}
     token = admin.issue_token(world.engine, email=world.email_a).value
@@ -52,19 +54,37 @@ def test_missing_bad_and_revoked_tokens_get_401(world: World, path: str, method:
         response = world.http.request(method, path, json=body, headers=headers)
         assert response.status_code == 401, (headers, response.text)
         assert response.json()["detail"] and response.headers["www-authenticate"] == "Bearer"
-    assert world.http.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        world.http.request(
+            method, path, json=body, headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 200
+    )
     admin.revoke_token(world.engine, token_or_id=token[:10])
-    assert world.http.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        world.http.request(
+            method, path, json=body, headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 401
+    )
 
 
 def test_malformed_json_and_wrong_types_get_422(world: World) -> None:
     device = world.device()
     headers = {**device.headers, "Content-Type": "application/json"}
-    for body in (b"{not json", b"[]", b'{"client_id": 5, "mutations": "x"}', b'{"client_id": "abcdefgh", "mutations": [{"seq": "one"}]}', "{\"client_id\": \"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\", \"mutations\": [{\"seq\": 1, \"entity\": \"cohort\", \"id\": \"x\", \"op\": \"explode\"}]}".encode()):
+    for body in (
+        b"{not json",
+        b"[]",
+        b'{"client_id": 5, "mutations": "x"}',
+        b'{"client_id": "abcdefgh", "mutations": [{"seq": "one"}]}',
+        '{"client_id": "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", "mutations": [{"seq": 1, "entity": "cohort", "id": "x", "op": "explode"}]}'.encode(),
+    ):
         response = world.http.post("/v1/push", content=body, headers=headers)
         assert response.status_code == 422, (body, response.text)
         assert "detail" in response.json()
-    response = world.http.post("/v1/pull", content=b'{"cursors": {"x": "y"}, "limit": 10}', headers=headers)
+    response = world.http.post(
+        "/v1/pull", content=b'{"cursors": {"x": "y"}, "limit": 10}', headers=headers
+    )
     assert response.status_code == 422
     locations = {tuple(e["loc"]) for e in response.json()["detail"]}
     assert ("body", "limit") in locations
@@ -73,25 +93,52 @@ def test_malformed_json_and_wrong_types_get_422(world: World) -> None:
 def test_nan_and_odd_values_in_fields_are_rejected_not_500(world: World) -> None:
     device = world.device()
     cohort = device.create_cohort(world.site_a1)
-    body = json.dumps({
-        "client_id": device.client_id,
-        "mutations": [
-            device.mutation("cohort", cohort, "update", {"capacity": float("nan"), "name": {"a": [1]}}, base_values={"capacity": float("inf")}),
-            device.mutation("cohort", cohort, "update", {"start_date": "31/02/2026", "status": None}, base_values={}),
-        ],
-    }).encode()
-    response = world.http.post("/v1/push", content=body, headers={**device.headers, "Content-Type": "application/json"})
+    body = json.dumps(
+        {
+            "client_id": device.client_id,
+            "mutations": [
+                device.mutation(
+                    "cohort",
+                    cohort,
+                    "update",
+                    {"capacity": float("nan"), "name": {"a": [1]}},
+                    base_values={"capacity": float("inf")},
+                ),
+                device.mutation(
+                    "cohort",
+                    cohort,
+                    "update",
+                    {"start_date": "31/02/2026", "status": None},
+                    base_values={},
+                ),
+            ],
+        }
+    ).encode()
+    response = world.http.post(
+        "/v1/push", content=body, headers={**device.headers, "Content-Type": "application/json"}
+    )
     assert response.status_code == 200, response.text
     assert [r["status"] for r in response.json()["results"]] == ["rejected", "rejected"]
 
 
 def test_oversized_batches_get_413_with_the_limits(world: World) -> None:
     device = world.device()
-    too_many = [device.mutation("cohort", uuid7(), "create", {**COHORT, "site_id": world.site_a1}) for _ in range(MAX_PUSH_MUTATIONS + 1)]
+    too_many = [
+        device.mutation("cohort", uuid7(), "create", {**COHORT, "site_id": world.site_a1})
+        for _ in range(MAX_PUSH_MUTATIONS + 1)
+    ]
     response = device.push_raw(too_many)
     assert response.status_code == 413
-    assert response.json()["max_mutations"] == MAX_PUSH_MUTATIONS and response.json()["max_bytes"] == MAX_PUSH_BYTES
-    huge = {"client_id": device.client_id, "mutations": [device.mutation("cohort", uuid7(), "update", {"name": "x" * (MAX_PUSH_BYTES + 10)})]}
+    assert (
+        response.json()["max_mutations"] == MAX_PUSH_MUTATIONS
+        and response.json()["max_bytes"] == MAX_PUSH_BYTES
+    )
+    huge = {
+        "client_id": device.client_id,
+        "mutations": [
+            device.mutation("cohort", uuid7(), "update", {"name": "x" * (MAX_PUSH_BYTES + 10)})
+        ],
+    }
     response = world.http.post("/v1/push", json=huge, headers=device.headers)
     assert response.status_code == 413 and response.json()["max_bytes"] == MAX_PUSH_BYTES
     # Nothing was taken: the numbers were not consumed.
@@ -124,7 +171,10 @@ def test_checked_in_openapi_matches_the_app(app: Any) -> None:
 
 def test_the_openapi_comparison_names_what_changed() -> None:
     old = {"paths": {"/v1/push": {"post": {"summary": "Push"}}}, "info": {"version": "1"}}
-    new = {"paths": {"/v1/push": {"post": {"summary": "Send"}}, "/v1/x": {}}, "info": {"version": "1"}}
+    new = {
+        "paths": {"/v1/push": {"post": {"summary": "Send"}}, "/v1/x": {}},
+        "info": {"version": "1"},
+    }
     assert differences(old, new) == ["/paths/~1v1~1push/post/summary", "/paths/~1v1~1x (added)"]
     assert differences(old, json.loads(json.dumps(old, indent=4))) == []
 
@@ -133,7 +183,9 @@ def test_openapi_documents_every_endpoint_with_the_shared_models(app: Any) -> No
     schema = app.openapi()
     assert set(schema["paths"]) == {"/v1/health", "/v1/me", "/v1/push", "/v1/pull"}
     push = schema["paths"]["/v1/push"]["post"]
-    assert push["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/PushRequest")
+    assert push["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/PushRequest"
+    )
     assert {"200", "401", "409", "413", "422"} <= set(push["responses"])
 
 
@@ -157,7 +209,11 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=int(os.environ.get("FABRIQUETERM_FUZZ_EXAMPLES", "30")), deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("FABRIQUETERM_FUZZ_EXAMPLES", "30")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_api_conforms_to_its_schema(case: Any, fuzz_setup: dict[str, Any]) -> None:
     # No 5xx, documented status codes and bodies, and invalid input refused. (Valid-looking input may
     # still be refused: text holding NUL or unpaired surrogates cannot be stored, so it gets 422.)

@@ -32,7 +32,9 @@ def coordinator_a(world: World) -> Coordinator:
 
     with world.engine.connect() as connection:
         row = connection.execute(
-            select(server_db.coordinator_table).where(server_db.coordinator_table.c.email == world.email_a)
+            select(server_db.coordinator_table).where(
+                server_db.coordinator_table.c.email == world.email_a
+            )
         ).one()
     return Coordinator(row.id, row.email, row.name)
 
@@ -42,9 +44,22 @@ def race(world: World) -> tuple[set[str], set[str]]:
     engine = world.engine
     who = coordinator_a(world)
     cohort = uuid7()
-    setup = push(engine, who, PushRequest(client_id=uuid7(), mutations=[
-        Mutation(seq=1, entity="cohort", id=cohort, op="create", fields={**COHORT, "site_id": world.site_a1})
-    ]))
+    setup = push(
+        engine,
+        who,
+        PushRequest(
+            client_id=uuid7(),
+            mutations=[
+                Mutation(
+                    seq=1,
+                    entity="cohort",
+                    id=cohort,
+                    op="create",
+                    fields={**COHORT, "site_id": world.site_a1},
+                )
+            ],
+        ),
+    )
     assert setup.results[0].status == "applied"
     written: set[str] = set()
     lock = threading.Lock()
@@ -59,10 +74,20 @@ def race(world: World) -> tuple[set[str], set[str]]:
                 mutations = []
                 for _ in range(BATCH_SIZE):
                     number += 1
-                    mutations.append(Mutation(
-                        seq=number, entity="learner", id=uuid7(), op="create",
-                        fields={**LEARNER, "site_id": world.site_a1, "cohort_id": cohort, "email": None},
-                    ))
+                    mutations.append(
+                        Mutation(
+                            seq=number,
+                            entity="learner",
+                            id=uuid7(),
+                            op="create",
+                            fields={
+                                **LEARNER,
+                                "site_id": world.site_a1,
+                                "cohort_id": cohort,
+                                "email": None,
+                            },
+                        )
+                    )
                 answer = push(engine, who, PushRequest(client_id=client, mutations=mutations))
                 assert {r.status for r in answer.results} == {"applied"}
                 with lock:
@@ -116,7 +141,9 @@ def slow_commits(original: Callable[..., int]) -> Callable[..., int]:
     return taking
 
 
-def test_reader_never_misses_a_row_written_concurrently(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reader_never_misses_a_row_written_concurrently(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(server_push, "take_sequence", slow_commits(server_db.take_sequence))
     written, seen = race(world)
     assert len(written) == WRITERS * BATCHES * BATCH_SIZE

@@ -26,7 +26,9 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     try:
         commons = start_commons(backend, home=home, log_file=home / "server.log", workers=workers)
     except CommonsStartError:
-        raise AssertionError(f"the server did not start: {(home / 'server.log').read_text()}") from None
+        raise AssertionError(
+            f"the server did not start: {(home / 'server.log').read_text()}"
+        ) from None
     with commons:
         yield commons.url
 
@@ -73,7 +75,12 @@ def test_identical_pushes_sent_concurrently_apply_once(net_world: World) -> None
     from commons_helpers import LEARNER
 
     batch = [
-        device.mutation("learner", i, "create", {**LEARNER, "site_id": net_world.site_a1, "cohort_id": cohort, "email": None})
+        device.mutation(
+            "learner",
+            i,
+            "create",
+            {**LEARNER, "site_id": net_world.site_a1, "cohort_id": cohort, "email": None},
+        )
         for i in learner_ids
     ]
     answers: list[Any] = []
@@ -98,8 +105,22 @@ def test_conflict_between_two_devices_over_the_network(net_world: World) -> None
     one, two = net_world.device(), Device(net_world.http, net_world.token_a)
     cohort = one.create_cohort(net_world.site_a2)
     version = one.pull_all()[0][("cohort", cohort)]["version"]
-    one.push_one("cohort", cohort, "update", {"name": "Promo A"}, base_version=version, base_values={"name": "Promo 1"})
-    result = two.push_one("cohort", cohort, "update", {"name": "Promo B"}, base_version=version, base_values={"name": "Promo 1"})
+    one.push_one(
+        "cohort",
+        cohort,
+        "update",
+        {"name": "Promo A"},
+        base_version=version,
+        base_values={"name": "Promo 1"},
+    )
+    result = two.push_one(
+        "cohort",
+        cohort,
+        "update",
+        {"name": "Promo B"},
+        base_version=version,
+        base_values={"name": "Promo 1"},
+    )
     assert result["status"] == "conflict" and result["row"]["name"] == "Promo A"
     state, _ = two.pull_all()
     assert any(e == "conflict" and row["row_id"] == cohort for (e, _i), row in state.items())
@@ -108,11 +129,15 @@ def test_conflict_between_two_devices_over_the_network(net_world: World) -> None
 def test_oversized_body_is_refused_with_413(net_world: World) -> None:
     device = net_world.device()
     body = b'{"client_id": "' + b"x" * (MAX_PUSH_BYTES + 1) + b'", "mutations": []}'
-    response = net_world.http.post("/v1/push", content=body, headers={**device.headers, "Content-Type": "application/json"})
+    response = net_world.http.post(
+        "/v1/push", content=body, headers={**device.headers, "Content-Type": "application/json"}
+    )
     assert response.status_code == 413 and response.json()["max_bytes"] == MAX_PUSH_BYTES
 
 
-def test_no_token_in_the_server_log(net_world: World, server: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_no_token_in_the_server_log(
+    net_world: World, server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     device = net_world.device()
     device.pull()
     logs = list(Path(tmp_path_factory.getbasetemp()).glob("server-home*/server.log"))

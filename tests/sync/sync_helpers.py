@@ -51,8 +51,6 @@ LEARNER = {
 FAST = RetryPolicy(attempts=3, base=0.01, cap=0.02)
 
 
-
-
 @dataclass
 class Commons:
     url: str
@@ -64,7 +62,9 @@ def serve_commons(database: Path) -> Iterator[Commons]:
     """The commons API served by uvicorn on 127.0.0.1 at a free port, stopped on exit."""
     app = create_app(f"sqlite:///{database}")
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -101,7 +101,10 @@ class Team:
 def make_team(commons: Commons) -> Team:
     tag = uuid.uuid4().hex[:8]
     engine = commons.engine
-    sites = [admin.add_site(engine, name=f"Fabrique {n} {tag}", city=n).value for n in ("Lille", "Roubaix", "Brest")]
+    sites = [
+        admin.add_site(engine, name=f"Fabrique {n} {tag}", city=n).value
+        for n in ("Lille", "Roubaix", "Brest")
+    ]
     email = f"c-{tag}@example.org"
     admin.add_coordinator(engine, email=email, name="Camille Coordinatrice")
     for site in sites[:2]:
@@ -180,7 +183,9 @@ class FaultProxy:
                 self._closing.wait(30)
                 return
             if mode == "500":
-                connection.sendall(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+                connection.sendall(
+                    b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}"
+                )
                 return
             if mode == "garbage":
                 body = b'{"results": [tru'

@@ -15,9 +15,15 @@ def test_learners_created_in_bulk_reach_the_commons_and_the_other_device(device,
     rows = [
         validate(
             "learner",
-            {**LEARNER, "cohort_id": cohort.id, "site_id": team.site1, "first_name": f"Vrillette{i}",
-             "email": f"vrillette.{i}@example.org", "phone": f"+3361234560{i}",
-             "status": "graduated" if i == 0 else "enrolled"},
+            {
+                **LEARNER,
+                "cohort_id": cohort.id,
+                "site_id": team.site1,
+                "first_name": f"Vrillette{i}",
+                "email": f"vrillette.{i}@example.org",
+                "phone": f"+3361234560{i}",
+                "status": "graduated" if i == 0 else "enrolled",
+            },
         )
         for i in range(4)
     ]

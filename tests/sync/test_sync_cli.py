@@ -67,7 +67,10 @@ def test_sync_offline_exits_non_zero(team, monkeypatch, capsys):
 
     from fabriqueterm.config import save_config
 
-    save_config(paths.config_file, replace(load_config(paths.config_file), server_url=f"http://127.0.0.1:{free_port()}"))
+    save_config(
+        paths.config_file,
+        replace(load_config(paths.config_file), server_url=f"http://127.0.0.1:{free_port()}"),
+    )
     from sync_helpers import FAST
 
     monkeypatch.setattr("fabriqueterm.sync.client.DEFAULT_RETRY", FAST)

@@ -40,7 +40,9 @@ def _client(answers: list[httpx.Response], sleeps: list[float], attempts: int = 
 
 def test_retry_after_is_honoured():
     sleeps: list[float] = []
-    client = _client([httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(200, json=ME)], sleeps)
+    client = _client(
+        [httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(200, json=ME)], sleeps
+    )
     assert client.me().coordinator.name == "Camille"
     assert sleeps == [2.0]
     assert client.requests == 2
@@ -100,4 +102,9 @@ def test_a_well_formed_pull_page_is_read():
     change = {"seq": 7, "site_id": "s", "entity": "learner", "id": "x", "row": {"id": "x"}}
     page = {"changes": [change], "cursors": {"s": 7}, "more": True, "sites": ["s"]}
     read = _client([httpx.Response(200, json=page)], []).pull(PullRequest(cursors={}))
-    assert (read.cursors, read.more, read.changes[0].seq, read.changes[0].row) == ({"s": 7}, True, 7, {"id": "x"})
+    assert (read.cursors, read.more, read.changes[0].seq, read.changes[0].row) == (
+        {"s": 7},
+        True,
+        7,
+        {"id": "x"},
+    )

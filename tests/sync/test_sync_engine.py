@@ -99,7 +99,9 @@ def test_erasure_propagates_and_wipes_pending_personal_edits(device, team):
     row = b.rows("learner")[learner_id]
     assert row["deleted_at"] is not None
     assert (row["first_name"], row["last_name"], row["email"], row["phone"]) == ("", "", None, None)
-    assert "new@example.net" not in json.dumps([e.fields for e in b.store.outbox.entries(state=None)])
+    assert "new@example.net" not in json.dumps(
+        [e.fields for e in b.store.outbox.entries(state=None)]
+    )
 
 
 def test_pull_does_not_overwrite_pending_local_edits(device, team):
@@ -130,7 +132,14 @@ def test_site_granted_mid_life_backfills_alone(device, team, commons):
     other_email = f"x-{team.email}"
     admin.add_coordinator(commons.engine, email=other_email, name="Other")
     admin.grant(commons.engine, email=other_email, site_id=team.site3)
-    other = Team(commons, other_email, admin.issue_token(commons.engine, email=other_email).value, team.site3, team.site3, team.site3)
+    other = Team(
+        commons,
+        other_email,
+        admin.issue_token(commons.engine, email=other_email).value,
+        team.site3,
+        team.site3,
+        team.site3,
+    )
     c = Device(a.store.path.with_name("other.sqlite3"), other)
     try:
         assert c.sync().ok
@@ -152,7 +161,9 @@ def test_site_granted_mid_life_backfills_alone(device, team, commons):
 
 def test_revoked_site_is_evicted_except_rows_with_pending_edits(device, team):
     a, b, learner_id = _seeded(device, team)
-    other = a.store.learners.create({**LEARNER, "first_name": "Paul", "cohort_id": a.store.learners.get(learner_id).cohort_id})
+    other = a.store.learners.create(
+        {**LEARNER, "first_name": "Paul", "cohort_id": a.store.learners.get(learner_id).cohort_id}
+    )
     assert a.sync().ok
     a.store.learners.update(learner_id, {"phone": "+33633333333"})  # pending when the site goes
     team.revoke(team.site1)
@@ -163,7 +174,9 @@ def test_revoked_site_is_evicted_except_rows_with_pending_edits(device, team):
     assert learner_id in learners and other.id not in learners
     assert learners[learner_id]["phone"] == "+33633333333"
     assert team.site1 not in a.replica.cursors()
-    assert a.store.outbox.count("pending") == 0 or report.rejected  # the edit was answered (out of scope)
+    assert (
+        a.store.outbox.count("pending") == 0 or report.rejected
+    )  # the edit was answered (out of scope)
 
 
 def test_a_conflict_resolved_on_one_client_is_resolved_everywhere(device, team):
@@ -179,7 +192,11 @@ def test_a_conflict_resolved_on_one_client_is_resolved_everywhere(device, team):
     assert a.sync().ok
     assert a.replica.open_conflicts() == [] and b.replica.open_conflicts() == []
     assert a.rows("conflict")[conflict["id"]]["resolution"] == "took_client"
-    assert a.store.learners.get(learner_id).phone == b.store.learners.get(learner_id).phone == "+33622222222"
+    assert (
+        a.store.learners.get(learner_id).phone
+        == b.store.learners.get(learner_id).phone
+        == "+33622222222"
+    )
 
 
 def test_a_rejected_edit_is_set_aside_with_its_reason_and_does_not_block(device, team):
@@ -208,7 +225,9 @@ def test_headless_sync_modules_import_neither_textual_nor_fastapi():
         "fabriqueterm.store.replica; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'fastapi', 'starlette')))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 
@@ -217,9 +236,13 @@ def test_status_of_a_database_never_synced(tmp_path):
 
     with Store.open(tmp_path / "fresh.sqlite3") as store:
         status = sync_status(store)
-    assert (status.online, status.pending, status.conflicts_open, status.last_success, status.last_error) == (
-        None, 0, 0, None, None
-    )
+    assert (
+        status.online,
+        status.pending,
+        status.conflicts_open,
+        status.last_success,
+        status.last_error,
+    ) == (None, 0, 0, None, None)
 
 
 def test_a_row_moved_to_a_site_not_held_leaves_the_replica(device, team, commons):
@@ -232,10 +255,22 @@ def test_a_row_moved_to_a_site_not_held_leaves_the_replica(device, team, commons
     admin.add_coordinator(commons.engine, email=email, name="Mover")
     for site in (team.site1, team.site3):
         admin.grant(commons.engine, email=email, site_id=site)
-    mover = Device(a.store.path.with_name("mover.sqlite3"), Team(commons, email, admin.issue_token(commons.engine, email=email).value, team.site1, team.site3, team.site3))
+    mover = Device(
+        a.store.path.with_name("mover.sqlite3"),
+        Team(
+            commons,
+            email,
+            admin.issue_token(commons.engine, email=email).value,
+            team.site1,
+            team.site3,
+            team.site3,
+        ),
+    )
     try:
         assert mover.sync().ok
-        elsewhere = mover.store.cohorts.create({**COHORT, "site_id": team.site3, "name": "Promo Brest"})
+        elsewhere = mover.store.cohorts.create(
+            {**COHORT, "site_id": team.site3, "name": "Promo Brest"}
+        )
         mover.store.learners.update(learner_id, {"cohort_id": elsewhere.id})
         assert mover.sync().ok
         assert mover.rows("learner")[learner_id]["site_id"] == team.site3
@@ -255,13 +290,18 @@ def test_a_learners_history_keeps_local_edits_and_what_the_commons_brought(devic
     local = a.store.history.of_learner(learner_id)
     # Graduating schedules the end, +3 and +6 months follow-ups: they are part of the story.
     assert [(e.entity, e.op) for e in local] == [
-        ("follow_up", "create"), ("follow_up", "create"), ("follow_up", "create"),
+        ("follow_up", "create"),
+        ("follow_up", "create"),
+        ("follow_up", "create"),
         ("learner", "update"),
         ("learner", "create"),  # made on device a: its creation is there too
     ]
     assert {e.source for e in local} == {"local"}
     update = local[3]
-    assert update.changes == {"phone": ("+33612345678", "+33611111111"), "status": ("enrolled", "graduated")}
+    assert update.changes == {
+        "phone": ("+33612345678", "+33611111111"),
+        "status": ("enrolled", "graduated"),
+    }
     assert local[0].changes["milestone"] == (None, "m6") and "learner_id" not in local[0].changes
     # Device b had the learner: the pulled change is recorded field by field, as from the commons.
     assert b.sync().ok
@@ -271,7 +311,12 @@ def test_a_learners_history_keeps_local_edits_and_what_the_commons_brought(devic
     assert pulled[0].changes == update.changes
     # A placement logged on b shows in the learner's history on both devices.
     b.store.placements.create(
-        {"learner_id": learner_id, "kind": "cdi", "job_title": "Développeuse", "start_date": "2026-08-01"}
+        {
+            "learner_id": learner_id,
+            "kind": "cdi",
+            "job_title": "Développeuse",
+            "start_date": "2026-08-01",
+        }
     )
     assert b.sync().ok and a.sync().ok
     assert b.store.history.of_learner(learner_id)[0].entity == "placement"
@@ -280,5 +325,9 @@ def test_a_learners_history_keeps_local_edits_and_what_the_commons_brought(devic
     a.store.learners.erase(learner_id)
     assert [(e.op, e.changes) for e in a.store.history.of_learner(learner_id)] == [("erase", {})]
     assert a.sync().ok and b.sync().ok
-    assert [(e.op, e.source) for e in b.store.history.of_learner(learner_id)] == [("erase", "commons")]
-    assert "+33611111111" not in json.dumps([e.changes for e in b.store.history.of_learner(learner_id)])
+    assert [(e.op, e.source) for e in b.store.history.of_learner(learner_id)] == [
+        ("erase", "commons")
+    ]
+    assert "+33611111111" not in json.dumps(
+        [e.changes for e in b.store.history.of_learner(learner_id)]
+    )

@@ -30,7 +30,12 @@ def _snapshot(device) -> tuple:
 
 def _server_count(commons, table: str, row_id: str) -> int:
     with commons.engine.connect() as connection:
-        return int(connection.execute(text(f"SELECT count(*) FROM {table} WHERE id = :i"), {"i": row_id}).scalar() or 0)
+        return int(
+            connection.execute(
+                text(f"SELECT count(*) FROM {table} WHERE id = :i"), {"i": row_id}
+            ).scalar()
+            or 0
+        )
 
 
 def test_lost_push_answer_is_retried_without_duplicate(device, team, commons, proxy):
@@ -73,13 +78,18 @@ def test_a_failed_sync_changes_nothing_locally_and_says_why(device, team, proxy,
     if fault == "refused":
         url = f"http://127.0.0.1:{free_port()}"
     else:
-        for _ in range(1 if fault == "garbage" else 3):  # every retry meets the fault (none for garbage)
+        for _ in range(
+            1 if fault == "garbage" else 3
+        ):  # every retry meets the fault (none for garbage)
             proxy.fault(fault, "/v1/push")
     # Only the hang is meant to time out; the other faults answer, however busy the machine is.
     report = a.sync(url=url, timeout=0.5 if fault == "hang" else 30)
     assert not report.ok
     assert report.pushed == 0
-    assert report.error_kind == {"500": "server", "hang": "timeout", "garbage": "malformed", "refused": "network"}[fault]
+    assert (
+        report.error_kind
+        == {"500": "server", "hang": "timeout", "garbage": "malformed", "refused": "network"}[fault]
+    )
     assert _snapshot(a) == before
     status = sync_status(a.store)
     assert status.pending == 2
@@ -121,7 +131,9 @@ def test_a_revoked_token_stops_and_keeps_the_outbox(device, team, commons):
     assert a.store.outbox.count("pending") == 1
 
 
-def test_a_commons_that_lost_this_client_takes_the_outbox_again_under_a_new_id(device, team, commons):
+def test_a_commons_that_lost_this_client_takes_the_outbox_again_under_a_new_id(
+    device, team, commons
+):
     """A commons restored from a backup no longer knows this client's numbers: the client starts
     a new numbering under a new client_id and nothing is lost or duplicated."""
     a = device("a")
@@ -139,7 +151,9 @@ def test_a_commons_that_lost_this_client_takes_the_outbox_again_under_a_new_id(d
     assert a.store.client_id != old_id
     assert _server_count(commons, "learner", learner.id) == 1
     with commons.engine.connect() as connection:
-        name = connection.execute(text("SELECT name FROM cohort WHERE id = :i"), {"i": cohort.id}).scalar()
+        name = connection.execute(
+            text("SELECT name FROM cohort WHERE id = :i"), {"i": cohort.id}
+        ).scalar()
     assert name == "Promo 2"
     a.store.learners.update(learner.id, {"phone": "+33699999999"})
     assert a.sync().ok and not a.sync().rebound

@@ -32,7 +32,9 @@ with Store.open(Path(path)) as store:
 def demo_sites(commons) -> list[str]:
     """The demo network (1,200 learners) loaded on the commons once; its site ids."""
     admin.add_coordinator(commons.engine, email="demo@example.org", name="Demo")
-    admin.load_demo(commons.engine, learners=1200, seed=7, email="demo@example.org", today=date(2026, 11, 25))
+    admin.load_demo(
+        commons.engine, learners=1200, seed=7, email="demo@example.org", today=date(2026, 11, 25)
+    )
     return _granted(commons, "demo@example.org")
 
 
@@ -85,7 +87,9 @@ def test_sigkill_mid_pull_then_resume(commons, demo_sites, tmp_path):
         with commons.engine.connect() as connection:
             server = {
                 row_id: version
-                for row_id, version, site in connection.execute(text("SELECT id, version, site_id FROM learner")).all()
+                for row_id, version, site in connection.execute(
+                    text("SELECT id, version, site_id FROM learner")
+                ).all()
                 if site in sites
             }
         assert len(server) >= 1200
@@ -97,7 +101,9 @@ def test_sigkill_mid_pull_then_resume(commons, demo_sites, tmp_path):
         device.close()
 
 
-def test_a_pull_cut_while_applying_a_page_resumes_without_loss(commons, demo_sites, tmp_path, monkeypatch):
+def test_a_pull_cut_while_applying_a_page_resumes_without_loss(
+    commons, demo_sites, tmp_path, monkeypatch
+):
     """The page being applied when the sync is cut leaves nothing behind, its cursor included."""
     from fabriqueterm.store import replica
 
@@ -128,7 +134,9 @@ def test_a_pull_cut_while_applying_a_page_resumes_without_loss(commons, demo_sit
         with commons.engine.connect() as connection:
             server = {
                 row_id: version
-                for row_id, version, site in connection.execute(text("SELECT id, version, site_id FROM learner")).all()
+                for row_id, version, site in connection.execute(
+                    text("SELECT id, version, site_id FROM learner")
+                ).all()
                 if site in set(device.rows("site"))
             }
         assert len(server) > 1000
@@ -140,13 +148,25 @@ def test_a_pull_cut_while_applying_a_page_resumes_without_loss(commons, demo_sit
 def test_small_pages_give_the_same_result_as_one_go(commons, demo_sites, tmp_path):
     token = _coordinator_on(commons, demo_sites, "pages@example.org")
     team = Team(commons, "pages@example.org", token, "", "", "")
-    small, large = Device(tmp_path / "small.sqlite3", team), Device(tmp_path / "large.sqlite3", team)
+    small, large = (
+        Device(tmp_path / "small.sqlite3", team),
+        Device(tmp_path / "large.sqlite3", team),
+    )
     try:
         paged = small.sync(pull_limit=1000)
         whole = large.sync(pull_limit=5000)
         assert paged.ok and whole.ok
         assert paged.round_trips > whole.round_trips
-        for entity in ("site", "partner", "partner_site", "cohort", "learner", "follow_up", "placement", "conflict"):
+        for entity in (
+            "site",
+            "partner",
+            "partner_site",
+            "cohort",
+            "learner",
+            "follow_up",
+            "placement",
+            "conflict",
+        ):
             assert small.rows(entity) == large.rows(entity), entity
         assert small.replica.cursors() == large.replica.cursors()
     finally:

@@ -28,16 +28,25 @@ def _server_state(commons, site: str) -> tuple[dict, set]:
         learners = {
             r[0]: (r[1], r[2] is not None, r[3], r[4])
             for r in connection.execute(
-                text("SELECT id, version, deleted_at, first_name, phone FROM learner WHERE site_id = :s"), {"s": site}
+                text(
+                    "SELECT id, version, deleted_at, first_name, phone FROM learner WHERE site_id = :s"
+                ),
+                {"s": site},
             )
         }
-        conflicts = {r[0] for r in connection.execute(text("SELECT id FROM conflict WHERE site_id = :s"), {"s": site})}
+        conflicts = {
+            r[0]
+            for r in connection.execute(
+                text("SELECT id FROM conflict WHERE site_id = :s"), {"s": site}
+            )
+        }
     return learners, conflicts
 
 
 def _local_state(device: Device) -> tuple[dict, set]:
     learners = {
-        i: (r["version"], r["deleted_at"] is not None, r["first_name"], r["phone"]) for i, r in device.rows("learner").items()
+        i: (r["version"], r["deleted_at"] is not None, r["first_name"], r["phone"])
+        for i, r in device.rows("learner").items()
     }
     return learners, set(device.rows("conflict"))
 
@@ -57,7 +66,9 @@ def test_random_interleavings_converge(commons, operations):
             device = devices[who]
             live = sorted(i for i, r in device.rows("learner").items() if r["deleted_at"] is None)
             if action == "create":
-                device.store.learners.create({**LEARNER, "cohort_id": cohort.id, "phone": PHONES[value]})
+                device.store.learners.create(
+                    {**LEARNER, "cohort_id": cohort.id, "phone": PHONES[value]}
+                )
             elif action == "sync":
                 report = device.sync()
                 assert not report.errors, report.errors

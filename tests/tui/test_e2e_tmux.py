@@ -29,12 +29,17 @@ def tmux(fabriqueterm_home: Path) -> Iterator[Callable[..., str]]:
     env = {**os.environ, "FABRIQUETERM_HOME": str(fabriqueterm_home), "TERM": "xterm-256color"}
     subprocess.run(
         [str(COMMAND), "demo", "--build", "--learners", "300", "--today", "2026-11-25"],
-        env=env, check=True, capture_output=True, timeout=120,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     socket = f"fabriqueterm-e2e-{os.getpid()}"
     base = ["tmux", "-L", socket]
     command = f"env FABRIQUETERM_HOME={fabriqueterm_home} {COMMAND} demo --today 2026-11-25"
-    subprocess.run([*base, "new-session", "-d", "-x", "120", "-y", "40", command], env=env, check=True)
+    subprocess.run(
+        [*base, "new-session", "-d", "-x", "120", "-y", "40", command], env=env, check=True
+    )
 
     def run(*args: str, check: bool = True) -> str:
         return subprocess.run([*base, *args], capture_output=True, text=True, check=check).stdout

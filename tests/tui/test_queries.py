@@ -36,11 +36,18 @@ def test_pages_are_bounded_and_count_everything(demo_store: Store) -> None:
 def test_search_pages_follow_one_another_and_keep_the_total(demo_store: Store, needle: str) -> None:
     everything = demo_store.learners.page(needle, limit=500)
     assert 20 <= everything.total == len(everything.rows) < 300
-    pages = [demo_store.learners.page(needle, limit=7, offset=offset) for offset in range(0, everything.total, 7)]
+    pages = [
+        demo_store.learners.page(needle, limit=7, offset=offset)
+        for offset in range(0, everything.total, 7)
+    ]
     assert {page.total for page in pages} == {everything.total}
     assert [row.id for page in pages for row in page.rows] == [row.id for row in everything.rows]
-    later = demo_store.learners.page(needle, limit=7, offset=7, total=12345)  # a known total: not counted again
-    assert later.total == 12345 and [row.id for row in later.rows] == [row.id for row in pages[1].rows]
+    later = demo_store.learners.page(
+        needle, limit=7, offset=7, total=12345
+    )  # a known total: not counted again
+    assert later.total == 12345 and [row.id for row in later.rows] == [
+        row.id for row in pages[1].rows
+    ]
     beyond = demo_store.learners.page(needle, limit=7, offset=everything.total)
     assert beyond.rows == [] and beyond.total == everything.total
 
@@ -55,7 +62,10 @@ def test_cohort_filters_by_site_status_and_text(demo_store: Store) -> None:
     running = demo_store.cohorts.page(status="running", limit=500)
     assert running.total and {line.cohort.status for line in running.rows} == {"running"}
     word = everything.rows[0].cohort.programme.split()[0]
-    assert all(word.lower() in (c.cohort.name + c.cohort.programme).lower() for c in demo_store.cohorts.page(word).rows)
+    assert all(
+        word.lower() in (c.cohort.name + c.cohort.programme).lower()
+        for c in demo_store.cohorts.page(word).rows
+    )
     assert sum(line.learners for line in everything.rows) == demo_store.learners.count()
 
 
@@ -69,7 +79,10 @@ def test_sites_page_counts_and_like_wildcards_are_literal(demo_store: Store) -> 
 
 def test_count_due_agrees_with_the_indicators(demo_store: Store) -> None:
     report = demo_store.indicators.report(as_of=TODAY)
-    assert demo_store.follow_ups.count_due(TODAY) == (report.total.followups_due, report.total.followups_overdue)
+    assert demo_store.follow_ups.count_due(TODAY) == (
+        report.total.followups_due,
+        report.total.followups_overdue,
+    )
     assert len(demo_store.follow_ups.due(TODAY)) == report.total.followups_due
 
 
@@ -82,15 +95,21 @@ def test_roster_gives_latest_placement_and_next_follow_up(demo_store: Store) -> 
         assert entry.latest_placement == (placements[-1] if placements else None) or (
             entry.latest_placement.start_date == placements[-1].start_date
         )
-        pending = [f for f in demo_store.follow_ups.for_learner(entry.learner.id) if f.done_date is None]
-        assert (entry.next_follow_up.id if entry.next_follow_up else None) == (pending[0].id if pending else None)
+        pending = [
+            f for f in demo_store.follow_ups.for_learner(entry.learner.id) if f.done_date is None
+        ]
+        assert (entry.next_follow_up.id if entry.next_follow_up else None) == (
+            pending[0].id if pending else None
+        )
 
 
 def test_log_call_saves_both_or_neither(demo_store: Store) -> None:
     first, second = demo_store.follow_ups.due(TODAY)[:2]
     call = {"done_date": TODAY, "channel": "phone", "outcome": "reached", "notes": "ok"}
     with pytest.raises(CallLogValidationError) as caught:
-        demo_store.follow_ups.log_call(first.follow_up.id, {**call, "channel": "pigeon"}, {"kind": "cdi"})
+        demo_store.follow_ups.log_call(
+            first.follow_up.id, {**call, "channel": "pigeon"}, {"kind": "cdi"}
+        )
     assert {e.field for e in caught.value.call_errors} == {"channel"}
     assert {e.field for e in caught.value.placement_errors} == {"start_date"}
     assert demo_store.follow_ups.get(first.follow_up.id).done_date is None
@@ -106,7 +125,11 @@ def test_log_call_saves_both_or_neither(demo_store: Store) -> None:
 
 
 def test_partner_detail_reads(demo_store: Store) -> None:
-    employer = next(p for p in demo_store.partners.page(kind="employer", limit=500).rows if demo_store.placements.for_partner(p.id).total)
+    employer = next(
+        p
+        for p in demo_store.partners.page(kind="employer", limit=500).rows
+        if demo_store.placements.for_partner(p.id).total
+    )
     placed = demo_store.placements.for_partner(employer.id)
     assert all(line.placement.partner_id == employer.id for line in placed.rows)
     assert demo_store.partners.sites_of(employer.id)

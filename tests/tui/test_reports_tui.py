@@ -148,7 +148,22 @@ async def test_export_each_format_writes_what_the_command_line_writes(
         assert any(str(default.name) in str(n.message) for n in app._notifications)
 
     from_cli = tmp_path / f"cli.{fmt}"
-    assert cli(["--today", TODAY.isoformat(), "export", "--week", "2026-W48", "--format", fmt, "--output", str(from_cli)]) == 0
+    assert (
+        cli(
+            [
+                "--today",
+                TODAY.isoformat(),
+                "export",
+                "--week",
+                "2026-W48",
+                "--format",
+                fmt,
+                "--output",
+                str(from_cli),
+            ]
+        )
+        == 0
+    )
     if fmt == "xlsx":
         assert workbook_values(default.read_bytes()) == workbook_values(from_cli.read_bytes())
     else:
@@ -167,7 +182,11 @@ async def test_export_some_sites_only(make_app, tmp_path) -> None:
         screen.query_one("#summary-sites", SelectionList).deselect(sites[0].id)
         await settle(pilot)
         table = screen.query_one("#summary-preview", DataTable)
-        assert [str(column.key.value) for column in table.ordered_columns] == ["figure", "total", *kept]
+        assert [str(column.key.value) for column in table.ordered_columns] == [
+            "figure",
+            "total",
+            *kept,
+        ]
         assert preview(screen) == expected_preview(weekly_summary(store, "2026-W48", site_ids=kept))
 
         screen.query_one("#summary-path", Input).value = str(target)
@@ -180,7 +199,17 @@ async def test_export_some_sites_only(make_app, tmp_path) -> None:
         assert preview(screen) == {}
 
     from_cli = tmp_path / "cli.md"
-    argv = ["--today", TODAY.isoformat(), "export", "--week", "2026-W48", "--format", "md", "--output", str(from_cli)]
+    argv = [
+        "--today",
+        TODAY.isoformat(),
+        "export",
+        "--week",
+        "2026-W48",
+        "--format",
+        "md",
+        "--output",
+        str(from_cli),
+    ]
     for site_id in kept:
         argv += ["--site", site_id]
     assert cli(argv) == 0
@@ -219,7 +248,9 @@ async def test_replacing_a_file_is_asked_and_no_is_the_default(make_app, tmp_pat
         ("", "Give the file's name, e.g. synthese-2026-W48.md"),
     ],
 )
-async def test_a_path_that_cannot_be_used_says_why(make_app, tmp_path, monkeypatch, typed, message) -> None:
+async def test_a_path_that_cannot_be_used_says_why(
+    make_app, tmp_path, monkeypatch, typed, message
+) -> None:
     monkeypatch.chdir(tmp_path)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -317,7 +348,9 @@ async def test_import_a_good_file_check_then_import(make_app) -> None:
         await pilot.press("ctrl+r")
         await settle(pilot)
         status = text_of(screen, "#import-status")
-        assert status.startswith("Checked, nothing written: 6 rows ready to import, 0 bad rows, 0 duplicates")
+        assert status.startswith(
+            "Checked, nothing written: 6 rows ready to import, 0 bad rows, 0 duplicates"
+        )
         assert "6 rows, UTF-8 (BOM), cells separated by “;”." in text_of(screen, "#import-details")
         assert "Réfugié·e → refugee" in text_of(screen, "#import-details")
         assert len(store.learners.in_cohort(cohort_id)) == before
@@ -336,7 +369,9 @@ async def test_import_a_good_file_check_then_import(make_app) -> None:
         # The same file again: every row is already held.
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert text_of(screen, "#import-status") == "Nothing to import: no valid new row in the file."
+        assert (
+            text_of(screen, "#import-status") == "Nothing to import: no valid new row in the file."
+        )
         rows = report_rows(screen)
         assert [row[0] for row in rows] == ["2", "3", "4", "5", "6", "7"]
         assert all(row[3].startswith("already held: ") for row in rows)
@@ -357,7 +392,11 @@ async def test_import_a_bad_file_lists_the_bad_lines_and_writes_nothing(make_app
         assert rows[0][:3] == ["3", "email", "paul.martin@"]
         assert rows[0][3].startswith("expected an email address")
         assert {row[1] for row in rows if row[0] == "6"} == {
-            "last name", "phone", "birth year", "lives in a priority neighbourhood (QPV)", "qualification level"
+            "last name",
+            "phone",
+            "birth year",
+            "lives in a priority neighbourhood (QPV)",
+            "qualification level",
         }
         assert "3 rows ready to import, 4 bad rows" in text_of(screen, "#import-status")
 
@@ -379,11 +418,17 @@ async def test_import_a_bad_file_lists_the_bad_lines_and_writes_nothing(make_app
 async def test_import_duplicates_in_the_file(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_import(pilot, SAMPLES / "apprenants-doublons.csv", running_cohort(app.store))
+        screen = await open_import(
+            pilot, SAMPLES / "apprenants-doublons.csv", running_cohort(app.store)
+        )
         await pilot.press("ctrl+r")
         await settle(pilot)
         rows = {row[0]: row for row in report_rows(screen)}
-        assert rows["4"][1:] == ["email", "Rose.Vidal@exemple.fr", "duplicate of line 2: imported once"]
+        assert rows["4"][1:] == [
+            "email",
+            "Rose.Vidal@exemple.fr",
+            "duplicate of line 2: imported once",
+        ]
         assert rows["5"][1] == "phone" and rows["5"][3] == "duplicate of line 3: imported once"
 
 
@@ -396,14 +441,19 @@ async def test_import_with_a_column_mapping(make_app) -> None:
         await pilot.press("ctrl+r")
         await settle(pilot)
         error = text_of(screen, "#import-error")
-        assert error.startswith("No column for: last name.") and text_of(screen, "#import-status") == ""
+        assert (
+            error.startswith("No column for: last name.")
+            and text_of(screen, "#import-status") == ""
+        )
 
         screen.query_one("#import-mapping", Input).value = "Nom usuel=last_name; Remarques="
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert text_of(screen, "#import-error") == ""
         assert "Nom usuel → last name" in text_of(screen, "#import-details")
-        assert "Ophélie Giraud" in {f"{x.first_name} {x.last_name}" for x in store.learners.in_cohort(cohort_id)}
+        assert "Ophélie Giraud" in {
+            f"{x.first_name} {x.last_name}" for x in store.learners.in_cohort(cohort_id)
+        }
 
 
 @pytest.mark.parametrize(
@@ -413,10 +463,17 @@ async def test_import_with_a_column_mapping(make_app) -> None:
         ("GOOD", None, "", "Choose the cohort the learners join."),
         ("GOOD", "cohort", "Prénom", "“Prénom” is not a column mapping; expected “Column=field”"),
         ("GOOD", "cohort", "Prénom=surname", "“surname” is not a field a column can be read as"),
-        ("no-such-file.csv", "cohort", "", "no-such-file.csv cannot be read (No such file or directory)."),
+        (
+            "no-such-file.csv",
+            "cohort",
+            "",
+            "no-such-file.csv cannot be read (No such file or directory).",
+        ),
     ],
 )
-async def test_import_input_problems_are_said_next_to_the_form(make_app, path, cohort, mapping, message) -> None:
+async def test_import_input_problems_are_said_next_to_the_form(
+    make_app, path, cohort, mapping, message
+) -> None:
     app = make_app()
     learners = app.store.learners.count()
     async with app.run_test(size=SIZE) as pilot:
@@ -466,13 +523,18 @@ async def test_export_a_learners_personal_data(make_app, tmp_path) -> None:
         await pilot.press("x")
         await settle(pilot)
         assert isinstance(app.screen, FilePathScreen)
-        assert app.screen.query_one("#file-path", Input).value.endswith(f"apprenant-{learner.id}.json")
+        assert app.screen.query_one("#file-path", Input).value.endswith(
+            f"apprenant-{learner.id}.json"
+        )
         app.screen.query_one("#file-path", Input).value = str(target)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, LearnerDetailScreen)
         [note] = list(app._notifications)
-        assert f"{learner.first_name} {learner.last_name}" in note.message and str(target) in note.message
+        assert (
+            f"{learner.first_name} {learner.last_name}" in note.message
+            and str(target) in note.message
+        )
     assert is_private(target)
     data = json.loads(target.read_text())
     assert data == personal_data(store, learner.id)
@@ -501,7 +563,10 @@ async def test_erase_cancelled_leaves_the_learner_untouched(make_app) -> None:
         assert app.screen is screen
     kept = store.learners.get(learner.id)
     assert (kept.first_name, kept.last_name, kept.email, kept.deleted_at) == (
-        learner.first_name, learner.last_name, learner.email, None
+        learner.first_name,
+        learner.last_name,
+        learner.email,
+        None,
     )
     assert store.outbox.count() == outbox
 
@@ -525,7 +590,9 @@ async def test_erase_confirmed_by_the_last_name_wipes_and_leaves_an_outbox_entry
     assert profile["erased"] is True
     for name in ("first_name", "last_name", "email", "phone", "birth_year", "dropout_reason"):
         assert profile[name] in (None, ""), name
-    assert all(p["notes"] == "" for p in data["placements"]) and all(f["notes"] == "" for f in data["follow_ups"])
+    assert all(p["notes"] == "" for p in data["placements"]) and all(
+        f["notes"] == "" for f in data["follow_ups"]
+    )
     last = store.outbox.entries(limit=100_000)[-1]
     assert (last.entity, last.row_id, last.op) == ("learner", learner.id, "erase")
 
@@ -567,7 +634,11 @@ async def test_help_lists_the_new_keys(make_app) -> None:
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
         keys = dict(app.screen.describe(app.screen.below))
-        assert keys["["] == "previous week" and keys["]"] == "next week" and keys["^s"] == "write the file"
+        assert (
+            keys["["] == "previous week"
+            and keys["]"] == "next week"
+            and keys["^s"] == "write the file"
+        )
         everywhere = dict(app.screen.describe(app))
         assert everywhere["9"] == "Summary" and everywhere["0"] == "Import"
         await pilot.press("escape")

@@ -65,7 +65,20 @@ def test_follow_up_queue(snap_compare, make_app) -> None:
 
 
 def test_call_with_placement(snap_compare, make_app) -> None:
-    run = steps("2", "enter", "enter", "down", "enter", "ctrl+o", "enter", "down", "enter", "tab", "tab", "'Technicien support")
+    run = steps(
+        "2",
+        "enter",
+        "enter",
+        "down",
+        "enter",
+        "ctrl+o",
+        "enter",
+        "down",
+        "enter",
+        "tab",
+        "tab",
+        "'Technicien support",
+    )
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run)
 
 

@@ -55,7 +55,9 @@ async def test_first_frame_comes_before_the_store_and_the_dashboard_fills_in_aft
             table = app.screen.query_one("#sites-indicators", DataTable)
             sites = len(opened[0].sites.names())
             assert table.row_count == sites + 1  # every site and the total
-            assert "Indicators as of" in str(app.screen.query_one("#dashboard-as-of", Static).render())
+            assert "Indicators as of" in str(
+                app.screen.query_one("#dashboard-as-of", Static).render()
+            )
             # Sections imported in the background open normally.
             await pilot.press("4")
             await settle(pilot)
@@ -67,7 +69,9 @@ async def test_first_frame_comes_before_the_store_and_the_dashboard_fills_in_aft
 async def test_a_store_that_cannot_open_closes_the_app_with_its_message(
     paths: Paths, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    message = "fabriqueterm.sqlite3 was written by a newer version of fabriqueterm. Update fabriqueterm."
+    message = (
+        "fabriqueterm.sqlite3 was written by a newer version of fabriqueterm. Update fabriqueterm."
+    )
 
     def open_store() -> Store:
         raise StoreError(message)

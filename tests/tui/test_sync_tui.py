@@ -96,7 +96,11 @@ def colleague(tmp_path: Path, team: Team, closing: list) -> tuple[Device, str]:
 @pytest.fixture
 def synced_app(tmp_path: Path, team: Team, closing: list) -> Callable[..., FabriqueApp]:
     def build(
-        url: str | None = None, database: Path | None = None, token: str | None = None, *, auto_sync: bool = True
+        url: str | None = None,
+        database: Path | None = None,
+        token: str | None = None,
+        *,
+        auto_sync: bool = True,
     ) -> FabriqueApp:
         path = tmp_path / "app.sqlite3"
         if database is not None:
@@ -155,7 +159,9 @@ async def test_a_local_edit_reaches_the_commons(synced_app, colleague) -> None:
     assert other.store.learners.get(learner_id).phone == "+33699999999"
 
 
-async def test_rows_pulled_by_a_sync_show_on_the_current_screen(synced_app, colleague, team) -> None:
+async def test_rows_pulled_by_a_sync_show_on_the_current_screen(
+    synced_app, colleague, team
+) -> None:
     other, learner_id = colleague
     app = synced_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -165,11 +171,15 @@ async def test_rows_pulled_by_a_sync_show_on_the_current_screen(synced_app, coll
         table = app.screen.query_one("#list-table", VirtualTable)
         assert table.row_count == 1
         cohort_id = other.store.learners.get(learner_id).cohort_id
-        other.store.learners.create({**LEARNER, "first_name": "Jules", "email": "jules@example.org", "cohort_id": cohort_id})
+        other.store.learners.create(
+            {**LEARNER, "first_name": "Jules", "email": "jules@example.org", "cohort_id": cohort_id}
+        )
         assert other.sync().ok
         attempts = sync_status(app.store).last_attempt
         app.request_sync()
-        await wait_until(pilot, lambda: synced(app)() and sync_status(app.store).last_attempt != attempts)
+        await wait_until(
+            pilot, lambda: synced(app)() and sync_status(app.store).last_attempt != attempts
+        )
         await settle(pilot)
         assert app.screen.query_one("#list-table", VirtualTable).row_count == 2
         # Rows from the commons start no sync of their own (no sync loop): nothing runs after the debounce.
@@ -178,7 +188,9 @@ async def test_rows_pulled_by_a_sync_show_on_the_current_screen(synced_app, coll
         assert not app._sync_running and sync_status(app.store).last_attempt == done
 
 
-async def test_a_conflict_is_shown_side_by_side_and_taking_mine_converges(synced_app, colleague) -> None:
+async def test_a_conflict_is_shown_side_by_side_and_taking_mine_converges(
+    synced_app, colleague
+) -> None:
     other, learner_id = colleague
     app = synced_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -206,11 +218,19 @@ async def test_a_conflict_is_shown_side_by_side_and_taking_mine_converges(synced
         dialog = app.screen
         assert isinstance(dialog, ConflictScreen)
         fields = dialog.query_one("#conflict-fields", DataTable)
-        assert [str(c) for c in fields.get_row_at(0)] == ["phone", "+33612345678", "+33611111111", "+33622222222"]
+        assert [str(c) for c in fields.get_row_at(0)] == [
+            "phone",
+            "+33612345678",
+            "+33611111111",
+            "+33622222222",
+        ]
         await pilot.press("m")
         await settle(pilot)
         assert isinstance(app.screen, SyncScreen)
-        await wait_until(pilot, lambda: synced(app)() and app.sync_state.conflicts == 0 and app.sync_state.pending == 0)
+        await wait_until(
+            pilot,
+            lambda: synced(app)() and app.sync_state.conflicts == 0 and app.sync_state.pending == 0,
+        )
         await settle(pilot)
         assert not screen.query_one("#conflicts", DataTable).display
         assert app.store.learners.get(learner_id).phone == "+33622222222"
@@ -218,7 +238,9 @@ async def test_a_conflict_is_shown_side_by_side_and_taking_mine_converges(synced
     assert other.sync().ok
     assert other.store.learners.get(learner_id).phone == "+33622222222"
     conflicts = [c for c in other.rows("conflict").values() if c["row_id"] == learner_id]
-    assert [(c["resolution"], json.loads(c["client_value"])) for c in conflicts] == [("took_client", "+33622222222")]
+    assert [(c["resolution"], json.loads(c["client_value"])) for c in conflicts] == [
+        ("took_client", "+33622222222")
+    ]
     assert sync_status(other.store).conflicts_open == 0
 
 
@@ -236,14 +258,19 @@ async def test_keeping_theirs_resolves_without_changing_the_row(synced_app, coll
         await settle(pilot)
         app.screen.query_one("#conflicts", DataTable).focus()
         await pilot.press("enter", "t")
-        await wait_until(pilot, lambda: synced(app)() and app.sync_state.conflicts == 0 and app.sync_state.pending == 0)
+        await wait_until(
+            pilot,
+            lambda: synced(app)() and app.sync_state.conflicts == 0 and app.sync_state.pending == 0,
+        )
         assert app.store.learners.get(learner_id).email == "theirs@example.org"
     assert other.sync().ok
     assert other.store.learners.get(learner_id).email == "theirs@example.org"
     assert sync_status(other.store).conflicts_open == 0
 
 
-async def test_an_unreachable_commons_shows_offline_and_keeps_the_outbox(synced_app, demo_template, closed_port) -> None:
+async def test_an_unreachable_commons_shows_offline_and_keeps_the_outbox(
+    synced_app, demo_template, closed_port
+) -> None:
     closed = f"http://127.0.0.1:{closed_port.getsockname()[1]}"  # nothing listens there
     app = synced_app(url=closed, database=demo_template)
     learner = app.store.learners.page("", limit=1).rows[0]
@@ -251,13 +278,17 @@ async def test_an_unreachable_commons_shows_offline_and_keeps_the_outbox(synced_
     before = [(e.seq, e.row_id, e.fields) for e in app.store.outbox.entries(limit=100_000)]
     assert len(before) == 1
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: not app._sync_running and app.sync_state.phase == SyncPhase.OFFLINE)
+        await wait_until(
+            pilot, lambda: not app._sync_running and app.sync_state.phase == SyncPhase.OFFLINE
+        )
         await wait_until(pilot, lambda: status_text(app).startswith("offline"))
         assert app.sync_state.pending == len(before)
         first = sync_status(app.store).last_attempt
         assert sync_status(app.store).online is False
         # A retry timer tries again by itself (backoff), still offline, still nothing lost.
-        await wait_until(pilot, lambda: sync_status(app.store).last_attempt != first and not app._sync_running)
+        await wait_until(
+            pilot, lambda: sync_status(app.store).last_attempt != first and not app._sync_running
+        )
         assert app.sync_state.phase == SyncPhase.OFFLINE
         await pilot.press("7")
         await settle(pilot)
@@ -274,7 +305,9 @@ async def test_s_on_the_sync_screen_syncs_now(synced_app, colleague) -> None:
         await settle(pilot)
         first = sync_status(app.store).last_attempt
         await pilot.press("s")
-        await wait_until(pilot, lambda: synced(app)() and sync_status(app.store).last_attempt != first)
+        await wait_until(
+            pilot, lambda: synced(app)() and sync_status(app.store).last_attempt != first
+        )
         assert "0 sent, 0 received" in str(app.screen.query_one("#sync-explain", Static).content)
 
 
@@ -292,7 +325,9 @@ async def test_without_auto_sync_it_syncs_only_when_asked(synced_app, colleague)
         assert app.store.learners.get(learner_id).first_name == "Inès"
 
 
-async def test_a_change_refused_by_the_commons_is_listed_with_its_reason(synced_app, colleague, team) -> None:
+async def test_a_change_refused_by_the_commons_is_listed_with_its_reason(
+    synced_app, colleague, team
+) -> None:
     _other, learner_id = colleague
     app = synced_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -314,7 +349,9 @@ async def test_a_change_refused_by_the_commons_is_listed_with_its_reason(synced_
 async def test_a_refused_token_asks_to_log_in_again_and_does_not_retry(synced_app) -> None:
     app = synced_app(token="not-a-real-token")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: not app._sync_running and app.sync_state.phase == SyncPhase.ERROR)
+        await wait_until(
+            pilot, lambda: not app._sync_running and app.sync_state.phase == SyncPhase.ERROR
+        )
         assert app.sync_state.error_kind == "auth"
         await wait_until(pilot, lambda: status_text(app).startswith("log in again to sync"))
         assert "fabriqueterm login" in app.sync_state.detail
@@ -351,12 +388,16 @@ class Forwarder:
         self.listener.close()
 
 
-async def test_back_online_the_retry_sends_what_waited(synced_app, colleague, team, closing, closed_port) -> None:
+async def test_back_online_the_retry_sends_what_waited(
+    synced_app, colleague, team, closing, closed_port
+) -> None:
     other, learner_id = colleague
     port = closed_port.getsockname()[1]
     app = synced_app(url=f"http://127.0.0.1:{port}")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: not app._sync_running and app.sync_state.phase == SyncPhase.OFFLINE)
+        await wait_until(
+            pilot, lambda: not app._sync_running and app.sync_state.phase == SyncPhase.OFFLINE
+        )
         assert app._retry_timer is not None  # a retry is planned, with backoff
         closed_port.close()
         closing.append(Forwarder(port, team.commons.url))

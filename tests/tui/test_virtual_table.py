@@ -121,7 +121,9 @@ async def test_filtering_changes_the_total_and_the_rows(make_app) -> None:
         matching = store.learners.page("mar", limit=LEARNERS)
         assert 0 < matching.total < LEARNERS
         assert table.row_count == matching.total
-        assert str(screen.query_one("#list-count", Static).content).startswith(f"{matching.total} learner")
+        assert str(screen.query_one("#list-count", Static).content).startswith(
+            f"{matching.total} learner"
+        )
         assert table.cursor_row == 0  # a new filter starts from the top
         assert shown_lines(table)[0].startswith(learner_label(matching.rows[0]))
         await pilot.press("escape", "end")  # scrolls through every match, not a capped page
@@ -171,7 +173,9 @@ async def test_the_cursor_stays_on_its_learner_when_the_list_is_read_again(make_
 class TableApp(App[None]):
     """The table over ``rows``, read through ``fetch`` (which records the offsets asked)."""
 
-    def __init__(self, rows: list[str], *, page_size: int = 10, max_pages: int = 4, read_ahead: float = 10.0) -> None:
+    def __init__(
+        self, rows: list[str], *, page_size: int = 10, max_pages: int = 4, read_ahead: float = 10.0
+    ) -> None:
         super().__init__()
         self.rows = rows
         self.read_ahead = read_ahead
@@ -228,7 +232,9 @@ async def test_the_page_cache_stays_bounded_and_reads_only_around_the_view() -> 
         await pilot.press("home")
         await settle(pilot)
         first = shown_lines(table)[0]
-        assert first.startswith("row 0000 ") and first.endswith(" 8")  # read again; numbers on the right
+        assert first.startswith("row 0000 ") and first.endswith(
+            " 8"
+        )  # read again; numbers on the right
 
 
 async def test_once_the_view_stays_put_the_pages_around_it_are_read_ahead() -> None:
@@ -240,7 +246,15 @@ async def test_once_the_view_stays_put_the_pages_around_it_are_read_ahead() -> N
         await pilot.press(*["pagedown"] * 5)
         await settle(pilot)
         assert table.visible_range() == range(45, 56)
-        assert sorted(app.reads) == [0, 10, 20, 30, 40, 50, 60]  # each page once; 60: just after the view
+        assert sorted(app.reads) == [
+            0,
+            10,
+            20,
+            30,
+            40,
+            50,
+            60,
+        ]  # each page once; 60: just after the view
         assert not table.is_loading
 
 
@@ -306,7 +320,9 @@ async def test_reset_with_the_first_rows_shows_them_without_reading() -> None:
         await settle(pilot)
         app.reads.clear()
         other = [f"other {index}" for index in range(30)]
-        table.reset(30, lambda offset, limit: other[offset : offset + limit], rows=other[:5], cursor=3)
+        table.reset(
+            30, lambda offset, limit: other[offset : offset + limit], rows=other[:5], cursor=3
+        )
         assert table.row_at(3) == "other 3" and table.row_at(5) is None
         assert table.cursor_row == 3
         await settle(pilot)

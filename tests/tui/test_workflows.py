@@ -26,7 +26,9 @@ def table_keys(table: DataTable) -> list[str]:
 def list_ids(screen) -> list[str]:  # type: ignore[no-untyped-def]
     """The ids of the rows a list screen's table holds (its pages loaded: settle first)."""
     table = screen.table
-    return [screen.row_id(row) for row in map(table.row_at, range(table.row_count)) if row is not None]
+    return [
+        screen.row_id(row) for row in map(table.row_at, range(table.row_count)) if row is not None
+    ]
 
 
 def text_of(screen, selector: str) -> str:  # type: ignore[no-untyped-def]
@@ -86,7 +88,10 @@ async def test_work_through_two_follow_ups_logging_one_placement(make_app) -> No
     assert (logged.kind, logged.job_title, logged.start_date) == ("cdi", "Support", TODAY)
     other = store.follow_ups.get(second.follow_up.id)
     assert (other.done_date, other.outcome) == (TODAY, "no_answer")
-    assert not any(p.source_followup_id == second.follow_up.id for p in store.placements.for_learner(second.learner.id))
+    assert not any(
+        p.source_followup_id == second.follow_up.id
+        for p in store.placements.for_learner(second.learner.id)
+    )
     ops = [(e.entity, e.op) for e in store.outbox.entries()]
     assert ops == [("follow_up", "update"), ("placement", "create"), ("follow_up", "update")]
 
@@ -140,7 +145,9 @@ async def test_create_a_cohort_and_enrol_a_learner(make_app) -> None:
         await pilot.press("slash", *"test 2027")
         await settle(pilot)
         assert "1 cohort" in text_of(app.screen, "#list-count")
-        await pilot.press("enter", "enter")  # the filter gives the table the focus; enter opens the row
+        await pilot.press(
+            "enter", "enter"
+        )  # the filter gives the table the focus; enter opens the row
         await settle(pilot)
         detail = app.screen
         assert isinstance(detail, CohortDetailScreen)
@@ -160,13 +167,29 @@ async def test_create_a_cohort_and_enrol_a_learner(make_app) -> None:
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is detail
-        assert "TRAORÉ Awa" in [str(row[0]) for row in (detail.query_one("#roster", DataTable).get_row_at(i) for i in range(1))]
+        assert "TRAORÉ Awa" in [
+            str(row[0])
+            for row in (detail.query_one("#roster", DataTable).get_row_at(i) for i in range(1))
+        ]
 
     cohort = next(line.cohort for line in store.cohorts.page("test 2027").rows)
-    assert (cohort.start_date, cohort.end_date, cohort.status) == (date(2027, 1, 4), date(2027, 6, 30), "planned")
+    assert (cohort.start_date, cohort.end_date, cohort.status) == (
+        date(2027, 1, 4),
+        date(2027, 6, 30),
+        "planned",
+    )
     (learner,) = store.learners.in_cohort(cohort.id)
-    assert (learner.first_name, learner.last_name, learner.phone) == ("Awa", "Traoré", "+33611223344")
-    assert (learner.gender, learner.qualification, learner.status, learner.site_id) == ("F", "4", "enrolled", cohort.site_id)
+    assert (learner.first_name, learner.last_name, learner.phone) == (
+        "Awa",
+        "Traoré",
+        "+33611223344",
+    )
+    assert (learner.gender, learner.qualification, learner.status, learner.site_id) == (
+        "F",
+        "4",
+        "enrolled",
+        cohort.site_id,
+    )
 
 
 async def test_an_invalid_email_shows_the_message_and_saves_nothing(make_app) -> None:
@@ -240,7 +263,9 @@ async def test_switching_language_changes_the_screens(make_app, paths) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
         await settle(pilot)
-        assert "2026-11-20" in [str(cell) for cell in app.screen.query_one("#queue-table", DataTable).get_column("due")]
+        assert "2026-11-20" in [
+            str(cell) for cell in app.screen.query_one("#queue-table", DataTable).get_column("due")
+        ]
         await pilot.press("8")
         await settle(pilot)
         await pilot.press("enter")  # Français, the first choice
@@ -251,7 +276,9 @@ async def test_switching_language_changes_the_screens(make_app, paths) -> None:
         await pilot.press("2")
         await settle(pilot)
         queue = app.screen.query_one("#queue-table", DataTable)
-        assert "20/11/2026" in [str(cell) for cell in queue.get_column("due")]  # dates the French way
+        assert "20/11/2026" in [
+            str(cell) for cell in queue.get_column("due")
+        ]  # dates the French way
         assert "+3 mois" in [str(cell) for cell in queue.get_column("milestone")]
         await pilot.press("8")
         await settle(pilot)
@@ -307,7 +334,9 @@ async def test_a_learners_file_shows_the_history_of_their_record(make_app) -> No
         assert isinstance(screen, LearnerDetailScreen)
         history = screen.query_one("#learner-history", DataTable)
         # The demo's rows came in bulk, not as edits: nothing to tell yet, and the screen says so.
-        assert [str(cell) for cell in history.get_row_at(0)][3] == "Aucune modification enregistrée sur cet appareil"
+        assert [str(cell) for cell in history.get_row_at(0)][
+            3
+        ] == "Aucune modification enregistrée sur cet appareil"
         await pilot.press("e")
         await settle(pilot)
         form = app.screen

@@ -24,7 +24,9 @@ def _milestone_index(months: int) -> int:
     try:
         return EXIT_MONTHS.index(months)
     except ValueError:
-        raise ValueError(f"no exit figures at +{months} months; expected one of {EXIT_MONTHS}") from None
+        raise ValueError(
+            f"no exit figures at +{months} months; expected one of {EXIT_MONTHS}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,9 @@ class IndicatorCounts:
     def at(self, name: str, months: int) -> int:
         """The per-milestone count ``name`` at +``months`` months (0, 3, 6 or 12)."""
         if name not in PER_MILESTONE_FIELDS:
-            raise ValueError(f"{name} is not a per-milestone count; expected one of {PER_MILESTONE_FIELDS}")
+            raise ValueError(
+                f"{name} is not a per-milestone count; expected one of {PER_MILESTONE_FIELDS}"
+            )
         return getattr(self, name)[_milestone_index(months)]
 
     @staticmethod
@@ -143,7 +147,9 @@ class IndicatorCounts:
     def __add__(self, other: IndicatorCounts) -> IndicatorCounts:
         if not isinstance(other, IndicatorCounts):
             return NotImplemented
-        return IndicatorCounts.from_flat([a + b for a, b in zip(self.flat(), other.flat(), strict=True)])
+        return IndicatorCounts.from_flat(
+            [a + b for a, b in zip(self.flat(), other.flat(), strict=True)]
+        )
 
     def __radd__(self, other: object) -> IndicatorCounts:
         # So that the builtin ``sum(list_of_counts)`` works (it starts from 0).
@@ -155,7 +161,8 @@ class IndicatorCounts:
 _WIDTH = len(EXIT_MONTHS)
 _LAYOUT = tuple((f.name, f.name in PER_MILESTONE_FIELDS) for f in fields(IndicatorCounts))
 _STARTS = tuple(
-    sum(_WIDTH if per_milestone else 1 for _name, per_milestone in _LAYOUT[:i]) for i in range(len(_LAYOUT))
+    sum(_WIDTH if per_milestone else 1 for _name, per_milestone in _LAYOUT[:i])
+    for i in range(len(_LAYOUT))
 )
 _FLAT_NAMES = tuple(
     name_n
@@ -275,7 +282,9 @@ class CohortIndicators(Mapping[str, Indicators]):
     def __getitem__(self, cohort_id: str) -> Indicators:
         made = self._made.get(cohort_id)
         if made is None:
-            made = self._made[cohort_id] = Indicators(IndicatorCounts.from_flat(self._flat_rows[cohort_id]))
+            made = self._made[cohort_id] = Indicators(
+                IndicatorCounts.from_flat(self._flat_rows[cohort_id])
+            )
         return made
 
     def __iter__(self) -> Iterator[str]:

@@ -200,4 +200,11 @@ ENTITIES: dict[str, type[SyncedRow]] = {
 }
 
 #: Personal fields wiped when a learner is erased (right to be forgotten).
-LEARNER_PERSONAL_FIELDS = ("first_name", "last_name", "email", "phone", "birth_year", "dropout_reason")
+LEARNER_PERSONAL_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "birth_year",
+    "dropout_reason",
+)

@@ -360,7 +360,8 @@ class FollowUpIn(_Input):
 
 
 INPUT_MODELS: dict[str, type[_Input]] = {
-    m.entity: m for m in (SiteIn, CohortIn, PartnerIn, PartnerSiteIn, LearnerIn, PlacementIn, FollowUpIn)
+    m.entity: m
+    for m in (SiteIn, CohortIn, PartnerIn, PartnerSiteIn, LearnerIn, PlacementIn, FollowUpIn)
 }
 
 # Cross-field errors are reported on the field a person must change.
@@ -394,7 +395,11 @@ def _field_error(model: type[_Input], data: dict[str, Any], err: dict[str, Any])
     if kind == "enum":
         annotation = model.model_fields[field].annotation
         enum_type = next(
-            (a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type) and issubclass(a, StrEnum)),
+            (
+                a
+                for a in getattr(annotation, "__args__", (annotation,))
+                if isinstance(a, type) and issubclass(a, StrEnum)
+            ),
             None,
         )
         choices = ", ".join(m.value for m in enum_type) if enum_type else ""

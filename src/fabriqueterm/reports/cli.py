@@ -60,8 +60,14 @@ def _open_store(args: argparse.Namespace) -> Store:
 
     paths = Paths.under(demo_home()) if getattr(args, "demo", False) else Paths.default()
     if not paths.database.exists():
-        hint = _("Build it with “fabriqueterm demo --build”.") if args.demo else _("Open the app once, or use --demo.")
-        raise CommandError(_("No data yet: {file} does not exist.").format(file=paths.database) + " " + hint)
+        hint = (
+            _("Build it with “fabriqueterm demo --build”.")
+            if args.demo
+            else _("Open the app once, or use --demo.")
+        )
+        raise CommandError(
+            _("No data yet: {file} does not exist.").format(file=paths.database) + " " + hint
+        )
     today = getattr(args, "today", None)
     return Store.open(paths.database, clock=Clock(today) if today else None)
 
@@ -100,7 +106,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     if to_stdout:
         if args.format not in TEXT_FORMATS:
             raise CommandError(
-                _("{format} is not text: give a file name with --output.").format(format=args.format.upper())
+                _("{format} is not text: give a file name with --output.").format(
+                    format=args.format.upper()
+                )
             )
         _to_stdout(data)
         return 0
@@ -117,7 +125,9 @@ def _delimiter(text: str) -> str:
     named = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ","}
     value = named.get(text.casefold(), text)
     if len(value) != 1:
-        raise argparse.ArgumentTypeError(_("“{value}” is not one character; expected ; or , or tab").format(value=text))
+        raise argparse.ArgumentTypeError(
+            _("“{value}” is not one character; expected ; or , or tab").format(value=text)
+        )
     return value
 
 
@@ -134,7 +144,12 @@ def cmd_import_learners(args: argparse.Namespace) -> int:
     mapping = parse_mapping(args.map or [])
     with _open_store(args) as store:
         plan = prepare_import(
-            store, args.file, args.cohort, encoding=args.encoding, delimiter=args.delimiter, mapping=mapping
+            store,
+            args.file,
+            args.cohort,
+            encoding=args.encoding,
+            delimiter=args.delimiter,
+            mapping=mapping,
         )
         shown_delimiter = {"\t": "tab"}.get(plan.delimiter, plan.delimiter)
         print(
@@ -162,9 +177,9 @@ def cmd_import_learners(args: argparse.Namespace) -> int:
                 print(f"  {duplicate}")
         if not plan.ok and not args.valid_only:
             print(
-                _("Nothing imported: {count} bad rows. Fix them in the file, or import only the valid rows with --valid-only.").format(
-                    count=len(plan.errors)
-                ),
+                _(
+                    "Nothing imported: {count} bad rows. Fix them in the file, or import only the valid rows with --valid-only."
+                ).format(count=len(plan.errors)),
                 file=sys.stderr,
             )
             return 2
@@ -191,7 +206,11 @@ def cmd_learner_export(args: argparse.Namespace) -> int:
         return 0
     path = Path(args.output)
     _write_file(path, data, private=True)
-    print(_("Personal data of learner {id} written to {file} (readable by you only).").format(id=args.id, file=path))
+    print(
+        _("Personal data of learner {id} written to {file} (readable by you only).").format(
+            id=args.id, file=path
+        )
+    )
     return 0
 
 
@@ -208,7 +227,9 @@ def cmd_learner_erase(args: argparse.Namespace) -> int:
             print(_("Learner {id} is already erased.").format(id=preview.learner_id))
             return 0
         print(
-            _("Erase {name} ({cohort}, {site})? Their name, email, phone, birth year and dropout reason are wiped, and the notes of their {placements} placements and {follow_ups} follow-ups; the erasure reaches the commons at the next sync. This cannot be undone.").format(
+            _(
+                "Erase {name} ({cohort}, {site})? Their name, email, phone, birth year and dropout reason are wiped, and the notes of their {placements} placements and {follow_ups} follow-ups; the erasure reaches the commons at the next sync. This cannot be undone."
+            ).format(
                 name=preview.name or preview.learner_id,
                 cohort=preview.cohort_name,
                 site=preview.site_name,
@@ -241,7 +262,9 @@ def _help_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
 
 
 def _add_demo(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--demo", action="store_true", help=_("use the demo data instead of your own"))
+    parser.add_argument(
+        "--demo", action="store_true", help=_("use the demo data instead of your own")
+    )
 
 
 def add_report_commands(commands: Any) -> None:
@@ -254,15 +277,24 @@ def add_report_commands(commands: Any) -> None:
             "spreadsheet: “;” between cells, UTF-8 with a byte-order mark, decimal comma."
         ),
     )
-    export.add_argument("--week", default=None, help=_("ISO week, e.g. 2026-W48 (default: the current week)"))
-    export.add_argument("--format", choices=_FORMATS, default="md", help=_("file format (default: md)"))
     export.add_argument(
-        "--site", action="append", metavar="SITE", help=_("a site's id or name; repeat for several (default: all)")
+        "--week", default=None, help=_("ISO week, e.g. 2026-W48 (default: the current week)")
+    )
+    export.add_argument(
+        "--format", choices=_FORMATS, default="md", help=_("file format (default: md)")
+    )
+    export.add_argument(
+        "--site",
+        action="append",
+        metavar="SITE",
+        help=_("a site's id or name; repeat for several (default: all)"),
     )
     export.add_argument(
         "--output",
         metavar="FILE",
-        help=_("file to write (“-”: standard output); default: standard output for csv and md, synthese-<week>.<format> otherwise"),
+        help=_(
+            "file to write (“-”: standard output); default: standard output for csv and md, synthese-<week>.<format> otherwise"
+        ),
     )
     _add_demo(export)
     export.set_defaults(handler=_guarded(cmd_export))
@@ -280,16 +312,29 @@ def add_report_commands(commands: Any) -> None:
     )
     learners.add_argument("file", type=Path, metavar="FILE", help=_("the CSV file"))
     learners.add_argument(
-        "--cohort", required=True, metavar="COHORT", help=_("id or exact name of the cohort the learners join")
+        "--cohort",
+        required=True,
+        metavar="COHORT",
+        help=_("id or exact name of the cohort the learners join"),
     )
-    learners.add_argument("--valid-only", action="store_true", help=_("import the valid rows even if some are bad"))
-    learners.add_argument("--delimiter", type=_delimiter, default=None, help=_("cell separator (default: detected)"))
-    learners.add_argument("--encoding", default=None, help=_("text encoding, e.g. utf-8 or cp1252 (default: detected)"))
+    learners.add_argument(
+        "--valid-only", action="store_true", help=_("import the valid rows even if some are bad")
+    )
+    learners.add_argument(
+        "--delimiter", type=_delimiter, default=None, help=_("cell separator (default: detected)")
+    )
+    learners.add_argument(
+        "--encoding",
+        default=None,
+        help=_("text encoding, e.g. utf-8 or cp1252 (default: detected)"),
+    )
     learners.add_argument(
         "--map",
         action="append",
         metavar="COLUMN=FIELD",
-        help=_("read a column as a field, e.g. \"Prénom usuel=first_name\"; \"Column=\" ignores it; repeatable"),
+        help=_(
+            'read a column as a field, e.g. "Prénom usuel=first_name"; "Column=" ignores it; repeatable'
+        ),
     )
     _add_demo(learners)
     learners.set_defaults(handler=_guarded(cmd_import_learners))
@@ -299,7 +344,9 @@ def add_report_commands(commands: Any) -> None:
     learner.set_defaults(handler=_help_of(learner))
     export_one = actions.add_parser("export", help=_("everything held about one learner, as JSON"))
     export_one.add_argument("id", metavar="ID", help=_("the learner's id"))
-    export_one.add_argument("--output", metavar="FILE", help=_("file to write (default: standard output)"))
+    export_one.add_argument(
+        "--output", metavar="FILE", help=_("file to write (default: standard output)")
+    )
     _add_demo(export_one)
     export_one.set_defaults(handler=_guarded(cmd_learner_export))
     erase = actions.add_parser("erase", help=_("erase a learner (right to be forgotten)"))

@@ -51,7 +51,9 @@ def format_figure(figure: Figure) -> str:
     if isinstance(value, Rate):
         if value.denominator == 0:
             return value.format()
-        return f"{value.format()} ({format_count(value.numerator)}/{format_count(value.denominator)})"
+        return (
+            f"{value.format()} ({format_count(value.numerator)}/{format_count(value.denominator)})"
+        )
     return format_count(value)
 
 
@@ -111,7 +113,9 @@ def to_csv(summary: WeeklySummary) -> bytes:
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow([summary.title, period_text(summary)])
     writer.writerow([])
-    writer.writerow([_("Section"), _("Figure"), *(_plain_text(s.name) for s in sections), _("code")])
+    writer.writerow(
+        [_("Section"), _("Figure"), *(_plain_text(s.name) for s in sections), _("code")]
+    )
     per_section = [s.figures() for s in sections]
     for index, figure in enumerate(per_section[0]):
         writer.writerow(
@@ -162,7 +166,9 @@ def to_markdown(summary: WeeklySummary) -> str:
             period=period_text(summary), sunday=format_day(summary.as_of)
         ),
         "",
-        (_("Sites: {sites}.") if summary.all_sites else _("Selected sites: {sites}.")).format(sites=sites),
+        (_("Sites: {sites}.") if summary.all_sites else _("Selected sites: {sites}.")).format(
+            sites=sites
+        ),
         _("Aggregated figures only: no names, no contact details."),
         "",
     ]

@@ -93,7 +93,9 @@ def exit_rate_chart(cohorts: list[CohortExits]) -> str:
             rate = item.indicators.positive_exit_rate(months)
             by = y + row * bar_height
             if rate.value is None:
-                parts.append(f'<text x="{label_width + 4}" y="{by + 10}" fill="#777">{escape(_("n/a"))}</text>')
+                parts.append(
+                    f'<text x="{label_width + 4}" y="{by + 10}" fill="#777">{escape(_("n/a"))}</text>'
+                )
                 continue
             length = bar_width * rate.value
             parts.append(
@@ -134,7 +136,9 @@ def _section_table(section: SectionSummary) -> str:
     for figure in section.figures():
         if figure.group != current:
             current = figure.group
-            rows.append(f'<tr class="group"><th colspan="2">{escape(group_title(current))}</th></tr>')
+            rows.append(
+                f'<tr class="group"><th colspan="2">{escape(group_title(current))}</th></tr>'
+            )
         percent = percent_value(figure.value) if isinstance(figure.value, Rate) else None
         data = f' data-percent="{percent}"' if percent is not None else ""
         rows.append(
@@ -151,7 +155,9 @@ def _section_table(section: SectionSummary) -> str:
 def to_html(summary: WeeklySummary) -> str:
     """The whole summary as one printable HTML page with inline SVG charts."""
     sites = ", ".join(s.name for s in summary.sites) or _("none")
-    sites_line = (_("Sites: {sites}.") if summary.all_sites else _("Selected sites: {sites}.")).format(sites=sites)
+    sites_line = (
+        _("Sites: {sites}.") if summary.all_sites else _("Selected sites: {sites}.")
+    ).format(sites=sites)
     generated = summary.generated_at.strftime("%Y-%m-%d %H:%M UTC")
     body = [
         "<header>",

@@ -94,42 +94,164 @@ def _synonyms(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
 # Column names people use, French and English (compared through ``_key``).
 _COLUMNS = _synonyms(
     {
-        "first_name": ("prénom", "prénoms", "prénom usuel", "first name", "firstname", "given name", "forename"),
-        "last_name": ("nom", "nom de famille", "nom d'usage", "nom de naissance", "last name", "lastname",
-                      "surname", "family name"),
-        "email": ("courriel", "e-mail", "email", "mail", "adresse mail", "adresse e-mail", "adresse courriel",
-                  "adresse électronique", "email address", "e-mail address"),
-        "phone": ("téléphone", "tél", "tel", "portable", "mobile", "téléphone portable", "numéro de téléphone",
-                  "phone", "phone number", "mobile phone", "telephone"),
+        "first_name": (
+            "prénom",
+            "prénoms",
+            "prénom usuel",
+            "first name",
+            "firstname",
+            "given name",
+            "forename",
+        ),
+        "last_name": (
+            "nom",
+            "nom de famille",
+            "nom d'usage",
+            "nom de naissance",
+            "last name",
+            "lastname",
+            "surname",
+            "family name",
+        ),
+        "email": (
+            "courriel",
+            "e-mail",
+            "email",
+            "mail",
+            "adresse mail",
+            "adresse e-mail",
+            "adresse courriel",
+            "adresse électronique",
+            "email address",
+            "e-mail address",
+        ),
+        "phone": (
+            "téléphone",
+            "tél",
+            "tel",
+            "portable",
+            "mobile",
+            "téléphone portable",
+            "numéro de téléphone",
+            "phone",
+            "phone number",
+            "mobile phone",
+            "telephone",
+        ),
         "birth_year": ("année de naissance", "année naissance", "birth year", "year of birth"),
-        "birth_date": ("date de naissance", "né·e le", "née le", "né le", "birth date", "date of birth",
-                       "birthdate"),
+        "birth_date": (
+            "date de naissance",
+            "né·e le",
+            "née le",
+            "né le",
+            "birth date",
+            "date of birth",
+            "birthdate",
+        ),
         "gender": ("genre", "sexe", "civilité", "gender", "sex"),
-        "qpv": ("qpv", "quartier prioritaire", "résident qpv", "habite en qpv", "habite un qpv",
-                "quartier prioritaire de la ville", "lives in qpv", "priority neighbourhood"),
-        "qualification": ("niveau", "niveau de diplôme", "niveau de qualification", "niveau d'études",
-                          "niveau de formation", "diplôme", "dernier diplôme", "qualification",
-                          "qualification level", "level", "education level"),
-        "job_seeker": ("demandeur d'emploi", "demandeuse d'emploi", "demandeur·euse d'emploi",
-                       "demandeur·se d'emploi", "de", "inscrit france travail", "inscrit·e france travail",
-                       "inscrit pôle emploi", "job seeker", "registered job seeker", "jobseeker"),
-        "refugee": ("réfugié·e", "réfugié", "réfugiée", "statut de réfugié", "bpi",
-                    "protection internationale", "refugee", "refugee status"),
-        "prescriber": ("prescripteur", "prescripteur·rice", "prescriptrice", "structure prescriptrice",
-                       "orienté·e par", "orienté par", "prescriber", "referred by"),
+        "qpv": (
+            "qpv",
+            "quartier prioritaire",
+            "résident qpv",
+            "habite en qpv",
+            "habite un qpv",
+            "quartier prioritaire de la ville",
+            "lives in qpv",
+            "priority neighbourhood",
+        ),
+        "qualification": (
+            "niveau",
+            "niveau de diplôme",
+            "niveau de qualification",
+            "niveau d'études",
+            "niveau de formation",
+            "diplôme",
+            "dernier diplôme",
+            "qualification",
+            "qualification level",
+            "level",
+            "education level",
+        ),
+        "job_seeker": (
+            "demandeur d'emploi",
+            "demandeuse d'emploi",
+            "demandeur·euse d'emploi",
+            "demandeur·se d'emploi",
+            "de",
+            "inscrit france travail",
+            "inscrit·e france travail",
+            "inscrit pôle emploi",
+            "job seeker",
+            "registered job seeker",
+            "jobseeker",
+        ),
+        "refugee": (
+            "réfugié·e",
+            "réfugié",
+            "réfugiée",
+            "statut de réfugié",
+            "bpi",
+            "protection internationale",
+            "refugee",
+            "refugee status",
+        ),
+        "prescriber": (
+            "prescripteur",
+            "prescripteur·rice",
+            "prescriptrice",
+            "structure prescriptrice",
+            "orienté·e par",
+            "orienté par",
+            "prescriber",
+            "referred by",
+        ),
         "status": ("statut", "situation", "état", "status"),
-        "dropout_date": ("date d'abandon", "date abandon", "abandon le", "dropout date", "date of dropout"),
-        "dropout_reason": ("motif d'abandon", "motif abandon", "raison de l'abandon", "motif",
-                           "dropout reason", "reason for dropout"),
+        "dropout_date": (
+            "date d'abandon",
+            "date abandon",
+            "abandon le",
+            "dropout date",
+            "date of dropout",
+        ),
+        "dropout_reason": (
+            "motif d'abandon",
+            "motif abandon",
+            "raison de l'abandon",
+            "motif",
+            "dropout reason",
+            "reason for dropout",
+        ),
     }
 )
 
 _GENDERS = _synonyms(
     {
-        "F": ("f", "femme", "féminin", "feminin", "fille", "female", "woman", "w", "mme", "madame", "mlle"),
+        "F": (
+            "f",
+            "femme",
+            "féminin",
+            "feminin",
+            "fille",
+            "female",
+            "woman",
+            "w",
+            "mme",
+            "madame",
+            "mlle",
+        ),
         "M": ("m", "h", "homme", "masculin", "garçon", "male", "man", "monsieur", "mr", "m."),
-        "X": ("x", "autre", "non binaire", "non-binaire", "nb", "non précisé", "non renseigné", "other",
-              "non-binary", "not stated"),
+        "X": (
+            "x",
+            "autre",
+            "non binaire",
+            "non-binaire",
+            "nb",
+            "non précisé",
+            "non renseigné",
+            "other",
+            "non-binary",
+            "not stated",
+        ),
     }
 )
 _BOOLEANS = _synonyms(
@@ -140,11 +262,37 @@ _BOOLEANS = _synonyms(
 )
 _STATUSES = _synonyms(
     {
-        "candidate": ("candidat", "candidate", "candidat·e", "candidat(e)", "en attente", "positionné·e"),
-        "enrolled": ("inscrit", "inscrite", "inscrit·e", "inscrit(e)", "en formation", "entré·e", "entré",
-                     "entrée", "enrolled", "in training"),
-        "dropped_out": ("abandon", "a abandonné", "abandonné·e", "abandonné", "abandonnée",
-                        "sortie anticipée", "dropped out", "dropout", "dropped_out"),
+        "candidate": (
+            "candidat",
+            "candidate",
+            "candidat·e",
+            "candidat(e)",
+            "en attente",
+            "positionné·e",
+        ),
+        "enrolled": (
+            "inscrit",
+            "inscrite",
+            "inscrit·e",
+            "inscrit(e)",
+            "en formation",
+            "entré·e",
+            "entré",
+            "entrée",
+            "enrolled",
+            "in training",
+        ),
+        "dropped_out": (
+            "abandon",
+            "a abandonné",
+            "abandonné·e",
+            "abandonné",
+            "abandonnée",
+            "sortie anticipée",
+            "dropped out",
+            "dropout",
+            "dropped_out",
+        ),
         "graduated": ("diplômé", "diplômée", "diplômé·e", "diplômé(e)", "graduated"),
         "certified": ("certifié", "certifiée", "certifié·e", "certifié(e)", "certified"),
     }
@@ -153,14 +301,49 @@ _STATUSES = _synonyms(
 _LEVELS = {
     _level_key(word): level
     for level, words in {
-        "none": ("sans diplôme", "sans", "aucun", "aucun diplôme", "none", "no diploma", "infra",
-                 "infra 3", "infra v", "niveau infra 3", "vi", "v bis", "vbis", "brevet", "cfg", "dnb"),
+        "none": (
+            "sans diplôme",
+            "sans",
+            "aucun",
+            "aucun diplôme",
+            "none",
+            "no diploma",
+            "infra",
+            "infra 3",
+            "infra v",
+            "niveau infra 3",
+            "vi",
+            "v bis",
+            "vbis",
+            "brevet",
+            "cfg",
+            "dnb",
+        ),
         "3": ("cap", "bep", "cap/bep", "cap bep", "v", "niveau v"),
-        "4": ("bac", "baccalauréat", "bac pro", "bac professionnel", "bac général", "bac technologique",
-              "bp", "daeu", "iv", "niveau iv"),
+        "4": (
+            "bac",
+            "baccalauréat",
+            "bac pro",
+            "bac professionnel",
+            "bac général",
+            "bac technologique",
+            "bp",
+            "daeu",
+            "iv",
+            "niveau iv",
+        ),
         "5": ("bac+2", "bts", "dut", "deust", "iii", "niveau iii"),
-        "6": ("bac+3", "bac+4", "licence", "licence pro", "licence professionnelle", "bachelor", "but",
-              "ii", "niveau ii"),
+        "6": (
+            "bac+3",
+            "bac+4",
+            "licence",
+            "licence pro",
+            "licence professionnelle",
+            "bachelor",
+            "but",
+            "ii",
+            "niveau ii",
+        ),
         "7": ("bac+5", "master", "ingénieur", "diplôme d'ingénieur", "i", "niveau i"),
         "8": ("bac+8", "doctorat", "phd", "doctorate"),
     }.items()
@@ -248,8 +431,14 @@ class Duplicate:
             return _("line {line}: same {field} “{value}” as line {first}; imported once.").format(
                 line=self.line, field=label, value=self.value, first=self.first_line
             )
-        return _("line {line}: same {field} “{value}” as {name} ({id}), already held; not imported.").format(
-            line=self.line, field=label, value=self.value, name=self.existing_name, id=self.existing_id
+        return _(
+            "line {line}: same {field} “{value}” as {name} ({id}), already held; not imported."
+        ).format(
+            line=self.line,
+            field=label,
+            value=self.value,
+            name=self.existing_name,
+            id=self.existing_id,
         )
 
 
@@ -308,14 +497,16 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise ImportFileError(_("Unknown encoding “{value}”; try utf-8 or cp1252.").format(value=encoding)) from None
+            raise ImportFileError(
+                _("Unknown encoding “{value}”; try utf-8 or cp1252.").format(value=encoding)
+            ) from None
         try:
             return data.decode(encoding).removeprefix("\ufeff"), encoding
         except UnicodeDecodeError as error:
             raise ImportFileError(
-                _("The file is not in {encoding} (byte {position}); try another --encoding, e.g. utf-8 or cp1252.").format(
-                    encoding=encoding, position=error.start
-                )
+                _(
+                    "The file is not in {encoding} (byte {position}); try another --encoding, e.g. utf-8 or cp1252."
+                ).format(encoding=encoding, position=error.start)
             ) from None
     if data.startswith(b"\xef\xbb\xbf"):
         try:
@@ -361,9 +552,13 @@ def read_rows(text: str, delimiter: str) -> tuple[list[str], list[tuple[int, lis
                 continue
             rows.append((start, cells))
     except csv.Error as error:
-        raise ImportFileError(_("Line {line} cannot be read: {detail}.").format(line=reader.line_num, detail=error)) from None
+        raise ImportFileError(
+            _("Line {line} cannot be read: {detail}.").format(line=reader.line_num, detail=error)
+        ) from None
     if header is None:
-        raise ImportFileError(_("The file is empty: expected a header line, then one learner per line."))
+        raise ImportFileError(
+            _("The file is empty: expected a header line, then one learner per line.")
+        )
     return header, rows
 
 
@@ -375,9 +570,9 @@ def _target_of(text: str) -> str | None:
     target = aliases.get(target, target)
     if target not in TARGETS:
         raise ImportFileError(
-            _("“{value}” is not a field a column can be read as; expected one of: {choices} (or nothing to ignore the column).").format(
-                value=text, choices=", ".join(TARGETS)
-            )
+            _(
+                "“{value}” is not a field a column can be read as; expected one of: {choices} (or nothing to ignore the column)."
+            ).format(value=text, choices=", ".join(TARGETS))
         )
     return target
 
@@ -390,12 +585,14 @@ def map_columns(header: list[str], overrides: Mapping[str, str] | None = None) -
     by_key = {_key(name): index for index, name in enumerate(header)}
     chosen: dict[int, str | None] = {}
     for column, target in overrides.items():
-        index = header.index(column.strip()) if column.strip() in header else by_key.get(_key(column))
+        index = (
+            header.index(column.strip()) if column.strip() in header else by_key.get(_key(column))
+        )
         if index is None:
             raise ImportFileError(
-                _("The mapping names a column “{column}” the file does not have. Columns found: {found}.").format(
-                    column=column, found=", ".join(header)
-                )
+                _(
+                    "The mapping names a column “{column}” the file does not have. Columns found: {found}."
+                ).format(column=column, found=", ".join(header))
             )
         chosen[index] = _target_of(target)
     for index, name in enumerate(header):
@@ -410,8 +607,12 @@ def map_columns(header: list[str], overrides: Mapping[str, str] | None = None) -
             continue
         if target in seen:
             raise ImportFileError(
-                _("Columns “{first}” and “{second}” are both read as {field}; ignore one with --map \"{second}=\".").format(
-                    first=header[seen[target]], second=header[index], field=_(FIELD_LABELS.get(target, target))
+                _(
+                    'Columns “{first}” and “{second}” are both read as {field}; ignore one with --map "{second}=".'
+                ).format(
+                    first=header[seen[target]],
+                    second=header[index],
+                    field=_(FIELD_LABELS.get(target, target)),
                 )
             )
         seen[target] = index
@@ -420,9 +621,9 @@ def map_columns(header: list[str], overrides: Mapping[str, str] | None = None) -
     if missing:
         labels = ", ".join(_(FIELD_LABELS[t]) for t in missing)
         raise ImportFileError(
-            _("No column for: {fields}. Columns found: {found}. Name the column with --map \"Column=field\" (fields: {choices}).").format(
-                fields=labels, found=", ".join(header), choices=", ".join(TARGETS)
-            )
+            _(
+                'No column for: {fields}. Columns found: {found}. Name the column with --map "Column=field" (fields: {choices}).'
+            ).format(fields=labels, found=", ".join(header), choices=", ".join(TARGETS))
         )
     return dict(sorted(mapping.items()))
 
@@ -476,7 +677,9 @@ class _RowConverter:
     prescribers: dict[str, str]
     cohort: Cohort
 
-    def convert(self, cells: list[str], header_size: int) -> tuple[dict[str, Any], list[FieldError]]:
+    def convert(
+        self, cells: list[str], header_size: int
+    ) -> tuple[dict[str, Any], list[FieldError]]:
         data: dict[str, Any] = {"cohort_id": self.cohort.id, "site_id": self.cohort.site_id}
         errors: list[FieldError] = []
         extra = [c for c in cells[header_size:] if c.strip()]
@@ -538,7 +741,9 @@ def resolve_cohort(store: Store, reference: str) -> Cohort:
     sites = {s.id: s.name for s in queries.sites()}
     # Several with that name: list them; none: list the cohorts people usually import into.
     shown = matches or [c for c in cohorts if c.status != "finished"][:20]
-    listing = "\n".join(f"  {c.id}  {c.name} ({sites.get(c.site_id, '')}, {c.status})" for c in shown)
+    listing = "\n".join(
+        f"  {c.id}  {c.name} ({sites.get(c.site_id, '')}, {c.status})" for c in shown
+    )
     message = (
         _("Several cohorts are named “{value}”: give the id of one of them:")
         if matches
@@ -567,7 +772,9 @@ def prepare_import(
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise ImportFileError(_("{file} cannot be read ({detail}).").format(file=path, detail=error.strerror)) from None
+        raise ImportFileError(
+            _("{file} cannot be read ({detail}).").format(file=path, detail=error.strerror)
+        ) from None
     text, used_encoding = decode(data, encoding)
     if delimiter is not None and len(delimiter) != 1:
         raise ImportFileError(_("The delimiter must be one character, e.g. ; or ,"))
@@ -657,7 +864,9 @@ def _duplicate(
         shown = values[name]
         if key in held:
             existing_id, existing_name = held[key]
-            return Duplicate(line, name, shown, existing_id=existing_id, existing_name=existing_name)
+            return Duplicate(
+                line, name, shown, existing_id=existing_id, existing_name=existing_name
+            )
         if key in in_file:
             return Duplicate(line, name, shown, first_line=in_file[key])
     return None
@@ -678,12 +887,14 @@ def apply_import(
     if not plan.ok and not valid_only:
         return ImportResult(plan, [])
     try:
-        created = store.learners.create_many(plan.cohort.id, [row.values for row in plan.rows], progress=progress)
+        created = store.learners.create_many(
+            plan.cohort.id, [row.values for row in plan.rows], progress=progress
+        )
     except DomainValidationError as error:  # a prescriber or the cohort deleted since the check
         raise ImportFileError(
-            _("Nothing imported: the database changed since the file was checked ({problems}); check the file again.").format(
-                problems=" ".join(str(e) for e in error.errors)
-            )
+            _(
+                "Nothing imported: the database changed since the file was checked ({problems}); check the file again."
+            ).format(problems=" ".join(str(e) for e in error.errors))
         ) from None
     return ImportResult(plan, created)
 
@@ -699,7 +910,9 @@ def import_learners(
     mapping: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """:func:`prepare_import` then :func:`apply_import`."""
-    plan = prepare_import(store, path, cohort_id, encoding=encoding, delimiter=delimiter, mapping=mapping)
+    plan = prepare_import(
+        store, path, cohort_id, encoding=encoding, delimiter=delimiter, mapping=mapping
+    )
     return apply_import(store, plan, valid_only=valid_only)
 
 
@@ -711,7 +924,9 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
         column, sep, target = item.partition("=")
         if not sep or not column.strip():
             raise ImportFileError(
-                _("“{value}” is not a column mapping; expected “Column=field”, e.g. “Prénom=first_name”.").format(value=item)
+                _(
+                    "“{value}” is not a column mapping; expected “Column=field”, e.g. “Prénom=first_name”."
+                ).format(value=item)
             )
         _target_of(target)
         mapping[column.strip()] = target.strip()

@@ -162,7 +162,10 @@ def personal_data(store: Store, learner_id: str) -> dict[str, Any]:
                 "row_id": h.row_id,
                 "operation": h.op,
                 "source": h.source,
-                "changes": {name: {"before": before, "after": after} for name, (before, after) in h.changes.items()},
+                "changes": {
+                    name: {"before": before, "after": after}
+                    for name, (before, after) in h.changes.items()
+                },
             }
             for h in store.history.of_learner(learner_id, limit=-1)
         ],

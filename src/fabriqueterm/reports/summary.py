@@ -153,17 +153,38 @@ class SectionSummary:
             for kind in PlacementKind
         ]
         figures += [
-            Figure("followups_done_this_week", _("Follow-ups done"), ind.followups_done_this_week, "week"),
+            Figure(
+                "followups_done_this_week",
+                _("Follow-ups done"),
+                ind.followups_done_this_week,
+                "week",
+            ),
             Figure("cohorts_running", _("Cohorts running"), ind.cohorts_running, "now"),
             Figure("in_training", _("Learners in training"), ind.in_training, "now"),
             Figure("followups_due", _("Follow-ups due"), ind.followups_due, "now"),
-            Figure("followups_overdue", _("Follow-ups overdue (due more than 7 days ago)"), ind.followups_overdue, "now"),
+            Figure(
+                "followups_overdue",
+                _("Follow-ups overdue (due more than 7 days ago)"),
+                ind.followups_overdue,
+                "now",
+            ),
             Figure("enrolled", _("Learners enrolled"), ind.enrolled, "indicators"),
-            Figure("completers", _("Completers (graduated or certified)"), ind.completers, "indicators"),
+            Figure(
+                "completers", _("Completers (graduated or certified)"), ind.completers, "indicators"
+            ),
             Figure("women_pct", _("Women"), ind.women_pct, "indicators"),
-            Figure("qpv_pct", _("Living in a priority neighbourhood (QPV)"), ind.qpv_pct, "indicators"),
-            Figure("level_4_or_below_pct", _("Level 4 or below"), ind.level_4_or_below_pct, "indicators"),
-            Figure("job_seekers_pct", _("Registered job seekers"), ind.job_seekers_pct, "indicators"),
+            Figure(
+                "qpv_pct", _("Living in a priority neighbourhood (QPV)"), ind.qpv_pct, "indicators"
+            ),
+            Figure(
+                "level_4_or_below_pct",
+                _("Level 4 or below"),
+                ind.level_4_or_below_pct,
+                "indicators",
+            ),
+            Figure(
+                "job_seekers_pct", _("Registered job seekers"), ind.job_seekers_pct, "indicators"
+            ),
             Figure("refugees_pct", _("Refugees"), ind.refugees_pct, "indicators"),
             Figure("dropout_rate", _("Dropout rate"), ind.dropout_rate, "indicators"),
         ]
@@ -171,7 +192,11 @@ class SectionSummary:
             figures.append(
                 Figure(
                     f"positive_exit_rate_{months}",
-                    _exit_label(N_("Positive exit rate at the end of training"), N_("Positive exit rate at +{n} months"), months),
+                    _exit_label(
+                        N_("Positive exit rate at the end of training"),
+                        N_("Positive exit rate at +{n} months"),
+                        months,
+                    ),
                     ind.positive_exit_rate(months),
                     "indicators",
                 )
@@ -180,7 +205,11 @@ class SectionSummary:
             figures.append(
                 Figure(
                     f"employment_rate_{months}",
-                    _exit_label(N_("Employment rate at the end of training"), N_("Employment rate at +{n} months"), months),
+                    _exit_label(
+                        N_("Employment rate at the end of training"),
+                        N_("Employment rate at +{n} months"),
+                        months,
+                    ),
                     ind.employment_rate(months),
                     "indicators",
                 )
@@ -192,7 +221,12 @@ class SectionSummary:
                 ind.completers_never_reached_share,
                 "indicators",
             ),
-            Figure("reach_rate", _("Follow-up reach rate (reached / done)"), ind.reach_rate, "indicators"),
+            Figure(
+                "reach_rate",
+                _("Follow-up reach rate (reached / done)"),
+                ind.reach_rate,
+                "indicators",
+            ),
         ]
         return figures
 
@@ -267,7 +301,11 @@ def resolve_sites(store: Store, references: Sequence[str]) -> list[str]:
                 if matches
                 else _("No site “{value}”.")
             )
-            raise SummaryError(message.format(value=reference) + " " + _("Known sites: {known}.").format(known=known))
+            raise SummaryError(
+                message.format(value=reference)
+                + " "
+                + _("Known sites: {known}.").format(known=known)
+            )
         if matches[0].id not in ids:
             ids.append(matches[0].id)
     return ids
@@ -299,7 +337,10 @@ def weekly_summary(
 
     sections = [
         SectionSummary(
-            site.id, site.name, activity.get(site.id, WeeklyActivity()), report.by_site.get(site.id, Indicators())
+            site.id,
+            site.name,
+            activity.get(site.id, WeeklyActivity()),
+            report.by_site.get(site.id, Indicators()),
         )
         for site in sites
     ]

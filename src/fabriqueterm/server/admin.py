@@ -55,25 +55,35 @@ def _email(text: str) -> str:
 
 
 def _coordinator(connection: Connection, email: str) -> Any:
-    row = connection.execute(select(coordinator_table).where(coordinator_table.c.email == _email(email))).first()
+    row = connection.execute(
+        select(coordinator_table).where(coordinator_table.c.email == _email(email))
+    ).first()
     if row is None:
         raise AdminError(
-            _("No coordinator with the email {email}: add one with “fabriqueterm server admin coordinator add”.").format(
-                email=email
-            )
+            _(
+                "No coordinator with the email {email}: add one with “fabriqueterm server admin coordinator add”."
+            ).format(email=email)
         )
     return row
 
 
 def _site(connection: Connection, site_id: str) -> Any:
     table = SYNCED_TABLES["site"]
-    row = connection.execute(select(table).where(table.c.id == site_id)).first() if is_uuid(site_id) else None
+    row = (
+        connection.execute(select(table).where(table.c.id == site_id)).first()
+        if is_uuid(site_id)
+        else None
+    )
     if row is None:
-        raise AdminError(_("No site with the id {id}: see “fabriqueterm server admin list”.").format(id=site_id))
+        raise AdminError(
+            _("No site with the id {id}: see “fabriqueterm server admin list”.").format(id=site_id)
+        )
     return row
 
 
-def add_site(engine: Engine, *, name: str, city: str, region: str = "", site_id: str | None = None) -> Outcome:
+def add_site(
+    engine: Engine, *, name: str, city: str, region: str = "", site_id: str | None = None
+) -> Outcome:
     try:
         values = validate("site", {"name": name, "city": city, "region": region})
     except DomainValidationError as error:
@@ -83,13 +93,17 @@ def add_site(engine: Engine, *, name: str, city: str, region: str = "", site_id:
     table = SYNCED_TABLES["site"]
     with write_transaction(engine) as connection:
         if site_id is not None:
-            existing = connection.execute(select(table).where(table.c.id == site_id.lower())).first()
+            existing = connection.execute(
+                select(table).where(table.c.id == site_id.lower())
+            ).first()
         else:
             existing = connection.execute(
                 select(table).where(table.c.name == values["name"], table.c.city == values["city"])
             ).first()
     if existing is not None:
-        same = all(getattr(existing, k) == v for k, v in values.items() if k in ("name", "city", "region"))
+        same = all(
+            getattr(existing, k) == v for k, v in values.items() if k in ("name", "city", "region")
+        )
         if not same:
             raise AdminError(
                 _("The site {id} already exists as “{name}” ({city}): nothing changed.").format(
@@ -103,7 +117,14 @@ def add_site(engine: Engine, *, name: str, city: str, region: str = "", site_id:
         )
     now = utcnow()
     new_id = (site_id or uuid7()).lower()
-    load_rows(engine, {"site": [{"id": new_id, "created_at": now, "updated_at": now, "deleted_at": None, **values}]})
+    load_rows(
+        engine,
+        {
+            "site": [
+                {"id": new_id, "created_at": now, "updated_at": now, "deleted_at": None, **values}
+            ]
+        },
+    )
     return Outcome(_("Site “{name}” added: {id}").format(name=values["name"], id=new_id), new_id)
 
 
@@ -123,10 +144,16 @@ def add_coordinator(engine: Engine, *, email: str, name: str) -> Outcome:
                         email=address, name=existing.name
                     )
                 )
-            return Outcome(_("{email} is already a coordinator.").format(email=address), existing.id, changed=False)
+            return Outcome(
+                _("{email} is already a coordinator.").format(email=address),
+                existing.id,
+                changed=False,
+            )
         new_id = uuid7()
         connection.execute(
-            insert(coordinator_table).values(id=new_id, email=address, name=name, created_at=utcnow())
+            insert(coordinator_table).values(
+                id=new_id, email=address, name=name, created_at=utcnow()
+            )
         )
     return Outcome(_("Coordinator {email} added.").format(email=address), new_id)
 
@@ -142,13 +169,19 @@ def grant(engine: Engine, *, email: str, site_id: str) -> Outcome:
         ).first()
         if exists:
             return Outcome(
-                _("{email} already holds the site “{name}”.").format(email=coordinator.email, name=site.name),
+                _("{email} already holds the site “{name}”.").format(
+                    email=coordinator.email, name=site.name
+                ),
                 changed=False,
             )
         connection.execute(
-            insert(grant_table).values(coordinator_id=coordinator.id, site_id=site.id, granted_at=utcnow())
+            insert(grant_table).values(
+                coordinator_id=coordinator.id, site_id=site.id, granted_at=utcnow()
+            )
         )
-    return Outcome(_("{email} now holds the site “{name}”.").format(email=coordinator.email, name=site.name))
+    return Outcome(
+        _("{email} now holds the site “{name}”.").format(email=coordinator.email, name=site.name)
+    )
 
 
 def revoke(engine: Engine, *, email: str, site_id: str) -> Outcome:
@@ -162,10 +195,16 @@ def revoke(engine: Engine, *, email: str, site_id: str) -> Outcome:
         ).rowcount
     if not removed:
         return Outcome(
-            _("{email} did not hold the site “{name}”.").format(email=coordinator.email, name=site.name),
+            _("{email} did not hold the site “{name}”.").format(
+                email=coordinator.email, name=site.name
+            ),
             changed=False,
         )
-    return Outcome(_("{email} no longer holds the site “{name}”.").format(email=coordinator.email, name=site.name))
+    return Outcome(
+        _("{email} no longer holds the site “{name}”.").format(
+            email=coordinator.email, name=site.name
+        )
+    )
 
 
 def issue_token(engine: Engine, *, email: str) -> Outcome:
@@ -183,7 +222,10 @@ def issue_token(engine: Engine, *, email: str) -> Outcome:
             )
         )
     return Outcome(
-        _("Token for {email} (shown only this once; keep it secret):").format(email=coordinator.email), token
+        _("Token for {email} (shown only this once; keep it secret):").format(
+            email=coordinator.email
+        ),
+        token,
     )
 
 
@@ -193,20 +235,31 @@ def revoke_token(engine: Engine, *, token_or_id: str) -> Outcome:
     with write_transaction(engine) as connection:
         conditions = [token_table.c.id == text, token_table.c.token_hash == token_hash(text)]
         if len(text) >= 4:
-            conditions.append(token_table.c.prefix.startswith(text[:PREFIX_LENGTH], autoescape=True))
+            conditions.append(
+                token_table.c.prefix.startswith(text[:PREFIX_LENGTH], autoescape=True)
+            )
         rows = connection.execute(select(token_table).where(or_(*conditions))).all()
         if not rows:
-            raise AdminError(_("No token matches “{value}”: see “fabriqueterm server admin list”.").format(value=text))
+            raise AdminError(
+                _("No token matches “{value}”: see “fabriqueterm server admin list”.").format(
+                    value=text
+                )
+            )
         if len(rows) > 1:
             raise AdminError(
-                _("“{value}” matches {count} tokens: give more characters or the token's id.").format(
-                    value=text, count=len(rows)
-                )
+                _(
+                    "“{value}” matches {count} tokens: give more characters or the token's id."
+                ).format(value=text, count=len(rows))
             )
         token = rows[0]
         if token.revoked_at is not None:
-            return Outcome(_("The token {prefix}… was already revoked.").format(prefix=token.prefix), changed=False)
-        connection.execute(update(token_table).where(token_table.c.id == token.id).values(revoked_at=utcnow()))
+            return Outcome(
+                _("The token {prefix}… was already revoked.").format(prefix=token.prefix),
+                changed=False,
+            )
+        connection.execute(
+            update(token_table).where(token_table.c.id == token.id).values(revoked_at=utcnow())
+        )
     return Outcome(_("The token {prefix}… is revoked.").format(prefix=token.prefix))
 
 
@@ -222,19 +275,25 @@ def listing(engine: Engine) -> Iterator[str]:
             yield f"  {s.id}  {s.name} — {s.city}{' — ' + s.region if s.region else ''}{gone}"
         yield _("Coordinators:")
         grants: dict[str, list[str]] = {}
-        for coordinator_id, site_id in connection.execute(select(grant_table.c.coordinator_id, grant_table.c.site_id)):
+        for coordinator_id, site_id in connection.execute(
+            select(grant_table.c.coordinator_id, grant_table.c.site_id)
+        ):
             grants.setdefault(coordinator_id, []).append(names.get(site_id, site_id))
         for c in connection.execute(select(coordinator_table).order_by(coordinator_table.c.email)):
             held = ", ".join(sorted(grants.get(c.id, []))) or _("no site")
             yield f"  {c.email}  {c.name}  [{held}]"
         yield _("Tokens:")
-        emails = dict(connection.execute(select(coordinator_table.c.id, coordinator_table.c.email)).all())
+        emails = dict(
+            connection.execute(select(coordinator_table.c.id, coordinator_table.c.email)).all()
+        )
         for t in connection.execute(select(token_table).order_by(token_table.c.created_at)):
             state = _("revoked") if t.revoked_at is not None else _("active")
             yield f"  {t.id}  {t.prefix}…  {emails.get(t.coordinator_id, '?')}  {state}"
 
 
-def load_demo(engine: Engine, *, learners: int, seed: int, email: str, today: date | None = None) -> Outcome:
+def load_demo(
+    engine: Engine, *, learners: int, seed: int, email: str, today: date | None = None
+) -> Outcome:
     """Load the demo network (:func:`fabriqueterm.demo.generate`) and grant its sites to ``email``."""
     from fabriqueterm.demo import generate
 
@@ -244,7 +303,9 @@ def load_demo(engine: Engine, *, learners: int, seed: int, email: str, today: da
     sites = [row["id"] for row in data.rows.get("site", [])]
     table = SYNCED_TABLES["site"]
     with engine.connect() as connection:
-        present = connection.execute(select(func.count()).select_from(table).where(table.c.id.in_(sites))).scalar()
+        present = connection.execute(
+            select(func.count()).select_from(table).where(table.c.id.in_(sites))
+        ).scalar()
     if present:
         message = _("This demo network is already loaded.")
         count = 0
@@ -253,10 +314,15 @@ def load_demo(engine: Engine, *, learners: int, seed: int, email: str, today: da
         message = _("Demo network loaded: {count} rows.").format(count=count)
     for site_id in sites:
         grant(engine, email=email, site_id=site_id)
-    return Outcome(message + " " + _("{email} holds its {sites} sites.").format(email=email, sites=len(sites)), str(count))
+    return Outcome(
+        message + " " + _("{email} holds its {sites} sites.").format(email=email, sites=len(sites)),
+        str(count),
+    )
 
 
-def purge_tombstones(engine: Engine, *, older_than: timedelta, now: datetime | None = None) -> Outcome:
+def purge_tombstones(
+    engine: Engine, *, older_than: timedelta, now: datetime | None = None
+) -> Outcome:
     """Remove tombstones older than ``older_than`` that no row refers to. Clients whose cursor is
     older than a purged change are then told to resync that site."""
     cutoff = (now or utcnow()) - older_than
@@ -269,7 +335,9 @@ def purge_tombstones(engine: Engine, *, older_than: timedelta, now: datetime | N
             table = SYNCED_TABLES[entity]
             candidates = list(
                 connection.execute(
-                    select(table.c.id).where(table.c.deleted_at.is_not(None), table.c.deleted_at < cutoff)
+                    select(table.c.id).where(
+                        table.c.deleted_at.is_not(None), table.c.deleted_at < cutoff
+                    )
                 ).scalars()
             )
             for child, columns in REFERENCES.items():
@@ -293,7 +361,9 @@ def purge_tombstones(engine: Engine, *, older_than: timedelta, now: datetime | N
                 ):
                     horizons[site_id] = max(horizons.get(site_id, 0), int(seq))
                 connection.execute(
-                    delete(change_table).where(change_table.c.entity == entity, change_table.c.row_id.in_(part))
+                    delete(change_table).where(
+                        change_table.c.entity == entity, change_table.c.row_id.in_(part)
+                    )
                 )
                 connection.execute(delete(table).where(table.c.id.in_(part)))
             purged += len(candidates)
@@ -305,7 +375,9 @@ def purge_tombstones(engine: Engine, *, older_than: timedelta, now: datetime | N
                 connection.execute(insert(horizon_table).values(site_id=site_id, purged_seq=seq))
             elif seq > current:
                 connection.execute(
-                    update(horizon_table).where(horizon_table.c.site_id == site_id).values(purged_seq=seq)
+                    update(horizon_table)
+                    .where(horizon_table.c.site_id == site_id)
+                    .values(purged_seq=seq)
                 )
     return Outcome(_("{count} tombstones purged.").format(count=purged), str(purged))
 

@@ -1,9 +1,9 @@
 """The commons API, version 1 (FastAPI). See :mod:`fabriqueterm.sync.protocol` for the payloads.
 
-    GET  /v1/health   no auth: is the server up, which protocol
-    GET  /v1/me       the coordinator behind the token and their granted sites
-    POST /v1/push     a batch of mutations, one answer each
-    POST /v1/pull     changes after per-site cursors, a page at a time
+GET  /v1/health   no auth: is the server up, which protocol
+GET  /v1/me       the coordinator behind the token and their granted sites
+POST /v1/push     a batch of mutations, one answer each
+POST /v1/pull     changes after per-site cursors, a page at a time
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ log = logging.getLogger(__name__)
 #: Environment variable read by :func:`create_app_from_env` (uvicorn workers).
 DATABASE_URL_ENV = "FABRIQUETERM_SERVER_DATABASE_URL"
 
-_bearer = HTTPBearer(auto_error=False, description="A token issued by `fabriqueterm server admin token issue`.")
+_bearer = HTTPBearer(
+    auto_error=False, description="A token issued by `fabriqueterm server admin token issue`."
+)
 
 _AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing, unknown or revoked token."},
@@ -61,7 +63,10 @@ _BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "The body cannot be read (not UTF-8 JSON)."},
 }
 _BUSY_RESPONSES: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorBody, "description": "The database is busy: retry after Retry-After seconds."},
+    503: {
+        "model": ErrorBody,
+        "description": "The database is busy: retry after Retry-After seconds.",
+    },
 }
 
 
@@ -104,9 +109,9 @@ class _PushBodyLimit:
     async def _too_large(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         response = JSONResponse(
             TooLargeBody(
-                detail=_("The push body is larger than {limit} bytes: send fewer mutations per batch.").format(
-                    limit=MAX_PUSH_BYTES
-                )
+                detail=_(
+                    "The push body is larger than {limit} bytes: send fewer mutations per batch."
+                ).format(limit=MAX_PUSH_BYTES)
             ).model_dump(),
             status_code=413,
         )
@@ -115,6 +120,7 @@ class _PushBodyLimit:
 
 def engine_of(request: Request) -> Engine:
     return request.app.state.engine
+
 
 def current_coordinator(
     request: Request,
@@ -131,6 +137,7 @@ def current_coordinator(
             headers={"WWW-Authenticate": "Bearer"},
         )
     return coordinator
+
 
 Authenticated = Annotated[Coordinator, Depends(current_coordinator)]
 
@@ -164,12 +171,21 @@ def create_app(database_url: str, *, create_tables: bool = True) -> FastAPI:
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         # The default answer echoes the input back; keep the location and the reason only.
         details = [
-            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            {
+                "loc": list(e.get("loc", ())),
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
             for e in error.errors()
         ]
         return JSONResponse({"detail": details}, status_code=422)
 
-    @app.get("/v1/health", response_model=Health, tags=["v1"], summary="Is the server up (no token needed)")
+    @app.get(
+        "/v1/health",
+        response_model=Health,
+        tags=["v1"],
+        summary="Is the server up (no token needed)",
+    )
     def health() -> Health:
         return Health(version=__version__)
 
@@ -190,7 +206,9 @@ def create_app(database_url: str, *, create_tables: bool = True) -> FastAPI:
                 .order_by(site.c.name, site.c.id)
             ).all()
             return WhoAmI(
-                coordinator=CoordinatorOut(id=coordinator.id, email=coordinator.email, name=coordinator.name),
+                coordinator=CoordinatorOut(
+                    id=coordinator.id, email=coordinator.email, name=coordinator.name
+                ),
                 sites=[SiteOut(id=r.id, name=r.name, city=r.city, region=r.region) for r in rows],
                 server_id=server_id(connection),
             )
@@ -201,7 +219,10 @@ def create_app(database_url: str, *, create_tables: bool = True) -> FastAPI:
         responses={
             **_AUTH_RESPONSES,
             **_BODY_RESPONSES,
-            409: {"model": ErrorBody, "description": "The client_id belongs to another coordinator."},
+            409: {
+                "model": ErrorBody,
+                "description": "The client_id belongs to another coordinator.",
+            },
             413: {
                 "model": TooLargeBody,
                 "description": f"More than {MAX_PUSH_MUTATIONS} mutations or {MAX_PUSH_BYTES} bytes.",
@@ -225,7 +246,11 @@ def create_app(database_url: str, *, create_tables: bool = True) -> FastAPI:
             answer = push(engine_of(request), coordinator, payload)
         except ClientBoundElsewhere:
             return JSONResponse(
-                {"detail": _("This client id is already used by another coordinator: start with a new local database id.")},
+                {
+                    "detail": _(
+                        "This client id is already used by another coordinator: start with a new local database id."
+                    )
+                },
                 status_code=409,
             )
         return Response(content=answer.model_dump_json(), media_type="application/json")

@@ -44,7 +44,9 @@ def _engine(args: argparse.Namespace) -> Any:
     try:
         engine = make_engine(_database_url(args))
     except Exception as error:  # a URL that names no database we know
-        raise _Failure(_("The database URL cannot be used: {detail}").format(detail=error)) from None
+        raise _Failure(
+            _("The database URL cannot be used: {detail}").format(detail=error)
+        ) from None
     create_schema(engine)
     return engine
 
@@ -132,7 +134,9 @@ def _list(engine: Any, args: argparse.Namespace) -> int:
 def _load_demo(engine: Any, args: argparse.Namespace) -> int:
     from fabriqueterm.server.admin import load_demo
 
-    outcome = load_demo(engine, learners=args.learners, seed=args.seed, email=args.coordinator, today=args.today)
+    outcome = load_demo(
+        engine, learners=args.learners, seed=args.seed, email=args.coordinator, today=args.today
+    )
     return _print(outcome, value=False)
 
 
@@ -141,7 +145,9 @@ def _purge(engine: Any, args: argparse.Namespace) -> int:
 
     from fabriqueterm.server.admin import purge_tombstones
 
-    return _print(purge_tombstones(engine, older_than=timedelta(days=args.older_than_days)), value=False)
+    return _print(
+        purge_tombstones(engine, older_than=timedelta(days=args.older_than_days)), value=False
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -156,7 +162,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     engine.dispose()
     os.environ[DATABASE_URL_ENV] = _database_url(args)
     print(
-        _("Commons API on http://{host}:{port}/v1/ (docs: /v1/docs)").format(host=args.host, port=args.port),
+        _("Commons API on http://{host}:{port}/v1/ (docs: /v1/docs)").format(
+            host=args.host, port=args.port
+        ),
         file=sys.stderr,
     )
     uvicorn.run(
@@ -170,15 +178,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-
-
 def _port(text: str) -> int:
     value = positive_int(text)
     if value > 65535:
-        raise argparse.ArgumentTypeError(_("“{value}” is not a port number (1–65535)").format(value=text))
+        raise argparse.ArgumentTypeError(
+            _("“{value}” is not a port number (1–65535)").format(value=text)
+        )
     return value
-
-
 
 
 def _help(parser: argparse.ArgumentParser) -> Any:
@@ -199,17 +205,26 @@ def add_server_commands(commands: Any) -> None:
         parser.add_argument(
             "--database-url",
             default=None,
-            help=_("sqlite:///path or postgresql+psycopg://user:password@host/db (default: ${env} or commons.sqlite3 in the data folder)").format(
-                env=DATABASE_URL_ENV
-            ),
+            help=_(
+                "sqlite:///path or postgresql+psycopg://user:password@host/db (default: ${env} or commons.sqlite3 in the data folder)"
+            ).format(env=DATABASE_URL_ENV),
         )
         return parser
 
     run = with_database(actions.add_parser("run", help=_("serve the commons API")))
-    run.add_argument("--host", default="127.0.0.1", help=_("address to listen on (default 127.0.0.1)"))
+    run.add_argument(
+        "--host", default="127.0.0.1", help=_("address to listen on (default 127.0.0.1)")
+    )
     run.add_argument("--port", type=_port, default=8765, help=_("port to listen on (default 8765)"))
-    run.add_argument("--workers", type=positive_int, default=1, help=_("worker processes (default 1; use PostgreSQL for more)"))
-    run.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    run.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help=_("worker processes (default 1; use PostgreSQL for more)"),
+    )
+    run.add_argument(
+        "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
+    )
     run.set_defaults(handler=cmd_run)
 
     admin = actions.add_parser("admin", help=_("sites, coordinators, grants and tokens"))
@@ -223,13 +238,17 @@ def add_server_commands(commands: Any) -> None:
     site_add.add_argument("name", help=_("the site's name, e.g. “Fabrique Roubaix”"))
     site_add.add_argument("--city", required=True, help=_("its city"))
     site_add.add_argument("--region", default="", help=_("its region"))
-    site_add.add_argument("--id", default=None, help=_("its id (a UUID), to match a site that exists elsewhere"))
+    site_add.add_argument(
+        "--id", default=None, help=_("its id (a UUID), to match a site that exists elsewhere")
+    )
     site_add.set_defaults(handler=_admin(_site_add))
 
     coordinator = things.add_parser("coordinator", help=_("manage coordinators"))
     coordinator.set_defaults(handler=_help(coordinator))
     coordinator_actions = coordinator.add_subparsers(title=_("commands"), metavar="COMMAND")
-    coordinator_add = with_database(coordinator_actions.add_parser("add", help=_("add a coordinator")))
+    coordinator_add = with_database(
+        coordinator_actions.add_parser("add", help=_("add a coordinator"))
+    )
     coordinator_add.add_argument("email")
     coordinator_add.add_argument("--name", required=True, help=_("the coordinator's full name"))
     coordinator_add.set_defaults(handler=_admin(_coordinator_add))
@@ -250,19 +269,33 @@ def add_server_commands(commands: Any) -> None:
     issue.add_argument("email")
     issue.set_defaults(handler=_admin(_token_issue))
     revoke = with_database(token_actions.add_parser("revoke", help=_("revoke a token")))
-    revoke.add_argument("token", metavar="TOKEN_PREFIX_OR_ID", help=_("the token's id or its first characters"))
+    revoke.add_argument(
+        "token", metavar="TOKEN_PREFIX_OR_ID", help=_("the token's id or its first characters")
+    )
     revoke.set_defaults(handler=_admin(_token_revoke))
 
-    listing = with_database(things.add_parser("list", help=_("list sites, coordinators and tokens")))
+    listing = with_database(
+        things.add_parser("list", help=_("list sites, coordinators and tokens"))
+    )
     listing.set_defaults(handler=_admin(_list))
 
-    demo = with_database(things.add_parser("load-demo", help=_("load the demo network and grant its sites")))
-    demo.add_argument("--coordinator", required=True, metavar="EMAIL", help=_("who holds the demo's sites"))
-    demo.add_argument("--learners", type=positive_int, default=600, help=_("number of learners (default 600)"))
+    demo = with_database(
+        things.add_parser("load-demo", help=_("load the demo network and grant its sites"))
+    )
+    demo.add_argument(
+        "--coordinator", required=True, metavar="EMAIL", help=_("who holds the demo's sites")
+    )
+    demo.add_argument(
+        "--learners", type=positive_int, default=600, help=_("number of learners (default 600)")
+    )
     demo.add_argument("--seed", type=int, default=2026, help=_("random seed (default 2026)"))
-    demo.add_argument("--today", type=iso_date, default=None, help=_("reference date of the demo (YYYY-MM-DD)"))
+    demo.add_argument(
+        "--today", type=iso_date, default=None, help=_("reference date of the demo (YYYY-MM-DD)")
+    )
     demo.set_defaults(handler=_admin(_load_demo))
 
-    purge = with_database(things.add_parser("purge", help=_("purge old tombstones (clients behind resync)")))
+    purge = with_database(
+        things.add_parser("purge", help=_("purge old tombstones (clients behind resync)"))
+    )
     purge.add_argument("--older-than-days", type=positive_int, required=True)
     purge.set_defaults(handler=_admin(_purge))

@@ -170,8 +170,6 @@ def is_postgres(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-
-
 def make_engine(database_url: str) -> Engine:
     """An engine for ``database_url`` (``sqlite:///path`` or ``postgresql+psycopg://…``).
 
@@ -216,7 +214,11 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 @contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connection]:
     """One consistent snapshot (SQLite: a read transaction; PostgreSQL: REPEATABLE READ, read only)."""
-    options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True} if is_postgres(engine) else {}
+    options = (
+        {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        if is_postgres(engine)
+        else {}
+    )
     with engine.connect().execution_options(**options) as connection, connection.begin():
         yield connection
 
@@ -231,18 +233,32 @@ def create_schema(engine: Engine) -> None:
             connection.execute(
                 text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})")
             )
-        if connection.execute(select(counter_table.c.value).where(counter_table.c.id == 1)).first() is None:
+        if (
+            connection.execute(select(counter_table.c.value).where(counter_table.c.id == 1)).first()
+            is None
+        ):
             connection.execute(insert(counter_table).values(id=1, value=0))
-        if connection.execute(select(meta_table.c.value).where(meta_table.c.key == "server_id")).first() is None:
+        if (
+            connection.execute(
+                select(meta_table.c.value).where(meta_table.c.key == "server_id")
+            ).first()
+            is None
+        ):
             connection.execute(insert(meta_table).values(key="server_id", value=uuid7()))
 
 
 def server_id(connection: Connection) -> str:
-    return connection.execute(select(meta_table.c.value).where(meta_table.c.key == "server_id")).scalar_one()
+    return connection.execute(
+        select(meta_table.c.value).where(meta_table.c.key == "server_id")
+    ).scalar_one()
 
 
 def current_sequence(connection: Connection) -> int:
-    return int(connection.execute(select(counter_table.c.value).where(counter_table.c.id == 1)).scalar_one())
+    return int(
+        connection.execute(
+            select(counter_table.c.value).where(counter_table.c.id == 1)
+        ).scalar_one()
+    )
 
 
 def take_sequence(connection: Connection, count: int) -> int:
@@ -256,4 +272,3 @@ def take_sequence(connection: Connection, count: int) -> int:
     ).first()
     assert row is not None
     return int(row[0])
-

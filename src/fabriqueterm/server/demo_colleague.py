@@ -103,7 +103,9 @@ class DemoColleague:
     def _push(self, mutation: Mutation) -> str:
         for _attempt in range(3):
             self.seq += 1
-            request = PushRequest(client_id=self.client_id, mutations=[mutation.model_copy(update={"seq": self.seq})])
+            request = PushRequest(
+                client_id=self.client_id, mutations=[mutation.model_copy(update={"seq": self.seq})]
+            )
             result = self.client.push(request).results[0]
             if result.status == MutationStatus.GAP and result.expected_seq:
                 self.seq = result.expected_seq - 1
@@ -121,7 +123,11 @@ class DemoColleague:
         table = SYNCED_TABLES["follow_up"]
         row = self._pick(
             select(table)
-            .where(table.c.deleted_at.is_(None), table.c.done_date.is_(None), table.c.due_date <= self.today)
+            .where(
+                table.c.deleted_at.is_(None),
+                table.c.done_date.is_(None),
+                table.c.due_date <= self.today,
+            )
             .order_by(table.c.due_date.desc(), table.c.id)
         )
         if row is None:
@@ -136,7 +142,11 @@ class DemoColleague:
         table = SYNCED_TABLES["learner"]
         row = self._pick(
             select(table)
-            .where(table.c.deleted_at.is_(None), table.c.phone.is_not(None), table.c.status == "enrolled")
+            .where(
+                table.c.deleted_at.is_(None),
+                table.c.phone.is_not(None),
+                table.c.status == "enrolled",
+            )
             .order_by(table.c.updated_at.desc(), table.c.id)
         )
         if row is None:
@@ -156,7 +166,9 @@ class DemoColleague:
                 learner.c.deleted_at.is_(None),
                 learner.c.status.in_(("graduated", "certified")),
                 cohort.c.end_date <= self.today,
-                ~exists().where(and_(placement.c.learner_id == learner.c.id, placement.c.deleted_at.is_(None))),
+                ~exists().where(
+                    and_(placement.c.learner_id == learner.c.id, placement.c.deleted_at.is_(None))
+                ),
             )
             .order_by(cohort.c.end_date.desc(), learner.c.id)
         )
@@ -194,7 +206,9 @@ class DemoColleague:
             from fabriqueterm.demo import load_word_lists
 
             notes = load_word_lists().followup_notes
-            self._notes = [n for n in notes if not any(word in n.lower() for word in _NOT_A_PLAIN_CALL)] or notes
+            self._notes = [
+                n for n in notes if not any(word in n.lower() for word in _NOT_A_PLAIN_CALL)
+            ] or notes
         no_answer = [n for n in self._notes if any(word in n.lower() for word in _NO_ANSWER)]
         reached = [n for n in self._notes if n not in no_answer]
         return (no_answer if outcome == "no_answer" else reached) or self._notes
@@ -221,13 +235,23 @@ class DemoColleague:
 
 
 def start_colleague(
-    database_url: str, server_url: str, token: str, *, today: date, seed: int = 0, wait: tuple[float, float] = DEFAULT_WAIT
+    database_url: str,
+    server_url: str,
+    token: str,
+    *,
+    today: date,
+    seed: int = 0,
+    wait: tuple[float, float] = DEFAULT_WAIT,
 ) -> tuple[threading.Thread, threading.Event]:
     """Run a :class:`DemoColleague` in a daemon thread; set the returned event to stop it."""
     colleague = DemoColleague(database_url, server_url, token, today=today, seed=seed)
     stop = threading.Event()
     thread = threading.Thread(
-        target=colleague.run, args=(stop,), kwargs={"wait": wait}, name="demo-colleague", daemon=True
+        target=colleague.run,
+        args=(stop,),
+        kwargs={"wait": wait},
+        name="demo-colleague",
+        daemon=True,
     )
     thread.start()
     return thread, stop

@@ -1,6 +1,6 @@
 """Print the commons API's OpenAPI schema, as checked into the repository:
 
-    python -m fabriqueterm.server.openapi > openapi.json
+python -m fabriqueterm.server.openapi > openapi.json
 """
 
 from __future__ import annotations

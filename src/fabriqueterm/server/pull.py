@@ -59,7 +59,13 @@ class PullPage:
     def to_model(self) -> PullResponse:
         return PullResponse(
             changes=[
-                PulledChange(seq=seq, site_id=site, entity=entity, id=row_id, row=json.loads(row) if row else None)
+                PulledChange(
+                    seq=seq,
+                    site_id=site,
+                    entity=entity,
+                    id=row_id,
+                    row=json.loads(row) if row else None,
+                )
                 for seq, site, entity, row_id, row in self.changes
             ],
             cursors=self.cursors,
@@ -92,11 +98,17 @@ def _pull(connection: Connection, coordinator: Coordinator, request: PullRequest
     sites = sorted(granted)
     not_granted = sorted(s for s in request.cursors if s not in granted)
     high = current_sequence(connection)
-    horizons = dict(
-        connection.execute(
-            select(horizon_table.c.site_id, horizon_table.c.purged_seq).where(horizon_table.c.site_id.in_(sites))
-        ).all()
-    ) if sites else {}
+    horizons = (
+        dict(
+            connection.execute(
+                select(horizon_table.c.site_id, horizon_table.c.purged_seq).where(
+                    horizon_table.c.site_id.in_(sites)
+                )
+            ).all()
+        )
+        if sites
+        else {}
+    )
     cursors = {s: max(0, int(request.cursors.get(s, 0))) for s in sites}
     # Older than what is kept, or ahead of this server (restored from a backup): start again.
     resync = sorted(s for s in sites if cursors[s] > high or 0 < cursors[s] < horizons.get(s, 0))
@@ -137,7 +149,9 @@ def _pull(connection: Connection, coordinator: Coordinator, request: PullRequest
         more = len(entries) > request.limit
         entries = entries[: request.limit]
         links = PartnerLinks(connection)
-        links.load([row_id for _s, _site, entity, row_id, _rs, _j in entries if entity == "partner"])
+        links.load(
+            [row_id for _s, _site, entity, row_id, _rs, _j in entries if entity == "partner"]
+        )
         sent: set[tuple[str, str]] = set()
         for seq, site, entity, row_id, row_site, text in entries:
             if seq > cursors[site]:

@@ -77,7 +77,8 @@ SERVER_REASONS: dict[str, str] = {
 
 # Values a learner's personal fields take once erased.
 _WIPED = {
-    name: (None if SYNCED_TABLES["learner"].c[name].nullable else "") for name in LEARNER_PERSONAL_FIELDS
+    name: (None if SYNCED_TABLES["learner"].c[name].nullable else "")
+    for name in LEARNER_PERSONAL_FIELDS
 }
 
 _RETRY_SQLSTATES = {"40001", "40P01", "23505"}
@@ -95,7 +96,12 @@ class _Rejected(Exception):
 
 def _reason(field: str, code: str, **params: Any) -> FieldReason:
     label = _(FIELD_LABELS[field]) if field in FIELD_LABELS else field
-    return FieldReason(field=field, code=code, params=params, message=f"{label}: {_(SERVER_REASONS.get(code, code))}")
+    return FieldReason(
+        field=field,
+        code=code,
+        params=params,
+        message=f"{label}: {_(SERVER_REASONS.get(code, code))}",
+    )
 
 
 def _reject(field: str, code: str, **params: Any) -> _Rejected:
@@ -110,7 +116,12 @@ def _from_validation(error: DomainValidationError) -> _Rejected:
         except Exception:  # a reason that cannot be rendered still names its field
             message = item.field
         reasons.append(
-            FieldReason(field=item.field, code=item.code, params=json_value(dict(item.params)), message=message)
+            FieldReason(
+                field=item.field,
+                code=item.code,
+                params=json_value(dict(item.params)),
+                message=message,
+            )
         )
     return _Rejected(reasons)
 
@@ -121,8 +132,12 @@ def _checked(entity: str, data: dict[str, Any]) -> dict[str, Any]:
         return validate(entity, data)
     except DomainValidationError as error:
         raise _from_validation(error) from None
-    except Exception as error:  # validators are not meant to raise anything else; if one does, refuse
-        log.warning("validation of a %s raised %s", entity, type(error).__name__)  # no values: personal data
+    except (
+        Exception
+    ) as error:  # validators are not meant to raise anything else; if one does, refuse
+        log.warning(
+            "validation of a %s raised %s", entity, type(error).__name__
+        )  # no values: personal data
         raise _reject("", "invalid") from None
 
 
@@ -150,7 +165,9 @@ def _checked_conflict(data: dict[str, Any]) -> dict[str, Any]:
             if stamp is None:
                 raise _reject("resolved_at", "date")
             # Stored in UTC (SQLite keeps no offset).
-            values["resolved_at"] = stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+            values["resolved_at"] = (
+                stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+            )
     return values
 
 
@@ -266,7 +283,14 @@ class _Batch:
             self.partner_changes.append((row["partner_id"], row["site_id"], key))
 
     def add_conflict(
-        self, entity: str, row: dict[str, Any], kind: ConflictKind, field: str, server: Any, client: Any, base: Any
+        self,
+        entity: str,
+        row: dict[str, Any],
+        kind: ConflictKind,
+        field: str,
+        server: Any,
+        client: Any,
+        base: Any,
     ) -> ConflictOut | None:
         site = site_of(entity, row)
         if site is None:  # a partner: the conflict goes to one of its sites this coordinator holds
@@ -380,7 +404,8 @@ class _Batch:
             )
         if self.new_erasures:
             self.connection.execute(
-                insert(erasure_table), [{"row_id": r, "erased_at": self.now} for r in self.new_erasures]
+                insert(erasure_table),
+                [{"row_id": r, "erased_at": self.now} for r in self.new_erasures],
             )
 
     # --- deciding ---------------------------------------------------------------------------
@@ -464,14 +489,30 @@ class _Batch:
         if current["deleted_at"] is not None:
             for name in differing or list(values)[:1]:
                 conflicts.append(
-                    self.add_conflict(entity, current, ConflictKind.DELETED, name, current.get(name), values[name], _NONE)
+                    self.add_conflict(
+                        entity,
+                        current,
+                        ConflictKind.DELETED,
+                        name,
+                        current.get(name),
+                        values[name],
+                        _NONE,
+                    )
                 )
             return MutationStatus.CONFLICT
         if not differing:
             return MutationStatus.DUPLICATE
         for name in differing:
             conflicts.append(
-                self.add_conflict(entity, current, ConflictKind.CREATE, name, current.get(name), values[name], _NONE)
+                self.add_conflict(
+                    entity,
+                    current,
+                    ConflictKind.CREATE,
+                    name,
+                    current.get(name),
+                    values[name],
+                    _NONE,
+                )
             )
         return MutationStatus.CONFLICT
 
@@ -489,7 +530,9 @@ class _Batch:
             return MutationStatus.APPLIED
         if entity == "learner" and self.is_erased(mutation.id):
             # Nothing the client sent is kept: it may hold the person's data.
-            conflicts.append(self.add_conflict(entity, current, ConflictKind.DELETED, "*", _NONE, _NONE, _NONE))
+            conflicts.append(
+                self.add_conflict(entity, current, ConflictKind.DELETED, "*", _NONE, _NONE, _NONE)
+            )
             return MutationStatus.CONFLICT
         editable = {k: current[k] for k in EDITABLE[entity]}
         normalised = _checked(entity, {**editable, **mutation.fields})
@@ -498,7 +541,9 @@ class _Batch:
         restoring = False
         if current["deleted_at"] is not None:
             if mutation.base_version == current["version"] or self.written_last_by_this_client(key):
-                restoring = True  # the client saw the tombstone (or made it) and brings the row back
+                restoring = (
+                    True  # the client saw the tombstone (or made it) and brings the row back
+                )
             else:
                 for name, value in new_values.items():
                     conflicts.append(
@@ -596,8 +641,17 @@ class _Batch:
         touched = {("learner", mutation.id)}
         for child in ("follow_up", "placement"):
             table = SYNCED_TABLES[child]
-            ids = self.connection.execute(select(table.c.id).where(table.c.learner_id == mutation.id)).scalars()
-            ids = sorted(set(ids) | {rid for (e, rid), r in self.rows.items() if e == child and r and r["learner_id"] == mutation.id})
+            ids = self.connection.execute(
+                select(table.c.id).where(table.c.learner_id == mutation.id)
+            ).scalars()
+            ids = sorted(
+                set(ids)
+                | {
+                    rid
+                    for (e, rid), r in self.rows.items()
+                    if e == child and r and r["learner_id"] == mutation.id
+                }
+            )
             self.prefetch([(child, i) for i in ids], lock=True)
             for child_id in ids:
                 row = self.rows[(child, child_id)]
@@ -608,14 +662,35 @@ class _Batch:
         row_ids = sorted({rid for _e, rid in touched})
         conflict_ids: set[str] = set()
         for part in chunks(row_ids):
-            conflict_ids |= set(self.connection.execute(select(table.c.id).where(table.c.row_id.in_(part))).scalars())
+            conflict_ids |= set(
+                self.connection.execute(
+                    select(table.c.id).where(table.c.row_id.in_(part))
+                ).scalars()
+            )
         self.prefetch([("conflict", i) for i in sorted(conflict_ids)], lock=True)
         for (entity, _rid), row in list(self.rows.items()):
-            if entity != "conflict" or row is None or (row["row_entity"], row["row_id"]) not in touched:
+            if (
+                entity != "conflict"
+                or row is None
+                or (row["row_entity"], row["row_id"]) not in touched
+            ):
                 continue
-            if row["server_value"] is None and row["client_value"] is None and row["base_value"] is None:
+            if (
+                row["server_value"] is None
+                and row["client_value"] is None
+                and row["base_value"] is None
+            ):
                 continue
-            self.put("conflict", {**row, "server_value": None, "client_value": None, "base_value": None, "updated_at": self.now})
+            self.put(
+                "conflict",
+                {
+                    **row,
+                    "server_value": None,
+                    "client_value": None,
+                    "base_value": None,
+                    "updated_at": self.now,
+                },
+            )
         return MutationStatus.APPLIED
 
 
@@ -658,10 +733,18 @@ def _bind_client(connection: Connection, coordinator: Coordinator, client_id: st
     now = utcnow()
     connection.execute(
         dialect_insert(client_table)
-        .values(client_id=client_id, coordinator_id=coordinator.id, last_seq=0, created_at=now, updated_at=now)
+        .values(
+            client_id=client_id,
+            coordinator_id=coordinator.id,
+            last_seq=0,
+            created_at=now,
+            updated_at=now,
+        )
         .on_conflict_do_nothing(index_elements=["client_id"])
     )
-    query = select(client_table.c.coordinator_id, client_table.c.last_seq).where(client_table.c.client_id == client_id)
+    query = select(client_table.c.coordinator_id, client_table.c.last_seq).where(
+        client_table.c.client_id == client_id
+    )
     if is_postgres(connection):
         query = query.with_for_update()
     owner, last_seq = connection.execute(query).one()
@@ -680,7 +763,9 @@ def is_uuid(text: str) -> bool:
         return False
 
 
-def _push_once(connection: Connection, coordinator: Coordinator, request: PushRequest) -> PushResponse:
+def _push_once(
+    connection: Connection, coordinator: Coordinator, request: PushRequest
+) -> PushResponse:
     last = _bind_client(connection, coordinator, request.client_id)
     start = last
     batch = _Batch(connection, coordinator, request.client_id)
@@ -715,7 +800,12 @@ def _push_once(connection: Connection, coordinator: Coordinator, request: PushRe
             )
         elif mutation.seq <= last:
             results.append(
-                MutationResult(seq=mutation.seq, status=MutationStatus.DUPLICATE, entity=mutation.entity, id=mutation.id)
+                MutationResult(
+                    seq=mutation.seq,
+                    status=MutationStatus.DUPLICATE,
+                    entity=mutation.entity,
+                    id=mutation.id,
+                )
             )
         else:
             results.append(batch.decide(mutation))
@@ -730,7 +820,11 @@ def _push_once(connection: Connection, coordinator: Coordinator, request: PushRe
     final: list[MutationResult] = []
     for result in results:
         assert result is not None
-        if result.status != MutationStatus.GAP and result.entity in SYNCED_TABLES and is_uuid(result.id):
+        if (
+            result.status != MutationStatus.GAP
+            and result.entity in SYNCED_TABLES
+            and is_uuid(result.id)
+        ):
             row = batch.get(result.entity, result.id)
             if batch.visible(result.entity, row):
                 assert row is not None
@@ -786,15 +880,38 @@ def load_rows(engine: Engine, rows_by_entity: dict[str, list[dict[str, Any]]]) -
                     partner_texts[row["id"]] = text
                 sites = links.get(row["id"], set()) if entity == "partner" else {row_site}
                 for site in sites:
-                    changes.append({"entity": entity, "row_id": row["id"], "site_id": site, "seq": seq, "client_id": None, "row_site": row_site, "row_json": text})
+                    changes.append(
+                        {
+                            "entity": entity,
+                            "row_id": row["id"],
+                            "site_id": site,
+                            "seq": seq,
+                            "client_id": None,
+                            "row_site": row_site,
+                            "row_json": text,
+                        }
+                    )
                 if entity == "partner_site" and row["partner_id"] in partner_texts:
-                    changes.append({"entity": "partner", "row_id": row["partner_id"], "site_id": row["site_id"], "seq": seq, "client_id": None, "row_site": None, "row_json": partner_texts[row["partner_id"]]})
+                    changes.append(
+                        {
+                            "entity": "partner",
+                            "row_id": row["partner_id"],
+                            "site_id": row["site_id"],
+                            "seq": seq,
+                            "client_id": None,
+                            "row_site": None,
+                            "row_json": partner_texts[row["partner_id"]],
+                        }
+                    )
             for part in chunks(prepared, 5000):
                 connection.execute(insert(table), part)
             upsert_changes(connection, changes)
     if is_postgres(engine):
         # Fresh statistics after a bulk load, or the planner walks the change log the slow way.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            for table in (change_table, *(SYNCED_TABLES[e] for e in rows_by_entity if e in SYNCED_TABLES)):
+            for table in (
+                change_table,
+                *(SYNCED_TABLES[e] for e in rows_by_entity if e in SYNCED_TABLES),
+            ):
                 connection.exec_driver_sql(f"ANALYZE {table.name}")
     return total

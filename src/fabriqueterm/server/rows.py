@@ -80,7 +80,9 @@ def row_out(row: dict[str, Any]) -> dict[str, Any]:
 def row_json(row: dict[str, Any], out: dict[str, Any] | None = None) -> str:
     """The row as the change log keeps it and pulls send it (compact JSON); ``out`` is the row's
     :func:`row_out` when already made."""
-    return json.dumps(out if out is not None else row_out(row), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(
+        out if out is not None else row_out(row), ensure_ascii=False, separators=(",", ":")
+    )
 
 
 def site_of(entity: str, row: dict[str, Any]) -> str | None:
@@ -122,9 +124,9 @@ class PartnerLinks:
             for pid, sid in rows:
                 self._links[pid].add(sid)
             for pid, coordinator_id in self._connection.execute(
-                select(partner_origin_table.c.partner_id, partner_origin_table.c.coordinator_id).where(
-                    partner_origin_table.c.partner_id.in_(part)
-                )
+                select(
+                    partner_origin_table.c.partner_id, partner_origin_table.c.coordinator_id
+                ).where(partner_origin_table.c.partner_id.in_(part))
             ):
                 self._origins[pid] = coordinator_id
 

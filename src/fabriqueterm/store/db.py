@@ -79,9 +79,9 @@ def migrate(engine: Engine, path: Path | None = None) -> int:
     found = schema_version_of(engine)
     if found > SCHEMA_VERSION:
         raise StoreError(
-            _("{file} was written by a newer version of fabriqueterm (schema {found}, this one knows {known}). Update fabriqueterm.").format(
-                file=path, found=found, known=SCHEMA_VERSION
-            )
+            _(
+                "{file} was written by a newer version of fabriqueterm (schema {found}, this one knows {known}). Update fabriqueterm."
+            ).format(file=path, found=found, known=SCHEMA_VERSION)
         )
     if found == SCHEMA_VERSION:
         return found
@@ -92,9 +92,9 @@ def migrate(engine: Engine, path: Path | None = None) -> int:
             ).scalar()
         if tables:
             raise StoreError(
-                _("{file} already holds tables of another program; fabriqueterm will not change it. Choose another file.").format(
-                    file=path
-                )
+                _(
+                    "{file} already holds tables of another program; fabriqueterm will not change it. Choose another file."
+                ).format(file=path)
             )
     if found > 0 and path is not None:
         _backup(engine, path.with_name(f"{path.name}.before-v{SCHEMA_VERSION}"))
@@ -170,18 +170,25 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: everything inside commits together or not at all."""
-        with Session(self._writer, expire_on_commit=False, autoflush=True) as session, session.begin():
+        with (
+            Session(self._writer, expire_on_commit=False, autoflush=True) as session,
+            session.begin(),
+        ):
             yield session
 
     # --- metadata ----------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
         with self.engine.connect() as connection:
-            return connection.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar()
+            return connection.execute(
+                text("SELECT value FROM meta WHERE key = :k"), {"k": key}
+            ).scalar()
 
     def set_meta(self, session: Session, key: str, value: str) -> None:
         session.execute(
-            text("INSERT INTO meta (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value = :v"),
+            text(
+                "INSERT INTO meta (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value = :v"
+            ),
             {"k": key, "v": value},
         )
 
@@ -204,7 +211,9 @@ class Store:
         if unknown:
             raise ValueError(f"unknown entities: {', '.join(unknown)}")
 
-        def driver_rows(table: Any, keys: list[str], rows: Sequence[Mapping[str, Any]]) -> Iterator[tuple[Any, ...]]:
+        def driver_rows(
+            table: Any, keys: list[str], rows: Sequence[Mapping[str, Any]]
+        ) -> Iterator[tuple[Any, ...]]:
             dialect = self.engine.dialect
             getter = operator.itemgetter(*keys)
             converters = []
@@ -244,7 +253,9 @@ class Store:
                     keys = list(compiled.positiontup or ())
                     connection.exec_driver_sql(str(compiled), list(driver_rows(table, keys, rows)))
                 if search_trigger:
-                    connection.exec_driver_sql("INSERT INTO learner_search (learner_search) VALUES ('rebuild')")
+                    connection.exec_driver_sql(
+                        "INSERT INTO learner_search (learner_search) VALUES ('rebuild')"
+                    )
                     connection.exec_driver_sql(search_trigger)
                 for key, value in (meta or {}).items():
                     self.set_meta(session, key, value)

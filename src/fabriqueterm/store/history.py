@@ -55,7 +55,10 @@ class HistoryEntry:
 
 def _changes_json(changes: Mapping[str, tuple[Any, Any]]) -> str:
     return json.dumps(
-        {name: [to_json_value(before), to_json_value(after)] for name, (before, after) in changes.items()},
+        {
+            name: [to_json_value(before), to_json_value(after)]
+            for name, (before, after) in changes.items()
+        },
         ensure_ascii=False,
         sort_keys=True,
     )
@@ -126,12 +129,16 @@ class History:
         ]
 
 
-def _learner_of(session: Session, entity: str, row_id: str, fields: Mapping[str, Any]) -> str | None:
+def _learner_of(
+    session: Session, entity: str, row_id: str, fields: Mapping[str, Any]
+) -> str | None:
     if entity == "learner":
         return row_id
     if fields.get("learner_id"):
         return str(fields["learner_id"])
-    found = session.execute(text(f"SELECT learner_id FROM {entity} WHERE id = :id"), {"id": row_id}).first()
+    found = session.execute(
+        text(f"SELECT learner_id FROM {entity} WHERE id = :id"), {"id": row_id}
+    ).first()
     return found[0] if found else None
 
 
@@ -163,7 +170,8 @@ def record_pulled(
         local = {
             row[id_index]: row
             for row in driver.execute(
-                f"SELECT {', '.join(columns)} FROM {entity} WHERE id IN ({marks})", [r[id_index] for r in chunk]
+                f"SELECT {', '.join(columns)} FROM {entity} WHERE id IN ({marks})",
+                [r[id_index] for r in chunk],
             )
         }
         for values in chunk:
@@ -173,7 +181,9 @@ def record_pulled(
             changes = {
                 name: (before[index], values[index])
                 for index, name in enumerate(columns)
-                if name not in _BOOKKEEPING and name != "deleted_at" and before[index] != values[index]
+                if name not in _BOOKKEEPING
+                and name != "deleted_at"
+                and before[index] != values[index]
             }
             deleted = before[deleted_index] is None and values[deleted_index] is not None
             if not changes and not deleted:

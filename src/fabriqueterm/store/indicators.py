@@ -114,21 +114,39 @@ WITH people AS MATERIALIZED (
            {_count(_COMPLETER)} AS completers,
            {_count(f"l.status = '{LearnerStatus.ENROLLED.value}'")} AS still_enrolled,
            -- once per completer, however many calls reached them
-           {_count(f'''{_COMPLETER} AND EXISTS (
+           {
+    _count(f'''{_COMPLETER} AND EXISTS (
                SELECT 1 FROM follow_up f INDEXED BY ix_follow_up_learner_cover
-               WHERE f.learner_id = l.id AND f.deleted_at IS NULL AND {_REACHED})''')} AS completers_reached
+               WHERE f.learner_id = l.id AND f.deleted_at IS NULL AND {_REACHED})''')
+} AS completers_reached
     FROM learner l INDEXED BY ix_learner_cohort_cover
     WHERE l.deleted_at IS NULL AND l.status IN ({_sql_list(ENROLLED_STATUSES)}){{learner_scope}}
     GROUP BY l.cohort_id
 )
 SELECT c.id, c.site_id,
-       {", ".join(f"COALESCE(p.{name}, 0)" for name in (
-           "enrolled", "women", "qpv", "level_4_or_below", "job_seekers", "refugees", "dropped_out", "completers"
-       ))},
-       CASE WHEN c.status = '{CohortStatus.RUNNING.value}' THEN COALESCE(p.still_enrolled, 0) ELSE 0 END,
+       {
+    ", ".join(
+        f"COALESCE(p.{name}, 0)"
+        for name in (
+            "enrolled",
+            "women",
+            "qpv",
+            "level_4_or_below",
+            "job_seekers",
+            "refugees",
+            "dropped_out",
+            "completers",
+        )
+    )
+},
+       CASE WHEN c.status = '{
+    CohortStatus.RUNNING.value
+}' THEN COALESCE(p.still_enrolled, 0) ELSE 0 END,
        c.status = '{CohortStatus.RUNNING.value}',
        {", ".join(_if_past(n, "COALESCE(p.completers, 0)") for n in EXIT_MONTHS)},
-       {", ".join(_if_past(n, "COALESCE(p.completers - p.completers_reached, 0)") for n in EXIT_MONTHS)},
+       {
+    ", ".join(_if_past(n, "COALESCE(p.completers - p.completers_reached, 0)") for n in EXIT_MONTHS)
+},
        COALESCE(p.completers - p.completers_reached, 0)
 FROM cohort c
 LEFT JOIN people p ON p.cohort_id = c.id
@@ -159,16 +177,20 @@ _EMPLOYMENT = f"p.kind IN ({_sql_list(EMPLOYMENT_KINDS)})"
 # 0 while end + N months is still ahead.
 _EXITS = f"""
 WITH ended_cohort AS MATERIALIZED (
-    SELECT id, end_date, {", ".join(f"{months_after_sql('+end_date', n)} AS end_{n}" for n in EXIT_MONTHS)}
+    SELECT id, end_date, {
+    ", ".join(f"{months_after_sql('+end_date', n)} AS end_{n}" for n in EXIT_MONTHS)
+}
     FROM cohort c
     WHERE {{cohort_scope}} AND c.end_date <= :as_of
 )
 SELECT l.cohort_id,
-       {", ".join(
-           _if_past(n, f"COUNT(DISTINCT l.rowid) FILTER (WHERE +p.start_date <= c.end_{n}{extra})")
-           for extra in ("", f" AND {_EMPLOYMENT}")
-           for n in EXIT_MONTHS
-       )}
+       {
+    ", ".join(
+        _if_past(n, f"COUNT(DISTINCT l.rowid) FILTER (WHERE +p.start_date <= c.end_{n}{extra})")
+        for extra in ("", f" AND {_EMPLOYMENT}")
+        for n in EXIT_MONTHS
+    )
+}
 FROM learner l INDEXED BY ix_learner_cohort_cover
 CROSS JOIN placement p INDEXED BY ix_placement_learner_cover ON p.learner_id = l.id AND p.deleted_at IS NULL
 CROSS JOIN ended_cohort c ON c.id = l.cohort_id
@@ -202,7 +224,9 @@ class IndicatorRepository:
         """The indicators as of ``as_of`` of every live cohort of live sites, or only those of
         ``site_ids`` and/or of ``cohort_id``: per cohort, per site (every live site in scope, even
         without cohorts, by name; only the cohort's site when ``cohort_id`` is given) and in total."""
-        cohort_scope = "c.deleted_at IS NULL AND c.site_id IN (SELECT id FROM site WHERE deleted_at IS NULL)"
+        cohort_scope = (
+            "c.deleted_at IS NULL AND c.site_id IN (SELECT id FROM site WHERE deleted_at IS NULL)"
+        )
         site_scope = ""
         params: dict[str, Any] = {}
         if site_ids is not None:

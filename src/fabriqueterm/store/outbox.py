@@ -27,7 +27,9 @@ def to_json_value(value: Any) -> Any:
 
 
 def dumps(values: dict[str, Any]) -> str:
-    return json.dumps({k: to_json_value(v) for k, v in values.items()}, ensure_ascii=False, sort_keys=True)
+    return json.dumps(
+        {k: to_json_value(v) for k, v in values.items()}, ensure_ascii=False, sort_keys=True
+    )
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,9 @@ class Outbox:
         person's data waiting in the outbox). Returns how many entries were changed."""
         changed = 0
         rows = session.execute(
-            text("SELECT seq, fields, base_values FROM outbox WHERE entity = :e AND row_id = :r AND state <> 'done'"),
+            text(
+                "SELECT seq, fields, base_values FROM outbox WHERE entity = :e AND row_id = :r AND state <> 'done'"
+            ),
             {"e": entity, "r": row_id},
         ).all()
         for seq, fields_json, base_json in rows:
@@ -121,14 +125,18 @@ class Outbox:
             changed += 1
         return changed
 
-    def entries(self, *, state: str | None = "pending", limit: int = 500, after_seq: int = 0) -> list[OutboxEntry]:
+    def entries(
+        self, *, state: str | None = "pending", limit: int = 500, after_seq: int = 0
+    ) -> list[OutboxEntry]:
         """Entries in push order, at most ``limit``."""
         query = "SELECT * FROM outbox WHERE seq > :after"
         if state is not None:
             query += " AND state = :state"
         query += " ORDER BY seq LIMIT :limit"
         with self._store.read() as session:
-            rows = session.execute(text(query), {"after": after_seq, "state": state, "limit": limit}).mappings()
+            rows = session.execute(
+                text(query), {"after": after_seq, "state": state, "limit": limit}
+            ).mappings()
             return [
                 OutboxEntry(
                     seq=r["seq"],
@@ -151,7 +159,11 @@ class Outbox:
         entries = [asdict(e) for e in self.entries(state=None, limit=-1)]
         create_private_file(path)
         path.write_text(
-            json.dumps({"client_id": self._store.client_id, "entries": entries}, ensure_ascii=False, indent=2),
+            json.dumps(
+                {"client_id": self._store.client_id, "entries": entries},
+                ensure_ascii=False,
+                indent=2,
+            ),
             encoding="utf-8",
         )
         return len(entries)
@@ -159,7 +171,10 @@ class Outbox:
     def count(self, state: str = "pending") -> int:
         with self._store.read() as session:
             return int(
-                session.execute(text("SELECT count(*) FROM outbox WHERE state = :s"), {"s": state}).scalar() or 0
+                session.execute(
+                    text("SELECT count(*) FROM outbox WHERE state = :s"), {"s": state}
+                ).scalar()
+                or 0
             )
 
     def pending_row_ids(self, entity: str) -> set[str]:

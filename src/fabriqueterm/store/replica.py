@@ -33,7 +33,14 @@ _SITE_SCOPED = ("partner_site", "cohort", "learner", "follow_up", "placement", "
 _CURSOR = "cursor:"
 #: Page cache of a replica transaction (negative: KiB), as the store's bulk load uses.
 _CACHE_KIB = -131072
-_WIPED = {"first_name": "", "last_name": "", "email": None, "phone": None, "birth_year": None, "dropout_reason": ""}
+_WIPED = {
+    "first_name": "",
+    "last_name": "",
+    "email": None,
+    "phone": None,
+    "birth_year": None,
+    "dropout_reason": "",
+}
 assert set(_WIPED) == set(LEARNER_PERSONAL_FIELDS)
 
 
@@ -131,7 +138,12 @@ class Applied:
 
 def is_erasure(entity: str, row: Mapping[str, Any]) -> bool:
     """A learner tombstone whose personal fields the commons wiped (right to be forgotten)."""
-    return entity == "learner" and row.get("deleted_at") is not None and row.get("first_name") == "" and row.get("last_name") == ""
+    return (
+        entity == "learner"
+        and row.get("deleted_at") is not None
+        and row.get("first_name") == ""
+        and row.get("last_name") == ""
+    )
 
 
 class Replica:
@@ -177,7 +189,11 @@ class Replica:
     def counts(self) -> dict[str, int]:
         """Pending and rejected outbox entries, and open conflicts."""
         with self._store.engine.connect() as connection:
-            outbox = dict(connection.exec_driver_sql("SELECT state, count(*) FROM outbox GROUP BY state").all())
+            outbox = dict(
+                connection.exec_driver_sql(
+                    "SELECT state, count(*) FROM outbox GROUP BY state"
+                ).all()
+            )
             conflicts = connection.exec_driver_sql(
                 "SELECT count(*) FROM conflict WHERE resolved_at IS NULL AND deleted_at IS NULL"
             ).scalar()
@@ -191,7 +207,9 @@ class Replica:
         """Every local row of ``entity`` (tombstones included) as JSON-like values (tests, checks)."""
         table = self._tables[entity]
         with self._store.engine.connect() as connection:
-            result = connection.exec_driver_sql(f"SELECT {', '.join(table.columns)} FROM {entity}").all()
+            result = connection.exec_driver_sql(
+                f"SELECT {', '.join(table.columns)} FROM {entity}"
+            ).all()
         return {r[0]: dict(zip(table.columns, r, strict=True)) for r in result}
 
     def open_conflicts(self) -> list[dict[str, Any]]:
@@ -277,7 +295,9 @@ class Replica:
                 connection.exec_driver_sql("DELETE FROM meta WHERE key = ?", (_CURSOR + site,))
             for site in resync:
                 applied.kept += _evict_site(connection, site, applied)
-            self._apply(connection, changes, applied, leaving_scope=True, backfilling=set(backfilling))
+            self._apply(
+                connection, changes, applied, leaving_scope=True, backfilling=set(backfilling)
+            )
             evicted = set(evict)
             for site, cursor in cursors.items():
                 if site not in evicted:
@@ -301,7 +321,9 @@ class Replica:
                 connection.exec_driver_sql(
                     "UPDATE outbox SET state = 'rejected', reason = ? WHERE seq = ?", (reason, seq)
                 )
-            self._apply(connection, [r for r in rows if r.row is not None], applied, leaving_scope=False)
+            self._apply(
+                connection, [r for r in rows if r.row is not None], applied, leaving_scope=False
+            )
         return applied
 
     def _apply(
@@ -358,7 +380,11 @@ class Replica:
                 driver.executemany(self._tables[entity].upsert, values)
 
     def _record_history(
-        self, connection: Connection, batches: Mapping[str, list[list[Any]]], erased: list[str], backfilling: set[str]
+        self,
+        connection: Connection,
+        batches: Mapping[str, list[list[Any]]],
+        erased: list[str],
+        backfilling: set[str],
     ) -> None:
         """What the pulled rows change in the learners' histories (before they are written)."""
         at = self._store.clock.now().isoformat()
@@ -377,7 +403,9 @@ class Replica:
                 (learner_id, learner_id, at),
             )
 
-    def _rebased(self, connection: Connection, table: _Table, row: Mapping[str, Any], pending: _Pending) -> list[Any]:
+    def _rebased(
+        self, connection: Connection, table: _Table, row: Mapping[str, Any], pending: _Pending
+    ) -> list[Any]:
         """The server's row with the local values of the fields that still have pending edits."""
         incoming = table.driver_values(row)
         local = connection.exec_driver_sql(
@@ -390,7 +418,9 @@ class Replica:
             keep.add("deleted_at")
         keep.add("updated_at")
         if is_erasure(table.name, row):
-            keep -= set(LEARNER_PERSONAL_FIELDS)  # an erasure wins over any local edit of the person
+            keep -= set(
+                LEARNER_PERSONAL_FIELDS
+            )  # an erasure wins over any local edit of the person
         for index, name in enumerate(table.columns):
             if name in keep:
                 incoming[index] = local[index]
@@ -472,7 +502,8 @@ def _set_meta(connection: Connection, key: str, value: str) -> None:
 def _scrub_outbox(connection: Connection, learner_id: str) -> None:
     """An erased person's values leave the outbox too (their edits can no longer apply)."""
     rows = connection.exec_driver_sql(
-        "SELECT seq, fields, base_values FROM outbox WHERE entity = 'learner' AND row_id = ?", (learner_id,)
+        "SELECT seq, fields, base_values FROM outbox WHERE entity = 'learner' AND row_id = ?",
+        (learner_id,),
     ).all()
     for seq, fields_json, base_json in rows:
         fields, base = json.loads(fields_json), json.loads(base_json)
@@ -490,7 +521,9 @@ def _scrub_outbox(connection: Connection, learner_id: str) -> None:
 
 def _wipe_children(connection: Connection, learner_id: str) -> None:
     for table in ("follow_up", "placement"):
-        connection.exec_driver_sql(f"UPDATE {table} SET notes = '' WHERE learner_id = ? AND notes <> ''", (learner_id,))
+        connection.exec_driver_sql(
+            f"UPDATE {table} SET notes = '' WHERE learner_id = ? AND notes <> ''", (learner_id,)
+        )
 
 
 def _evict_site(connection: Connection, site_id: str, applied: Applied) -> list[tuple[str, str]]:
@@ -499,7 +532,12 @@ def _evict_site(connection: Connection, site_id: str, applied: Applied) -> list[
     kept: list[tuple[str, str]] = []
     for entity in (*reversed(_SITE_SCOPED), "site"):
         column = "id" if entity == "site" else "site_id"
-        ids = [r[0] for r in connection.exec_driver_sql(f"SELECT id FROM {entity} WHERE {column} = ?", (site_id,))]
+        ids = [
+            r[0]
+            for r in connection.exec_driver_sql(
+                f"SELECT id FROM {entity} WHERE {column} = ?", (site_id,)
+            )
+        ]
         gone = []
         for row_id in ids:
             if (entity, row_id) in pending:

@@ -69,9 +69,9 @@ class LearnerRecord:
 
 def _scoped(statement: str, site_ids: Sequence[str] | None) -> Any:
     sql = text(
-        statement.replace("{site_filter}", " AND l.site_id IN :site_ids" if site_ids is not None else "").replace(
-            "{every_site}", "NOT INDEXED" if site_ids is None else ""
-        )
+        statement.replace(
+            "{site_filter}", " AND l.site_id IN :site_ids" if site_ids is not None else ""
+        ).replace("{every_site}", "NOT INDEXED" if site_ids is None else "")
     )
     if site_ids is not None:
         sql = sql.bindparams(bindparam("site_ids", expanding=True))
@@ -131,7 +131,10 @@ class ReportRepository:
         placements: dict[str, dict[str, int]] = {}
         with self.store.read() as session:
             for row in session.execute(_scoped(_LEARNER_WEEK, site_ids), params).mappings():
-                learners[row["site_id"]] = (int(row["new_enrolments"] or 0), int(row["dropouts"] or 0))
+                learners[row["site_id"]] = (
+                    int(row["new_enrolments"] or 0),
+                    int(row["dropouts"] or 0),
+                )
             for row in session.execute(_scoped(_PLACEMENT_WEEK, site_ids), params).mappings():
                 placements.setdefault(row["site_id"], {})[row["kind"]] = int(row["n"])
         return {
@@ -162,7 +165,13 @@ class ReportRepository:
         first, at most ``limit``."""
         with self.store.read() as session:
             query = select(
-                Cohort.id, Cohort.site_id, Cohort.name, Cohort.programme, Cohort.start_date, Cohort.end_date, Cohort.status
+                Cohort.id,
+                Cohort.site_id,
+                Cohort.name,
+                Cohort.programme,
+                Cohort.start_date,
+                Cohort.end_date,
+                Cohort.status,
             ).where(col(Cohort.deleted_at).is_(None))
             if site_ids is not None:
                 query = query.where(col(Cohort.site_id).in_(list(site_ids)))
@@ -181,7 +190,9 @@ class ReportRepository:
                 return None
             cohort = session.get(Cohort, learner.cohort_id)
             site = session.get(Site, learner.site_id)
-            prescriber = session.get(Partner, learner.prescriber_id) if learner.prescriber_id else None
+            prescriber = (
+                session.get(Partner, learner.prescriber_id) if learner.prescriber_id else None
+            )
             placement_rows = session.exec(
                 select(Placement, Partner.name)
                 .join(Partner, col(Partner.id) == col(Placement.partner_id), isouter=True)

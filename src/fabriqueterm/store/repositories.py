@@ -78,9 +78,9 @@ class DeleteRefused(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return _("This record still has {count} linked record(s) ({child}): delete or move them first.").format(
-            count=self.count, child=_(_CHILD_LABELS.get(self.child, self.child))
-        )
+        return _(
+            "This record still has {count} linked record(s) ({child}): delete or move them first."
+        ).format(count=self.count, child=_(_CHILD_LABELS.get(self.child, self.child)))
 
 
 _CHILD_LABELS = {"cohort": N_("cohorts"), "learner": N_("learners")}
@@ -120,7 +120,9 @@ class Repository(Generic[T]):
         with self.store.read() as session:
             return int(
                 session.exec(
-                    select(func.count()).select_from(self.model).where(col(self.model.deleted_at).is_(None))
+                    select(func.count())
+                    .select_from(self.model)
+                    .where(col(self.model.deleted_at).is_(None))
                 ).one()
             )
 
@@ -175,7 +177,9 @@ class Repository(Generic[T]):
         before = row_values(row)
         unknown = [k for k in changes if k not in before]
         if unknown:
-            raise DomainValidationError([FieldError(k, changes[k], "unknown_field") for k in unknown])
+            raise DomainValidationError(
+                [FieldError(k, changes[k], "unknown_field") for k in unknown]
+            )
         values = validate(self.entity, self._complete(session, {**before, **changes}))
         self._check(session, values, row)
         changed = {k: v for k, v in values.items() if before.get(k) != v}
@@ -225,7 +229,9 @@ class Repository(Generic[T]):
             base_values={},
         )
 
-    def _require(self, session: Session, model: type[SyncedRow], field: str, row_id: str | None) -> Any:
+    def _require(
+        self, session: Session, model: type[SyncedRow], field: str, row_id: str | None
+    ) -> Any:
         """The live row ``row_id`` refers to, or a validation error on ``field``."""
         if row_id is None:
             return None
@@ -255,7 +261,12 @@ class SiteRepository(Repository[Site]):
             if needle.strip():
                 pattern = _contains(needle)
                 where.append(
-                    or_(*(col(c).like(pattern, escape="\\") for c in (Site.name, Site.city, Site.region)))
+                    or_(
+                        *(
+                            col(c).like(pattern, escape="\\")
+                            for c in (Site.name, Site.city, Site.region)
+                        )
+                    )
                 )
             total = session.exec(select(func.count()).select_from(Site).where(*where)).one()
             running = (
@@ -346,7 +357,13 @@ class PartnerRepository(Repository[Partner]):
         session.add(link)
         session.flush()
         self.store.outbox.append(
-            session, entity="partner_site", row_id=link.id, op="delete", fields={}, base_version=link.version, base_values={}
+            session,
+            entity="partner_site",
+            row_id=link.id,
+            op="delete",
+            fields={},
+            base_version=link.version,
+            base_values={},
         )
 
     def create_for_sites(self, data: dict[str, Any], site_ids: Sequence[str]) -> Partner:
@@ -379,7 +396,13 @@ class PartnerRepository(Repository[Partner]):
             op = "update"
         session.flush()
         self.store.outbox.append(
-            session, entity="partner_site", row_id=link_id, op=op, fields=values, base_version=base, base_values={}
+            session,
+            entity="partner_site",
+            row_id=link_id,
+            op=op,
+            fields=values,
+            base_version=base,
+            base_values={},
         )
 
     def for_site(self, site_id: str) -> list[Partner]:
@@ -399,7 +422,11 @@ class PartnerRepository(Repository[Partner]):
     def all(self) -> list[Partner]:
         with self.store.read() as session:
             return list(
-                session.exec(select(Partner).where(col(Partner.deleted_at).is_(None)).order_by(col(Partner.name)))
+                session.exec(
+                    select(Partner)
+                    .where(col(Partner.deleted_at).is_(None))
+                    .order_by(col(Partner.name))
+                )
             )
 
 
@@ -412,10 +439,14 @@ class CohortRepository(Repository[Cohort]):
         self._require(session, Site, "site_id", values["site_id"])
         if current is not None and current.site_id != values["site_id"]:
             count = session.exec(
-                select(func.count()).select_from(Learner).where(col(Learner.cohort_id) == current.id)
+                select(func.count())
+                .select_from(Learner)
+                .where(col(Learner.cohort_id) == current.id)
             ).one()
             if count:
-                raise DomainValidationError([FieldError("site_id", values["site_id"], "unknown_reference")])
+                raise DomainValidationError(
+                    [FieldError("site_id", values["site_id"], "unknown_reference")]
+                )
         if current is not None and values["start_date"] != current.start_date:
             earliest = session.exec(
                 select(func.min(Placement.start_date))
@@ -424,7 +455,14 @@ class CohortRepository(Repository[Cohort]):
             ).one()
             if earliest is not None and earliest < values["start_date"]:
                 raise DomainValidationError(
-                    [FieldError("start_date", values["start_date"], "not_before_cohort", (("start", earliest.isoformat()),))]
+                    [
+                        FieldError(
+                            "start_date",
+                            values["start_date"],
+                            "not_before_cohort",
+                            (("start", earliest.isoformat()),),
+                        )
+                    ]
                 )
 
     def _after_write(self, session: Session, row: Cohort, before: dict[str, Any] | None) -> None:
@@ -433,7 +471,9 @@ class CohortRepository(Repository[Cohort]):
 
     def for_site(self, site_id: str, status: str | None = None) -> list[Cohort]:
         with self.store.read() as session:
-            query = select(Cohort).where(col(Cohort.site_id) == site_id, col(Cohort.deleted_at).is_(None))
+            query = select(Cohort).where(
+                col(Cohort.site_id) == site_id, col(Cohort.deleted_at).is_(None)
+            )
             if status:
                 query = query.where(col(Cohort.status) == status)
             return list(session.exec(query.order_by(col(Cohort.start_date).desc())))
@@ -454,7 +494,12 @@ class CohortRepository(Repository[Cohort]):
             if needle.strip():
                 pattern = _contains(needle)
                 where.append(
-                    or_(*(col(c).like(pattern, escape="\\") for c in (Cohort.name, Cohort.programme)))
+                    or_(
+                        *(
+                            col(c).like(pattern, escape="\\")
+                            for c in (Cohort.name, Cohort.programme)
+                        )
+                    )
                 )
             if site_id:
                 where.append(col(Cohort.site_id) == site_id)
@@ -475,7 +520,10 @@ class CohortRepository(Repository[Cohort]):
                 .limit(limit)
                 .offset(offset)
             )
-            rows = [CohortLine(cohort, site_name, int(n)) for cohort, site_name, n in session.exec(query)]
+            rows = [
+                CohortLine(cohort, site_name, int(n))
+                for cohort, site_name, n in session.exec(query)
+            ]
             return Page(rows, int(total), offset, limit)
 
     def roster(self, cohort_id: str) -> list[RosterLine]:
@@ -486,7 +534,11 @@ class CohortRepository(Repository[Cohort]):
                 session.exec(
                     select(Learner)
                     .where(col(Learner.cohort_id) == cohort_id, col(Learner.deleted_at).is_(None))
-                    .order_by(func.lower(Learner.last_name), func.lower(Learner.first_name), col(Learner.id))
+                    .order_by(
+                        func.lower(Learner.last_name),
+                        func.lower(Learner.first_name),
+                        col(Learner.id),
+                    )
                 )
             )
             ids = [learner.id for learner in learners]
@@ -508,7 +560,10 @@ class CohortRepository(Repository[Cohort]):
                 .order_by(col(FollowUp.due_date).desc(), col(FollowUp.id))
             ):
                 upcoming[follow_up.learner_id] = follow_up
-            return [RosterLine(learner, latest.get(learner.id), upcoming.get(learner.id)) for learner in learners]
+            return [
+                RosterLine(learner, latest.get(learner.id), upcoming.get(learner.id))
+                for learner in learners
+            ]
 
     def names(self, ids: Sequence[str]) -> dict[str, str]:
         """The names of the cohorts ``ids`` by id."""
@@ -534,15 +589,26 @@ def _bulk_learner_values(values: Mapping[str, Any], cohort: Cohort) -> dict[str,
     missing = _LEARNER_FIELDS - _FROM_COHORT - values.keys()
     unknown = values.keys() - _LEARNER_FIELDS
     if missing or unknown:
-        raise ValueError(f"not validated learner values: missing {sorted(missing)}, unknown {sorted(unknown)}")
+        raise ValueError(
+            f"not validated learner values: missing {sorted(missing)}, unknown {sorted(unknown)}"
+        )
     if values.get("cohort_id", cohort.id) != cohort.id:
-        raise ValueError(f"values of cohort {values['cohort_id']} given to create learners in cohort {cohort.id}")
+        raise ValueError(
+            f"values of cohort {values['cohort_id']} given to create learners in cohort {cohort.id}"
+        )
     return {**values, "cohort_id": cohort.id, "site_id": cohort.site_id}
 
 
 def _create_mutation(entity: str, row_id: str, values: dict[str, Any]) -> dict[str, Any]:
     """The outbox mutation of a created row, as Repository._create appends it."""
-    return {"entity": entity, "row_id": row_id, "op": "create", "fields": values, "base_version": None, "base_values": {}}
+    return {
+        "entity": entity,
+        "row_id": row_id,
+        "op": "create",
+        "fields": values,
+        "base_version": None,
+        "base_values": {},
+    }
 
 
 class LearnerRepository(Repository[Learner]):
@@ -587,16 +653,22 @@ class LearnerRepository(Repository[Learner]):
         with self.store.write() as session:
             cohort = self._require(session, Cohort, "cohort_id", cohort_id)
             rows = [_bulk_learner_values(values, cohort) for values in validated]
-            prescribers = sorted({v["prescriber_id"] for v in rows if v["prescriber_id"] is not None})
+            prescribers = sorted(
+                {v["prescriber_id"] for v in rows if v["prescriber_id"] is not None}
+            )
             if prescribers:
                 live = set(
                     session.exec(
-                        select(Partner.id).where(col(Partner.id).in_(prescribers), col(Partner.deleted_at).is_(None))
+                        select(Partner.id).where(
+                            col(Partner.id).in_(prescribers), col(Partner.deleted_at).is_(None)
+                        )
                     )
                 )
                 unknown = [p for p in prescribers if p not in live]
                 if unknown:
-                    raise DomainValidationError([FieldError("prescriber_id", p, "unknown_reference") for p in unknown])
+                    raise DomainValidationError(
+                        [FieldError("prescriber_id", p, "unknown_reference") for p in unknown]
+                    )
             now = self.store.clock.now()
             created: list[str] = []
             for start in range(0, total, _BULK_BATCH):
@@ -614,11 +686,20 @@ class LearnerRepository(Repository[Learner]):
                     # A new learner's follow-ups cannot exist yet: no lookup, unlike _generate_for_completer.
                     for follow_up_row_id, data in self.store.follow_ups._generated(row_id, cohort):
                         checked = validate("follow_up", {**data, "site_id": values["site_id"]})
-                        follow_ups.append({**checked, "id": follow_up_row_id, "created_at": now, "updated_at": now})
+                        follow_ups.append(
+                            {
+                                **checked,
+                                "id": follow_up_row_id,
+                                "created_at": now,
+                                "updated_at": now,
+                            }
+                        )
                         mutations.append(_create_mutation("follow_up", follow_up_row_id, checked))
                 # RETURNING makes SQLAlchemy send the batch as multi-row INSERTs, and FTS5 writes its
                 # pending index once per statement: the search trigger costs ten times less than row by row.
-                session.execute(insert(_LEARNER_TABLE).returning(_LEARNER_TABLE.c.id), learners).all()
+                session.execute(
+                    insert(_LEARNER_TABLE).returning(_LEARNER_TABLE.c.id), learners
+                ).all()
                 if follow_ups:
                     session.execute(insert(_FOLLOW_UP_TABLE), follow_ups)
                 self.store.outbox.append_many(session, mutations)
@@ -636,7 +717,8 @@ class LearnerRepository(Repository[Learner]):
             "lower(email) IN (SELECT value FROM json_each(:emails))"
             " OR phone IN (SELECT value FROM json_each(:phones))"
         ).bindparams(
-            emails=json.dumps([e.translate(_ASCII_LOWER) for e in emails]), phones=json.dumps(list(phones))
+            emails=json.dumps([e.translate(_ASCII_LOWER) for e in emails]),
+            phones=json.dumps(list(phones)),
         )
         with self.store.read() as session:
             query = (
@@ -653,7 +735,14 @@ class LearnerRepository(Repository[Learner]):
             row = session.get(Learner, row_id)
             if row is None:
                 raise NotFound(f"learner {row_id}")
-            wiped = {"first_name": "", "last_name": "", "email": None, "phone": None, "birth_year": None, "dropout_reason": ""}
+            wiped = {
+                "first_name": "",
+                "last_name": "",
+                "email": None,
+                "phone": None,
+                "birth_year": None,
+                "dropout_reason": "",
+            }
             assert set(wiped) == set(LEARNER_PERSONAL_FIELDS)
             for key, value in wiped.items():
                 setattr(row, key, value)
@@ -666,7 +755,13 @@ class LearnerRepository(Repository[Learner]):
             session.flush()
             self.store.outbox.scrub(session, entity="learner", row_id=row_id, wiped=wiped)
             self.store.outbox.append(
-                session, entity="learner", row_id=row_id, op="erase", fields=wiped, base_version=row.version, base_values={}
+                session,
+                entity="learner",
+                row_id=row_id,
+                op="erase",
+                fields=wiped,
+                base_version=row.version,
+                base_values={},
             )
 
     def in_cohort(self, cohort_id: str) -> list[Learner]:
@@ -692,7 +787,11 @@ class LearnerRepository(Repository[Learner]):
             return [], 0
         digits = "".join(ch for ch in needle if ch.isdigit())
         terms = [needle]
-        if digits and len(digits) >= 3 and len(digits) >= len(needle.replace(" ", "").replace(".", "")) - 1:
+        if (
+            digits
+            and len(digits) >= 3
+            and len(digits) >= len(needle.replace(" ", "").replace(".", "")) - 1
+        ):
             terms.append(digits[1:] if digits.startswith("0") else digits)
         with self.store.read() as session:
             if len(needle) >= 3:
@@ -712,7 +811,12 @@ class LearnerRepository(Repository[Learner]):
             # once, not twice. The name-prefix walk stops early in its index: it is counted apart.
             count_in_page = total is None and len(needle) >= 3
             if total is None and not count_in_page:
-                total = session.execute(text(f"SELECT count(*) FROM learner WHERE {where}"), params).scalar() or 0
+                total = (
+                    session.execute(
+                        text(f"SELECT count(*) FROM learner WHERE {where}"), params
+                    ).scalar()
+                    or 0
+                )
             # rowid breaks ties between namesakes, so consecutive pages never overlap.
             found = session.execute(
                 text(
@@ -726,7 +830,12 @@ class LearnerRepository(Repository[Learner]):
             if count_in_page:
                 total = found[0][1] if found else 0
                 if not found and offset:  # past the end: the window saw no row to count
-                    total = session.execute(text(f"SELECT count(*) FROM learner WHERE {where}"), params).scalar() or 0
+                    total = (
+                        session.execute(
+                            text(f"SELECT count(*) FROM learner WHERE {where}"), params
+                        ).scalar()
+                        or 0
+                    )
             rows = {r.id: r for r in session.exec(select(Learner).where(col(Learner.id).in_(ids)))}
             return [rows[i] for i in ids if i in rows], int(total)
 
@@ -741,7 +850,9 @@ class LearnerRepository(Repository[Learner]):
         with self.store.read() as session:
             if total is None:
                 total = session.exec(
-                    select(func.count()).select_from(Learner).where(col(Learner.deleted_at).is_(None))
+                    select(func.count())
+                    .select_from(Learner)
+                    .where(col(Learner.deleted_at).is_(None))
                 ).one()
             ids = [
                 r[0]
@@ -762,11 +873,15 @@ class LearnerRepository(Repository[Learner]):
             learner = self._get(session, learner_id)
             cohort = session.get(Cohort, learner.cohort_id)
             site = session.get(Site, learner.site_id)
-            prescriber = session.get(Partner, learner.prescriber_id) if learner.prescriber_id else None
+            prescriber = (
+                session.get(Partner, learner.prescriber_id) if learner.prescriber_id else None
+            )
             placements = list(
                 session.exec(
                     select(Placement)
-                    .where(col(Placement.learner_id) == learner_id, col(Placement.deleted_at).is_(None))
+                    .where(
+                        col(Placement.learner_id) == learner_id, col(Placement.deleted_at).is_(None)
+                    )
                     .order_by(col(Placement.start_date), col(Placement.id))
                 )
             )
@@ -784,7 +899,9 @@ class LearnerRepository(Repository[Learner]):
             follow_ups = list(
                 session.exec(
                     select(FollowUp)
-                    .where(col(FollowUp.learner_id) == learner_id, col(FollowUp.deleted_at).is_(None))
+                    .where(
+                        col(FollowUp.learner_id) == learner_id, col(FollowUp.deleted_at).is_(None)
+                    )
                     .order_by(col(FollowUp.due_date), col(FollowUp.id))
                 )
             )
@@ -867,7 +984,10 @@ class PlacementRepository(Repository[Placement]):
                 .order_by(col(Placement.start_date).desc(), col(Placement.id))
                 .limit(limit)
             )
-            rows = [PlacedLine(p, learner, cohort_name) for p, learner, cohort_name in session.exec(query)]
+            rows = [
+                PlacedLine(p, learner, cohort_name)
+                for p, learner, cohort_name in session.exec(query)
+            ]
             return Page(rows, int(total), 0, limit)
 
 
@@ -963,7 +1083,9 @@ class FollowUpRepository(Repository[FollowUp]):
 
     def for_learner(self, learner_id: str) -> list[FollowUp]:
         with self.store.read() as session:
-            query = select(FollowUp).where(col(FollowUp.learner_id) == learner_id, col(FollowUp.deleted_at).is_(None))
+            query = select(FollowUp).where(
+                col(FollowUp.learner_id) == learner_id, col(FollowUp.deleted_at).is_(None)
+            )
             return list(session.exec(query.order_by(col(FollowUp.due_date))))
 
     def due(self, today: date, *, limit: int = 500) -> list[DueFollowUp]:
@@ -996,7 +1118,10 @@ class FollowUpRepository(Repository[FollowUp]):
                     " WHERE f.done_date IS NULL AND f.deleted_at IS NULL AND f.due_date <= :today"
                     " AND l.deleted_at IS NULL"
                 ),
-                {"today": today.isoformat(), "overdue_before": (today - timedelta(days=7)).isoformat()},
+                {
+                    "today": today.isoformat(),
+                    "overdue_before": (today - timedelta(days=7)).isoformat(),
+                },
             ).one()
             return int(row[0]), int(row[1])
 
@@ -1019,13 +1144,19 @@ class FollowUpRepository(Repository[FollowUp]):
                 call_errors = error.errors
             created = None
             if placement is not None:
-                data = {**placement, "learner_id": follow_up.learner_id, "source_followup_id": follow_up.id}
+                data = {
+                    **placement,
+                    "learner_id": follow_up.learner_id,
+                    "source_followup_id": follow_up.id,
+                }
                 try:
                     created = self.store.placements._create(session, data)
                 except DomainValidationError as error:
                     placement_errors = error.errors
             if call_errors or placement_errors:
-                raise CallLogValidationError(call_errors, placement_errors)  # rolls the call back too
+                raise CallLogValidationError(
+                    call_errors, placement_errors
+                )  # rolls the call back too
             return follow_up, created
 
     def _generate_for_completer(self, session: Session, learner: Learner) -> None:

@@ -24,12 +24,22 @@ def cmd_login(args: argparse.Namespace) -> int:
 
     url = args.url.rstrip("/")
     if not url.startswith(("http://", "https://")):
-        print(_("“{value}” is not a web address; expected e.g. https://commons.example.org").format(value=url), file=sys.stderr)
+        print(
+            _("“{value}” is not a web address; expected e.g. https://commons.example.org").format(
+                value=url
+            ),
+            file=sys.stderr,
+        )
         return 2
     if args.token_env:
         token = os.environ.get(args.token_env, "").strip()
         if not token:
-            print(_("The environment variable {name} is empty or not set.").format(name=args.token_env), file=sys.stderr)
+            print(
+                _("The environment variable {name} is empty or not set.").format(
+                    name=args.token_env
+                ),
+                file=sys.stderr,
+            )
             return 2
     else:
         token = getpass.getpass(_("Token (given by the commons administrator): ")).strip()
@@ -65,7 +75,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
         paths.ensure()
         with Store.open(paths.database) as store:
             count = store.outbox.export(args.export_outbox)
-        print(_("{count} unsent change(s) written to {file}.").format(count=count, file=args.export_outbox))
+        print(
+            _("{count} unsent change(s) written to {file}.").format(
+                count=count, file=args.export_outbox
+            )
+        )
         return 0
     url = load_config(paths.config_file).server_url
     token = load_token(paths.secrets_file)
@@ -97,10 +111,15 @@ def add_sync_commands(commands: Any) -> None:
     login = commands.add_parser("login", help=_("connect this computer to a commons server"))
     login.add_argument("url", help=_("the commons' address, e.g. https://commons.example.org"))
     login.add_argument(
-        "--token-env", metavar="VAR", default=None, help=_("read the token from this environment variable (scripts)")
+        "--token-env",
+        metavar="VAR",
+        default=None,
+        help=_("read the token from this environment variable (scripts)"),
     )
     login.set_defaults(handler=cmd_login)
-    sync = commands.add_parser("sync", help=_("send and receive changes once, without the app (cron)"))
+    sync = commands.add_parser(
+        "sync", help=_("send and receive changes once, without the app (cron)")
+    )
     sync.add_argument("--quiet", action="store_true", help=_("no progress line"))
     sync.add_argument(
         "--export-outbox",

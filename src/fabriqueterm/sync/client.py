@@ -130,7 +130,10 @@ class CommonsClient:
             base_url=base_url.rstrip("/"),
             timeout=timeout,
             transport=transport,
-            headers={"Authorization": f"Bearer {secret}", "User-Agent": f"fabriqueterm/{__version__}"},
+            headers={
+                "Authorization": f"Bearer {secret}",
+                "User-Agent": f"fabriqueterm/{__version__}",
+            },
         )
         self.retry = retry or DEFAULT_RETRY
         self._sleep = sleep
@@ -187,7 +190,8 @@ class CommonsClient:
                 raise AuthError(_("The commons refused the token: run “fabriqueterm login” again."))
             if status in (429, 503) or status >= 500:
                 last = ServerError(
-                    _("The commons answered {status}; will try again later.").format(status=status), status
+                    _("The commons answered {status}; will try again later.").format(status=status),
+                    status,
                 )
                 last.retry_after = _retry_after(response)  # type: ignore[attr-defined]
                 continue
@@ -204,7 +208,9 @@ class CommonsClient:
                 return answer.model_validate_json(response.content)
             except (ValidationError, ValueError, TypeError, KeyError):
                 raise MalformedAnswer(
-                    _("The commons sent an answer that cannot be read; nothing was changed locally.")
+                    _(
+                        "The commons sent an answer that cannot be read; nothing was changed locally."
+                    )
                 ) from None
         assert last is not None
         raise last
@@ -213,7 +219,10 @@ class CommonsClient:
         self.requests += 1
         try:
             return self._http.request(
-                method, path, content=content, headers={"Content-Type": "application/json"} if content else None
+                method,
+                path,
+                content=content,
+                headers={"Content-Type": "application/json"} if content else None,
             )
         except httpx.TimeoutException:
             raise TimeoutError_(_("The commons did not answer in time.")) from None

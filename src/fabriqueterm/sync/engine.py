@@ -89,11 +89,15 @@ class SyncReport:
 
     def summary(self) -> str:
         """One line for a person."""
-        text = _("{pushed} sent, {pulled} received, {conflicts} conflicts, {rejected} rejected").format(
+        text = _(
+            "{pushed} sent, {pulled} received, {conflicts} conflicts, {rejected} rejected"
+        ).format(
             pushed=self.pushed, pulled=self.pulled, conflicts=self.conflicts, rejected=self.rejected
         )
         if self.kept:
-            text += "; " + _("{count} rows with unsent edits kept from sites no longer yours").format(count=len(self.kept))
+            text += "; " + _(
+                "{count} rows with unsent edits kept from sites no longer yours"
+            ).format(count=len(self.kept))
         if self.errors:
             text += "; " + _("not finished: {error}").format(error=self.errors[-1])
         return text
@@ -151,7 +155,9 @@ def sync_once(
     own = client is None
     commons = client or CommonsClient(server_url, token)
     report = SyncReport()
-    engine = SyncEngine(store, commons, progress=progress, push_batch=push_batch, pull_limit=pull_limit)
+    engine = SyncEngine(
+        store, commons, progress=progress, push_batch=push_batch, pull_limit=pull_limit
+    )
     before = commons.requests
     try:
         engine.push(report)
@@ -166,7 +172,10 @@ def sync_once(
     # Wall-clock time, not the store's clock: "last sync" says when it really happened, even when
     # the app pretends another day (--today, the demo).
     now = utcnow().isoformat()
-    outcome = {_LAST_ATTEMPT: now, _ONLINE: "0" if report.error_kind in ("network", "timeout") else "1"}
+    outcome = {
+        _LAST_ATTEMPT: now,
+        _ONLINE: "0" if report.error_kind in ("network", "timeout") else "1",
+    }
     if report.errors:
         outcome[_LAST_ERROR] = report.errors[-1]
         outcome[_LAST_ERROR_KIND] = report.error_kind or "error"
@@ -215,15 +224,19 @@ class SyncEngine:
                 request = PushRequest(client_id=client_id, mutations=mutations)
             except ValidationError:
                 raise SyncError(
-                    _("Local change number {seq} cannot be sent (damaged?); export the changes waiting to be sent (“fabriqueterm sync --export-outbox FILE”) and ask for help.").format(
-                        seq=entries[0].seq
-                    )
+                    _(
+                        "Local change number {seq} cannot be sent (damaged?); export the changes waiting to be sent (“fabriqueterm sync --export-outbox FILE”) and ask for help."
+                    ).format(seq=entries[0].seq)
                 ) from None
             answer = self.client.push(request)
             sent = {m.seq for m in mutations}
             results = answer.results
             if len(results) != len(mutations) or any(r.seq not in sent for r in results):
-                raise MalformedAnswer(_("The commons answered a push with results that do not match it; nothing was changed locally."))
+                raise MalformedAnswer(
+                    _(
+                        "The commons answered a push with results that do not match it; nothing was changed locally."
+                    )
+                )
             acknowledged: list[int] = []
             rejected: dict[int, str] = {}
             rows: list[Change] = []
@@ -234,7 +247,9 @@ class SyncEngine:
                     gap = result.expected_seq if gap is None else gap
                     continue
                 if result.status == MutationStatus.REJECTED:
-                    rejected[result.seq] = json.dumps([e.model_dump() for e in result.errors], ensure_ascii=False)
+                    rejected[result.seq] = json.dumps(
+                        [e.model_dump() for e in result.errors], ensure_ascii=False
+                    )
                     report.rejected += 1
                 else:
                     acknowledged.append(result.seq)
@@ -256,9 +271,9 @@ class SyncEngine:
                     report.rebound = True
                     continue
                 raise ServerBehind(
-                    _("The commons expects change number {expected} but this computer is at {first}: it may have been restored from a backup. Your unsent edits are kept.").format(
-                        expected=gap, first=mutations[0].seq
-                    )
+                    _(
+                        "The commons expects change number {expected} but this computer is at {first}: it may have been restored from a backup. Your unsent edits are kept."
+                    ).format(expected=gap, first=mutations[0].seq)
                 )
         raise SyncError(_("The push did not end; try again."))
 
@@ -292,7 +307,9 @@ class SyncEngine:
                     if page.more and not resync:
                         upcoming = fetcher.submit(self._fetch, next_cursors)
                     report.backfilled_sites.extend(
-                        s for s in page.sites if s not in cursors and s not in report.backfilled_sites
+                        s
+                        for s in page.sites
+                        if s not in cursors and s not in report.backfilled_sites
                     )
                     backfilling |= {s for s in page.sites if s not in cursors or s in resync}
                     applied = self.replica.apply_page(

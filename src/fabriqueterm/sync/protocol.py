@@ -181,13 +181,17 @@ class ConflictResolution(StrEnum):
 class Mutation(_Payload):
     """One outbox entry."""
 
-    seq: WholeNumber = Field(ge=1, le=MAX_NUMBER, description="The client's mutation number: 1, 2, 3… per client_id.")
+    seq: WholeNumber = Field(
+        ge=1, le=MAX_NUMBER, description="The client's mutation number: 1, 2, 3… per client_id."
+    )
     entity: StrictStr = Field(
         min_length=1,
         max_length=32,
         description="Entity name: " + ", ".join(ENTITY_NAMES) + ". Another name is rejected.",
     )
-    id: StrictStr = Field(min_length=1, max_length=64, description="The row's id (a UUID made by the client).")
+    id: StrictStr = Field(
+        min_length=1, max_length=64, description="The row's id (a UUID made by the client)."
+    )
     op: Op
     fields: dict[str, Any] = Field(
         default_factory=dict,
@@ -251,7 +255,9 @@ class MutationResult(_Payload):
     )
     errors: list[FieldReason] = Field(default_factory=list)
     conflicts: list[ConflictOut] = Field(default_factory=list)
-    expected_seq: int | None = Field(default=None, description="With status gap: the number to resend from.")
+    expected_seq: int | None = Field(
+        default=None, description="With status gap: the number to resend from."
+    )
 
 
 class PushResponse(_Payload):
@@ -283,11 +289,16 @@ class PulledChange(_Payload):
 
 class PullResponse(_Payload):
     changes: list[PulledChange] = Field(description="In sequence order.")
-    cursors: dict[str, int] = Field(description="The new cursor of every granted site: store them with the page.")
-    more: bool = Field(description="True when more changes remain: pull again with the new cursors.")
+    cursors: dict[str, int] = Field(
+        description="The new cursor of every granted site: store them with the page."
+    )
+    more: bool = Field(
+        description="True when more changes remain: pull again with the new cursors."
+    )
     sites: list[str] = Field(description="The ids of the sites granted to you now.")
     not_granted: list[str] = Field(
-        default_factory=list, description="Sites you sent a cursor for that are not granted to you: evict them."
+        default_factory=list,
+        description="Sites you sent a cursor for that are not granted to you: evict them.",
     )
     resync_required: list[str] = Field(
         default_factory=list,
@@ -311,7 +322,9 @@ class SiteOut(_Payload):
 class WhoAmI(_Payload):
     coordinator: CoordinatorOut
     sites: list[SiteOut]
-    server_id: str = Field(description="The commons database's random id; another id means another server.")
+    server_id: str = Field(
+        description="The commons database's random id; another id means another server."
+    )
     protocol_version: int = PROTOCOL_VERSION
 
 

@@ -56,7 +56,17 @@ if TYPE_CHECKING:
 #: Set once the data layer and every screen module are imported (see FabriqueApp._open_store).
 _MODULES_READY = threading.Event()
 #: The screen modules imported in the background after the store is open.
-_SCREEN_MODULES = ("queue", "cohorts", "learners", "partners", "sites", "sync", "forms", "reports", "personal_data")
+_SCREEN_MODULES = (
+    "queue",
+    "cohorts",
+    "learners",
+    "partners",
+    "sites",
+    "sync",
+    "forms",
+    "reports",
+    "personal_data",
+)
 #: How long anything waits for the store to open before giving up with a message.
 STORE_WAIT_SECONDS = 120.0
 
@@ -125,7 +135,9 @@ class FabriqueApp(App[int]):
 
     BINDINGS: ClassVar = [
         *(
-            Binding(key, f"switch_section('{mode}')", label, id=f"section.{mode}", group=_SECTIONS_GROUP)
+            Binding(
+                key, f"switch_section('{mode}')", label, id=f"section.{mode}", group=_SECTIONS_GROUP
+            )
             for mode, label, key, _screen in SECTIONS
         ),
         Binding("f1,question_mark", "help", N_("help"), key_display="?", id="app.help"),
@@ -178,9 +190,9 @@ class FabriqueApp(App[int]):
         if config.server_url and not token:
             self.sync_state = replace(
                 self.sync_state,
-                detail=_("Not logged in: run “fabriqueterm login {url}” to sync with the commons.").format(
-                    url=config.server_url
-                ),
+                detail=_(
+                    "Not logged in: run “fabriqueterm login {url}” to sync with the commons."
+                ).format(url=config.server_url),
             )
         self.theme = "textual-dark"
 
@@ -202,7 +214,9 @@ class FabriqueApp(App[int]):
     def on_ready(self) -> None:
         """The first frame is on screen: now open the store (and load the rest) in a thread."""
         if self._store_opener is not None:
-            self.run_worker(self._open_store, thread=True, group="store", exit_on_error=False, name="open-store")
+            self.run_worker(
+                self._open_store, thread=True, group="store", exit_on_error=False, name="open-store"
+            )
 
     def _open_store(self) -> None:
         """In a thread: import the data layer, open the store, then import the other screens."""
@@ -279,7 +293,9 @@ class FabriqueApp(App[int]):
 
     def get_system_commands(self, screen: Screen):  # type: ignore[no-untyped-def]
         yield from super().get_system_commands(screen)
-        yield SystemCommand(_("Help"), _("The keys of this screen and of the app"), self.action_help)
+        yield SystemCommand(
+            _("Help"), _("The keys of this screen and of the app"), self.action_help
+        )
 
     # --- data and sync -------------------------------------------------------------------
 
@@ -319,7 +335,9 @@ class FabriqueApp(App[int]):
             return
         if self.store_is_open:
             self.request_sync()  # else once the store is open (on_store_opened)
-        self.set_interval(self.config.sync_interval_minutes * 60, self.request_sync, name="sync-interval")
+        self.set_interval(
+            self.config.sync_interval_minutes * 60, self.request_sync, name="sync-interval"
+        )
 
     def request_sync(self) -> None:
         """Sync now in a thread worker (or right after the one running): never blocks the UI."""
@@ -366,11 +384,13 @@ class FabriqueApp(App[int]):
             phase = SyncPhase.ERROR
         detail = report.summary() if not report.errors else (report.errors[-1] or "")
         if phase == SyncPhase.OFFLINE:
-            detail = _("The commons cannot be reached; your changes wait on this device and are sent as soon as it answers.")
-        elif kind == "auth":
-            detail = _("The commons refused the token: run “fabriqueterm login {url}” again. Your changes wait on this device.").format(
-                url=self.config.server_url
+            detail = _(
+                "The commons cannot be reached; your changes wait on this device and are sent as soon as it answers."
             )
+        elif kind == "auth":
+            detail = _(
+                "The commons refused the token: run “fabriqueterm login {url}” again. Your changes wait on this device."
+            ).format(url=self.config.server_url)
         self.sync_state = SyncState(
             phase,
             pending=status.pending,
@@ -460,7 +480,6 @@ def run_app(paths: Paths, *, today: date | None = None, demo: bool = False) -> i
         print(error, file=sys.stderr)
         secret = None
     token = secret.reveal() if secret is not None else None
-
 
     def open_store() -> Store:
         from fabriqueterm.store.db import Store

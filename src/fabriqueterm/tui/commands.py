@@ -43,7 +43,14 @@ class LearnerCommands(_StoreProvider):
         matcher = self.matcher(query)
         for learner in learners:
             name = f"{learner.first_name} {learner.last_name}"
-            details = " · ".join(part for part in (format_phone(learner.phone) if learner.phone else "", learner.email or "") if part)
+            details = " · ".join(
+                part
+                for part in (
+                    format_phone(learner.phone) if learner.phone else "",
+                    learner.email or "",
+                )
+                if part
+            )
             yield Hit(
                 self.score(query, name),
                 matcher.highlight(name),
@@ -120,7 +127,9 @@ class NavigationCommands(Provider):
     async def discover(self) -> Hits:
         app = cast("FabriqueApp", self.app)
         for label, mode in self.sections():
-            yield DiscoveryHit(label, partial(app.switch_section, mode), help=_("Go to this section"))
+            yield DiscoveryHit(
+                label, partial(app.switch_section, mode), help=_("Go to this section")
+            )
 
     async def search(self, query: str) -> Hits:
         app = cast("FabriqueApp", self.app)
@@ -128,13 +137,27 @@ class NavigationCommands(Provider):
         for label, mode in self.sections():
             score = matcher.match(label)
             if score > 0:
-                yield Hit(score, matcher.highlight(label), partial(app.switch_section, mode), text=label, help=_("Go to this section"))
+                yield Hit(
+                    score,
+                    matcher.highlight(label),
+                    partial(app.switch_section, mode),
+                    text=label,
+                    help=_("Go to this section"),
+                )
 
 
 #: What people do with reports, by what they would type: (command, help, section).
 REPORT_COMMANDS = (
-    (N_("Export the weekly summary"), N_("CSV, Markdown, Excel or HTML, for the week and sites you choose"), "summary"),
-    (N_("Import learners from a CSV file"), N_("Check the file, then add its rows to a cohort"), "import"),
+    (
+        N_("Export the weekly summary"),
+        N_("CSV, Markdown, Excel or HTML, for the week and sites you choose"),
+        "summary",
+    ),
+    (
+        N_("Import learners from a CSV file"),
+        N_("Check the file, then add its rows to a cohort"),
+        "import",
+    ),
 )
 
 
@@ -155,7 +178,20 @@ class ReportCommands(Provider):
         for name, help_text, mode in self.commands():
             score = max(matcher.match(name), matcher.match(help_text) * 0.8)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), partial(app.switch_section, mode), text=name, help=help_text)
+                yield Hit(
+                    score,
+                    matcher.highlight(name),
+                    partial(app.switch_section, mode),
+                    text=name,
+                    help=help_text,
+                )
 
 
-PROVIDERS = (NavigationCommands, ReportCommands, LearnerCommands, CohortCommands, SiteCommands, PartnerCommands)
+PROVIDERS = (
+    NavigationCommands,
+    ReportCommands,
+    LearnerCommands,
+    CohortCommands,
+    SiteCommands,
+    PartnerCommands,
+)

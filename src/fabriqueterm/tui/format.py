@@ -36,7 +36,7 @@ def yes_no(value: bool) -> str:
 
 
 def shown_of(total: int, shown: int, noun_one: str, noun_many: str) -> str:
-    """"8 385 learners, 200 shown" (the nouns already translated)."""
+    """ "8 385 learners, 200 shown" (the nouns already translated)."""
     noun = noun_one if total == 1 else noun_many
     if shown >= total:
         return f"{format_int(total)} {noun}"

@@ -64,9 +64,9 @@ class SyncState:
                 "{count} conflict to resolve", "{count} conflicts to resolve", self.conflicts
             ).format(count=self.conflicts)
         if self.rejected:
-            text += " · " + ngettext("{count} change refused", "{count} changes refused", self.rejected).format(
-                count=self.rejected
-            )
+            text += " · " + ngettext(
+                "{count} change refused", "{count} changes refused", self.rejected
+            ).format(count=self.rejected)
         if self.last_synced is not None:
             text += " · " + _("last sync {time}").format(time=format_moment(self.last_synced))
         return text

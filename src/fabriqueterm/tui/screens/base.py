@@ -81,7 +81,10 @@ class AppAccess:
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             cast(Screen, self).notify(
-                str(event.worker.error), title=_("Could not read the data"), severity="error", timeout=8
+                str(event.worker.error),
+                title=_("Could not read the data"),
+                severity="error",
+                timeout=8,
             )
 
     def data_changed(self) -> None:

@@ -108,7 +108,6 @@ class CohortsScreen(ListScreen[CohortLine]):
         if row is not None:
             self.app.push_screen(cohort_form(self.store, row.cohort), self.after_form)
 
-
     def action_delete(self) -> None:
         row = self.current_row()
         if row is None:
@@ -127,7 +126,9 @@ class CohortsScreen(ListScreen[CohortLine]):
                 self.store.cohorts.delete(row.cohort.id)
                 self.after_write()
 
-        self.app.push_screen(ConfirmScreen(_("Delete the cohort {name}?").format(name=row.cohort.name)), answer)
+        self.app.push_screen(
+            ConfirmScreen(_("Delete the cohort {name}?").format(name=row.cohort.name)), answer
+        )
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,9 @@ class CohortDetailScreen(FabriqueScreen):
                 return None
             report = store.indicators.report(as_of=today, cohort_id=cohort_id)
             site_name = store.sites.names().get(cohort.site_id, "")
-            return CohortData(cohort, site_name, report.by_cohort.get(cohort_id), store.cohorts.roster(cohort_id))
+            return CohortData(
+                cohort, site_name, report.by_cohort.get(cohort_id), store.cohorts.roster(cohort_id)
+            )
 
         self.load("cohort", query, self.show)
 
@@ -204,7 +207,9 @@ class CohortDetailScreen(FabriqueScreen):
             )
         )
         if cohort.funders:
-            summary.append("\n" + _("Funders: {funders}").format(funders=cohort.funders), style="dim")
+            summary.append(
+                "\n" + _("Funders: {funders}").format(funders=cohort.funders), style="dim"
+            )
         self.query_one("#cohort-summary", Static).update(summary)
         figures = ""
         if data.indicators is not None:
@@ -223,7 +228,9 @@ class CohortDetailScreen(FabriqueScreen):
             )
         self.query_one("#cohort-figures", Static).update(figures)
         self.query_one("#roster-count", Static).update(
-            ngettext("{count} learner", "{count} learners", len(data.roster)).format(count=format_int(len(data.roster)))
+            ngettext("{count} learner", "{count} learners", len(data.roster)).format(
+                count=format_int(len(data.roster))
+            )
         )
         table = self.query_one("#roster", DataTable)
         index = table.cursor_row
@@ -237,7 +244,9 @@ class CohortDetailScreen(FabriqueScreen):
                 f"{learner.last_name.upper()} {learner.first_name}",
                 label_of(LearnerStatus, learner.status),
                 format_phone(learner.phone),
-                f"{label_of(PlacementKind, placement.kind)} · {format_date(placement.start_date)}" if placement else "—",
+                f"{label_of(PlacementKind, placement.kind)} · {format_date(placement.start_date)}"
+                if placement
+                else "—",
                 Text(
                     f"{label_of(Milestone, follow_up.milestone)} · {format_date(follow_up.due_date)}",
                     style="bold red" if late else "",
@@ -261,4 +270,3 @@ class CohortDetailScreen(FabriqueScreen):
     def action_edit(self) -> None:
         if self.data is not None:
             self.app.push_screen(cohort_form(self.store, self.data.cohort), self.after_form)
-

@@ -50,7 +50,9 @@ class DashboardScreen(FabriqueScreen):
     """Per site: cohorts running, learners in training, women %, QPV %, positive exits at +6
     months, follow-ups due and overdue; below, exit rates per cohort of the highlighted site."""
 
-    HELP = N_("Where each site stands today. Move through the sites to see their cohorts' exit rates.")
+    HELP = N_(
+        "Where each site stands today. Move through the sites to see their cohorts' exit rates."
+    )
 
     BINDINGS: ClassVar = [
         Binding("r", "refresh", N_("refresh"), id="dashboard.refresh"),
@@ -66,7 +68,9 @@ class DashboardScreen(FabriqueScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="dashboard"):
-            yield Static(_("Counting the indicators…"), id="dashboard-as-of", classes="section-title")
+            yield Static(
+                _("Counting the indicators…"), id="dashboard-as-of", classes="section-title"
+            )
             table: DataTable[Any] = DataTable(
                 id="sites-indicators", cursor_type="row", zebra_stripes=True, header_height=2
             )
@@ -107,16 +111,20 @@ class DashboardScreen(FabriqueScreen):
         self.data = data
         report = data.report
         self.query_one("#dashboard-as-of", Static).update(
-            _("Indicators as of {date} (positive exits: completers of cohorts ended 6 months ago or more)").format(
-                date=format_date(report.as_of)
-            )
+            _(
+                "Indicators as of {date} (positive exits: completers of cohorts ended 6 months ago or more)"
+            ).format(date=format_date(report.as_of))
         )
         table = self.table
         current = self.current_site_id()
         table.clear()
-        ordered = sorted(report.by_site, key=lambda site_id: data.site_names.get(site_id, "").lower())
+        ordered = sorted(
+            report.by_site, key=lambda site_id: data.site_names.get(site_id, "").lower()
+        )
         for site_id in ordered:
-            table.add_row(*self.cells(data.site_names.get(site_id, "?"), report.by_site[site_id]), key=site_id)
+            table.add_row(
+                *self.cells(data.site_names.get(site_id, "?"), report.by_site[site_id]), key=site_id
+            )
         if len(ordered) > 1:
             table.add_row(*self.cells(_("All sites"), report.total, bold=True), key=TOTAL_KEY)
         if ordered:
@@ -124,7 +132,9 @@ class DashboardScreen(FabriqueScreen):
             table.move_cursor(row=index, animate=False)
             self.load_chart(ordered[index])
         else:
-            self.query_one("#chart-title", Static).update(_("No site yet: create one in Sites (key 6)."))
+            self.query_one("#chart-title", Static).update(
+                _("No site yet: create one in Sites (key 6).")
+            )
 
     @staticmethod
     def cells(name: str, indicators: Indicators, *, bold: bool = False) -> tuple[Any, ...]:
@@ -162,7 +172,10 @@ class DashboardScreen(FabriqueScreen):
         store = self.store
 
         def query() -> ChartData:
-            return ChartData(site_id, [line.cohort for line in store.cohorts.page(site_id=site_id, limit=200).rows])
+            return ChartData(
+                site_id,
+                [line.cohort for line in store.cohorts.page(site_id=site_id, limit=200).rows],
+            )
 
         self.load("chart", query, self.show_chart)
 

@@ -38,7 +38,11 @@ def complete_path(value: str, suffixes: tuple[str, ...] = ()) -> str | None:
         return None
     for entry in entries:
         name = entry.name
-        if not name.startswith(start) or name == start or (name.startswith(".") and not start.startswith(".")):
+        if (
+            not name.startswith(start)
+            or name == start
+            or (name.startswith(".") and not start.startswith("."))
+        ):
             continue
         try:
             is_dir = entry.is_dir()
@@ -85,12 +89,16 @@ def resolve_target(text: str, default_name: str) -> Path:
             path = path / default_name
         folder_exists = path.parent.is_dir()
         if folder_exists and path.exists() and not path.is_file():
-            raise TargetError(_("{file} is not a file: choose another name.").format(file=shown_path(path)))
+            raise TargetError(
+                _("{file} is not a file: choose another name.").format(file=shown_path(path))
+            )
     except OSError as error:  # a name too long, a folder that cannot be listed…
         raise TargetError(write_error_message(path, error)) from None
     if not folder_exists:
         raise TargetError(
-            _("The folder {folder} does not exist: choose an existing folder.").format(folder=shown_path(path.parent))
+            _("The folder {folder} does not exist: choose an existing folder.").format(
+                folder=shown_path(path.parent)
+            )
         )
     return path
 
@@ -128,7 +136,9 @@ class ReplaceScreen(ModalScreen[bool]):
         with Vertical(id="replace-dialog", classes="dialog"):
             yield Label(_("Replace {file}?").format(file=self.path.name), classes="dialog-title")
             yield Static(
-                _("{file} already exists; its content will be lost.").format(file=shown_path(self.path)),
+                _("{file} already exists; its content will be lost.").format(
+                    file=shown_path(self.path)
+                ),
                 classes="dialog-help",
             )
             with Horizontal(classes="dialog-buttons"):
@@ -189,7 +199,9 @@ class FilePathScreen(ModalScreen[Path | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(_("Write"), variant="primary", id="file-path-write")
                 yield Button(_("Cancel"), id="file-path-cancel")
-            yield Static(_("enter or ctrl+s write · esc cancel · → completes a name"), classes="dialog-keys")
+            yield Static(
+                _("enter or ctrl+s write · esc cancel · → completes a name"), classes="dialog-keys"
+            )
 
     def on_mount(self) -> None:
         self.query_one("#file-path", Input).focus()

@@ -75,6 +75,7 @@ def render_field(spec: FormField) -> ComposeResult:
 
 def field_rows(fields: Sequence[FormField]) -> list[list[FormField]]:
     """Fields laid out two per line (checkboxes three per line, lists alone), in their order."""
+
     def group(spec: FormField) -> str:
         return spec.kind if spec.kind in ("bool", "multi") else "input"
 
@@ -103,7 +104,9 @@ def make_input(spec: FormField) -> Widget:
         return Checkbox(spec.title(), value=bool(spec.value), id=widget_id)
     if spec.kind == "multi":
         chosen = set(spec.value or ())
-        return SelectionList(*((label, value, value in chosen) for label, value in spec.options), id=widget_id)
+        return SelectionList(
+            *((label, value, value in chosen) for label, value in spec.options), id=widget_id
+        )
     placeholder = spec.placeholder or (_("dd/mm/yyyy") if spec.kind == "date" else "")
     text = "" if spec.value is None else str(spec.value)
     return Input(value=text, placeholder=placeholder, id=widget_id)
@@ -125,7 +128,9 @@ def read_field(screen: Any, spec: FormField) -> Any:
     return value
 
 
-def show_errors(screen: Any, specs: Sequence[FormField], errors: Sequence[FieldError], summary_id: str) -> None:
+def show_errors(
+    screen: Any, specs: Sequence[FormField], errors: Sequence[FieldError], summary_id: str
+) -> None:
     """Put each message next to its field; messages about fields the form lacks go in the summary."""
     names = {spec.name for spec in specs}
     by_field: dict[str, list[str]] = {}
@@ -285,17 +290,25 @@ def site_form(store: Store, site: Site | None = None) -> FormScreen:
     return FormScreen(_("Edit site") if site else _("New site"), fields, save)
 
 
-def cohort_form(store: Store, cohort: Cohort | None = None, *, site_id: str | None = None) -> FormScreen:
-    values: dict[str, Any] = cohort.model_dump() if cohort else {"site_id": site_id, "status": "planned", "capacity": 16}
+def cohort_form(
+    store: Store, cohort: Cohort | None = None, *, site_id: str | None = None
+) -> FormScreen:
+    values: dict[str, Any] = (
+        cohort.model_dump() if cohort else {"site_id": site_id, "status": "planned", "capacity": 16}
+    )
     fields = [
-        FormField("site_id", "choice", values.get("site_id"), _choices(store.sites.all()), required=True),
+        FormField(
+            "site_id", "choice", values.get("site_id"), _choices(store.sites.all()), required=True
+        ),
         FormField("name", value=values.get("name"), required=True),
         FormField("programme", value=values.get("programme"), required=True),
         FormField("start_date", "date", date_for_input(values.get("start_date")), required=True),
         FormField("end_date", "date", date_for_input(values.get("end_date")), required=True),
         FormField("capacity", "int", values.get("capacity")),
         FormField("funders", value=values.get("funders"), placeholder=_("separated by “; ”")),
-        FormField("status", "choice", values.get("status"), enum_options(CohortStatus), allow_blank=False),
+        FormField(
+            "status", "choice", values.get("status"), enum_options(CohortStatus), allow_blank=False
+        ),
     ]
 
     def save(data: dict[str, Any]) -> str:
@@ -312,21 +325,42 @@ def learner_form(store: Store, *, learner: Learner | None = None, cohort: Cohort
         learner.model_dump() if learner else {"cohort_id": cohort.id, "status": "enrolled"}
     )
     cohorts = store.cohorts.for_site(cohort.site_id)
-    prescribers = [p for p in store.partners.for_site(cohort.site_id) if PartnerKind.PRESCRIBER.value in p.kinds.split(",")]
+    prescribers = [
+        p
+        for p in store.partners.for_site(cohort.site_id)
+        if PartnerKind.PRESCRIBER.value in p.kinds.split(",")
+    ]
     fields = [
-        FormField("cohort_id", "choice", values.get("cohort_id"), _choices(cohorts), required=True, allow_blank=False),
+        FormField(
+            "cohort_id",
+            "choice",
+            values.get("cohort_id"),
+            _choices(cohorts),
+            required=True,
+            allow_blank=False,
+        ),
         FormField("first_name", value=values.get("first_name"), required=True),
         FormField("last_name", value=values.get("last_name"), required=True),
         FormField("email", value=values.get("email"), placeholder="prenom.nom@example.org"),
-        FormField("phone", value=format_phone_for_input(values.get("phone")), placeholder="06 12 34 56 78"),
+        FormField(
+            "phone", value=format_phone_for_input(values.get("phone")), placeholder="06 12 34 56 78"
+        ),
         FormField("birth_year", "int", values.get("birth_year")),
         FormField("gender", "choice", values.get("gender"), enum_options(Gender), required=True),
-        FormField("qualification", "choice", values.get("qualification"), enum_options(QualificationLevel), required=True),
+        FormField(
+            "qualification",
+            "choice",
+            values.get("qualification"),
+            enum_options(QualificationLevel),
+            required=True,
+        ),
         FormField("qpv", "bool", values.get("qpv")),
         FormField("job_seeker", "bool", values.get("job_seeker")),
         FormField("refugee", "bool", values.get("refugee")),
         FormField("prescriber_id", "choice", values.get("prescriber_id"), _choices(prescribers)),
-        FormField("status", "choice", values.get("status"), enum_options(LearnerStatus), allow_blank=False),
+        FormField(
+            "status", "choice", values.get("status"), enum_options(LearnerStatus), allow_blank=False
+        ),
         FormField("dropout_date", "date", date_for_input(values.get("dropout_date"))),
         FormField("dropout_reason", value=values.get("dropout_reason")),
     ]
@@ -339,18 +373,28 @@ def learner_form(store: Store, *, learner: Learner | None = None, cohort: Cohort
     return FormScreen(_("Edit learner") if learner else _("Enrol a learner"), fields, save)
 
 
-def partner_form(store: Store, partner: Partner | None = None, *, site_ids: Sequence[str] = ()) -> FormScreen:
+def partner_form(
+    store: Store, partner: Partner | None = None, *, site_ids: Sequence[str] = ()
+) -> FormScreen:
     values: dict[str, Any] = partner.model_dump() if partner else {}
     linked = [s.id for s in store.partners.sites_of(partner.id)] if partner else list(site_ids)
     fields = [
         FormField("name", value=values.get("name"), required=True),
-        FormField("kinds", "multi", (values.get("kinds") or "").split(","), enum_options(PartnerKind), required=True),
+        FormField(
+            "kinds",
+            "multi",
+            (values.get("kinds") or "").split(","),
+            enum_options(PartnerKind),
+            required=True,
+        ),
         FormField("contact_name", value=values.get("contact_name")),
         FormField("email", value=values.get("email")),
         FormField("phone", value=format_phone_for_input(values.get("phone"))),
         FormField("city", value=values.get("city")),
         FormField("notes", value=values.get("notes")),
-        FormField("site_ids", "multi", linked, _choices(store.sites.all()), label=_("Linked sites")),
+        FormField(
+            "site_ids", "multi", linked, _choices(store.sites.all()), label=_("Linked sites")
+        ),
     ]
 
     def save(data: dict[str, Any]) -> str:
@@ -372,21 +416,49 @@ def partner_form(store: Store, partner: Partner | None = None, *, site_ids: Sequ
 def placement_partner_options(store: Store, site_id: str) -> list[tuple[str, str]]:
     """Employers and training bodies linked to the site, for a placement's partner."""
     wanted = {PartnerKind.EMPLOYER.value, PartnerKind.TRAINING.value}
-    return _choices([p for p in store.partners.for_site(site_id) if wanted & set(p.kinds.split(","))])
+    return _choices(
+        [p for p in store.partners.for_site(site_id) if wanted & set(p.kinds.split(","))]
+    )
 
 
-def placement_fields(store: Store, site_id: str, values: dict[str, Any], *, shown_with: str | None = None) -> list[FormField]:
+def placement_fields(
+    store: Store, site_id: str, values: dict[str, Any], *, shown_with: str | None = None
+) -> list[FormField]:
     return [
-        FormField("kind", "choice", values.get("kind"), enum_options(PlacementKind), required=True, shown_with=shown_with),
-        FormField("partner_id", "choice", values.get("partner_id"), placement_partner_options(store, site_id), shown_with=shown_with),
+        FormField(
+            "kind",
+            "choice",
+            values.get("kind"),
+            enum_options(PlacementKind),
+            required=True,
+            shown_with=shown_with,
+        ),
+        FormField(
+            "partner_id",
+            "choice",
+            values.get("partner_id"),
+            placement_partner_options(store, site_id),
+            shown_with=shown_with,
+        ),
         FormField("job_title", value=values.get("job_title"), shown_with=shown_with),
-        FormField("start_date", "date", date_for_input(values.get("start_date")), required=True, shown_with=shown_with),
+        FormField(
+            "start_date",
+            "date",
+            date_for_input(values.get("start_date")),
+            required=True,
+            shown_with=shown_with,
+        ),
     ]
 
 
-def placement_form(store: Store, learner: Learner, placement: Placement | None = None) -> FormScreen:
+def placement_form(
+    store: Store, learner: Learner, placement: Placement | None = None
+) -> FormScreen:
     values: dict[str, Any] = placement.model_dump() if placement else {}
-    fields = [*placement_fields(store, learner.site_id, values), FormField("notes", value=values.get("notes"))]
+    fields = [
+        *placement_fields(store, learner.site_id, values),
+        FormField("notes", value=values.get("notes")),
+    ]
 
     def save(data: dict[str, Any]) -> str:
         if placement:
@@ -399,9 +471,17 @@ def placement_form(store: Store, learner: Learner, placement: Placement | None =
 
 
 def follow_up_form(store: Store, learner: Learner, follow_up: FollowUp | None = None) -> FormScreen:
-    values: dict[str, Any] = follow_up.model_dump() if follow_up else {"milestone": Milestone.M12.value}
+    values: dict[str, Any] = (
+        follow_up.model_dump() if follow_up else {"milestone": Milestone.M12.value}
+    )
     fields = [
-        FormField("milestone", "choice", values.get("milestone"), enum_options(Milestone), allow_blank=False),
+        FormField(
+            "milestone",
+            "choice",
+            values.get("milestone"),
+            enum_options(Milestone),
+            allow_blank=False,
+        ),
         FormField("due_date", "date", date_for_input(values.get("due_date")), required=True),
         FormField("done_date", "date", date_for_input(values.get("done_date"))),
         FormField("channel", "choice", values.get("channel"), enum_options(Channel)),

@@ -15,7 +15,9 @@ from fabriqueterm.i18n import N_, _
 
 
 def bindings_table(title: str, bindings: list[tuple[str, str]]) -> Table:
-    table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2, 0, 0))
+    table = Table(
+        title=title, title_justify="left", show_header=False, box=None, padding=(0, 2, 0, 0)
+    )
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     for key, description in bindings:
@@ -26,7 +28,9 @@ def bindings_table(title: str, bindings: list[tuple[str, str]]) -> Table:
 class HelpScreen(ModalScreen[None]):
     """Keys of the screen below and of the whole app."""
 
-    BINDINGS: ClassVar = [Binding("escape,f1,question_mark,q", "dismiss", N_("close"), id="help.close")]
+    BINDINGS: ClassVar = [
+        Binding("escape,f1,question_mark,q", "dismiss", N_("close"), id="help.close")
+    ]
 
     def __init__(self, below: Screen) -> None:
         super().__init__()
@@ -38,7 +42,12 @@ class HelpScreen(ModalScreen[None]):
         for bindings in node._bindings.key_to_bindings.values():  # type: ignore[attr-defined]
             for binding in bindings:
                 # Ours all have an id "<where>.<what>"; Textual's own (focus, copy…) are left out.
-                if not binding.description or not binding.id or "." not in binding.id or binding.action in seen:
+                if (
+                    not binding.description
+                    or not binding.id
+                    or "." not in binding.id
+                    or binding.action in seen
+                ):
                     continue
                 seen.add(binding.action)
                 rows.append((self.app.get_key_display(binding), _(binding.description)))

@@ -67,7 +67,9 @@ class LearnersScreen(ListScreen[LearnerLine]):
 
     def fetch_rows(self, needle: str, offset: int, limit: int, total: int) -> list[LearnerLine]:
         # Counting 100,000 learners again for every page scrolled to would cost more than reading it.
-        return self._lines(self.store.learners.page(needle, limit=limit, offset=offset, total=total)).rows
+        return self._lines(
+            self.store.learners.page(needle, limit=limit, offset=offset, total=total)
+        ).rows
 
     def _lines(self, page: Page[Learner]) -> Page[LearnerLine]:
         cohorts = self.store.cohorts.names([learner.cohort_id for learner in page.rows])
@@ -101,7 +103,9 @@ class LearnersScreen(ListScreen[LearnerLine]):
         row = self.current_row()
         if row is not None:
             cohort = self.store.cohorts.get(row.learner.cohort_id)
-            self.app.push_screen(learner_form(self.store, learner=row.learner, cohort=cohort), self.after_form)
+            self.app.push_screen(
+                learner_form(self.store, learner=row.learner, cohort=cohort), self.after_form
+            )
 
     def action_delete(self) -> None:
         row = self.current_row()
@@ -109,7 +113,9 @@ class LearnersScreen(ListScreen[LearnerLine]):
             confirm_delete_learner(self, row.learner)
 
 
-def confirm_delete_learner(screen: FabriqueScreen, learner: Learner, *, then_back: bool = False) -> None:
+def confirm_delete_learner(
+    screen: FabriqueScreen, learner: Learner, *, then_back: bool = False
+) -> None:
     def answer(yes: bool | None) -> None:
         if yes:
             screen.store.learners.delete(learner.id)
@@ -141,7 +147,9 @@ class LearnerDetailScreen(FabriqueScreen):
         Binding("delete", "delete", N_("delete"), key_display="del", id="learner.delete"),
         Binding("x", "export_personal_data", N_("export data"), id="learner.export_personal_data"),
         # Out of the footer (full at 120 columns): listed by the help screen.
-        Binding("ctrl+e", "erase", N_("erase (right to be forgotten)"), show=False, id="learner.erase"),
+        Binding(
+            "ctrl+e", "erase", N_("erase (right to be forgotten)"), show=False, id="learner.erase"
+        ),
     ]
 
     def __init__(self, learner_id: str) -> None:
@@ -216,7 +224,8 @@ class LearnerDetailScreen(FabriqueScreen):
             changes.update(
                 Text(
                     _("{count} local changes not yet synced (last: {when})").format(
-                        count=len(profile.local_changes), when=last.created_at[:16].replace("T", " ")
+                        count=len(profile.local_changes),
+                        when=last.created_at[:16].replace("T", " "),
                     ),
                     style="italic",
                 )
@@ -266,7 +275,9 @@ class LearnerDetailScreen(FabriqueScreen):
             return
         placement = next((p for p in self.profile.placements if p.id == event.row_key.value), None)
         if placement is not None:
-            self.app.push_screen(placement_form(self.store, self.profile.learner, placement), self.after_form)
+            self.app.push_screen(
+                placement_form(self.store, self.profile.learner, placement), self.after_form
+            )
 
     @on(DataTable.RowSelected, "#learner-follow-ups")
     def _edit_follow_up(self, event: DataTable.RowSelected) -> None:
@@ -274,14 +285,18 @@ class LearnerDetailScreen(FabriqueScreen):
             return
         follow_up = next((f for f in self.profile.follow_ups if f.id == event.row_key.value), None)
         if follow_up is not None:
-            self.app.push_screen(follow_up_form(self.store, self.profile.learner, follow_up), self.after_form)
+            self.app.push_screen(
+                follow_up_form(self.store, self.profile.learner, follow_up), self.after_form
+            )
 
     def action_edit(self) -> None:
         if self.profile is None:
             return
         learner = self.profile.learner
         cohort = self.store.cohorts.get(learner.cohort_id)
-        self.app.push_screen(learner_form(self.store, learner=learner, cohort=cohort), self.after_form)
+        self.app.push_screen(
+            learner_form(self.store, learner=learner, cohort=cohort), self.after_form
+        )
 
     def action_new_placement(self) -> None:
         if self.profile is not None:
@@ -296,7 +311,11 @@ class LearnerDetailScreen(FabriqueScreen):
             return
         # Inside a table, delete removes the highlighted placement or follow-up; elsewhere the learner.
         focused = self.focused
-        if isinstance(focused, DataTable) and focused.row_count and focused.id in ("learner-placements", "learner-follow-ups"):
+        if (
+            isinstance(focused, DataTable)
+            and focused.row_count
+            and focused.id in ("learner-placements", "learner-follow-ups")
+        ):
             key = focused.coordinate_to_cell_key(focused.cursor_coordinate).row_key.value
             is_placement = focused.id == "learner-placements"
             repository = self.store.placements if is_placement else self.store.follow_ups

@@ -96,7 +96,9 @@ class ListScreen(FabriqueScreen, Generic[Row]):
             yield Input(placeholder=self.filter_placeholder(), id="filter")
             yield from self.compose_filters()
         yield Static("", id="list-count")
-        columns = [Column(label, key, width[0] if width else None) for label, key, *width in self.columns()]
+        columns = [
+            Column(label, key, width[0] if width else None) for label, key, *width in self.columns()
+        ]
         yield VirtualTable(columns, self.cells, page_size=self.PAGE_SIZE, id="list-table")
 
     @property
@@ -118,16 +120,24 @@ class ListScreen(FabriqueScreen, Generic[Row]):
         current = None if from_top else self.current_id()
         offset = cursor - cursor % self.PAGE_SIZE
         # From the top, the rows in view are enough to show the list: the table reads the rest.
-        limit = min(self.PAGE_SIZE, table.visible_height) if from_top and table.visible_height else self.PAGE_SIZE
+        limit = (
+            min(self.PAGE_SIZE, table.visible_height)
+            if from_top and table.visible_height
+            else self.PAGE_SIZE
+        )
 
         def query() -> tuple[Page[Row], list[tuple[Any, ...]]]:
             page = self.fetch(needle, offset, limit)
-            return page, [self.cells(row) for row in page.rows]  # formatted here, not on the UI thread
+            return page, [
+                self.cells(row) for row in page.rows
+            ]  # formatted here, not on the UI thread
 
         self._reading = self.load(
             "list",
             query,
-            lambda result: self.show_page(result[0], cells=result[1], needle=needle, cursor=cursor, current=current),
+            lambda result: self.show_page(
+                result[0], cells=result[1], needle=needle, cursor=cursor, current=current
+            ),
             debounce=debounce,
         )
 
@@ -149,7 +159,9 @@ class ListScreen(FabriqueScreen, Generic[Row]):
         def more(offset: int, limit: int) -> Sequence[Row]:
             return self.fetch_rows(needle, offset, limit, page.total)
 
-        self.table.reset(page.total, more, rows=page.rows, cells=cells, offset=page.offset, cursor=cursor)
+        self.table.reset(
+            page.total, more, rows=page.rows, cells=cells, offset=page.offset, cursor=cursor
+        )
         # One line whatever the count: no layout pass, the new rows are painted sooner.
         self.query_one("#list-count", Static).update(self.count_line(page.total), layout=False)
 
@@ -183,7 +195,9 @@ class ListScreen(FabriqueScreen, Generic[Row]):
 
     @on(VirtualTable.FetchFailed, "#list-table")
     def _fetch_failed(self, event: VirtualTable.FetchFailed) -> None:
-        self.notify(str(event.error), title=_("Could not read the data"), severity="error", timeout=8)
+        self.notify(
+            str(event.error), title=_("Could not read the data"), severity="error", timeout=8
+        )
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()

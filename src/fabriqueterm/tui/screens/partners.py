@@ -32,7 +32,9 @@ def kinds_label(kinds: str) -> str:
 class PartnersScreen(ListScreen[Partner]):
     """Employers, funders, prescribers, operators and training bodies."""
 
-    HELP = N_("The organisations your sites work with. Enter opens one; for an employer, who was placed there.")
+    HELP = N_(
+        "The organisations your sites work with. Enter opens one; for an employer, who was placed there."
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -63,7 +65,13 @@ class PartnersScreen(ListScreen[Partner]):
         return self.store.partners.page(needle, kind=self.kind, limit=limit, offset=offset)
 
     def cells(self, row: Partner) -> tuple[Any, ...]:
-        return (row.name, kinds_label(row.kinds), row.city, row.contact_name, format_phone(row.phone))
+        return (
+            row.name,
+            kinds_label(row.kinds),
+            row.city,
+            row.contact_name,
+            format_phone(row.phone),
+        )
 
     def row_id(self, row: Partner) -> str:
         return row.id
@@ -148,7 +156,11 @@ class PartnerDetailScreen(FabriqueScreen):
                 partner = store.partners.get(partner_id)
             except NotFound:
                 return None
-            return PartnerData(partner, store.partners.sites_of(partner_id), store.placements.for_partner(partner_id))
+            return PartnerData(
+                partner,
+                store.partners.sites_of(partner_id),
+                store.placements.for_partner(partner_id),
+            )
 
         self.load("partner", query, self.show)
 
@@ -164,17 +176,29 @@ class PartnerDetailScreen(FabriqueScreen):
         card.append(partner.name + "\n", style="bold")
         card.append(kinds_label(partner.kinds) + "\n")
         contact = " · ".join(
-            part for part in (partner.contact_name, partner.email or "", format_phone(partner.phone) if partner.phone else "", partner.city) if part
+            part
+            for part in (
+                partner.contact_name,
+                partner.email or "",
+                format_phone(partner.phone) if partner.phone else "",
+                partner.city,
+            )
+            if part
         )
         if contact:
             card.append(contact + "\n")
-        card.append(_("Sites: {sites}").format(sites=", ".join(s.name for s in data.sites) or "—") + "\n", style="dim")
+        card.append(
+            _("Sites: {sites}").format(sites=", ".join(s.name for s in data.sites) or "—") + "\n",
+            style="dim",
+        )
         if partner.notes:
             card.append(partner.notes + "\n", style="italic")
         self.query_one("#partner-card", Static).update(card)
         placed = data.placed
         self.query_one("#placed-count", Static).update(
-            _("Placed here: {count}").format(count=shown_of(placed.total, len(placed.rows), _("placement"), _("placements")))
+            _("Placed here: {count}").format(
+                count=shown_of(placed.total, len(placed.rows), _("placement"), _("placements"))
+            )
             if placed.total
             else _("No learner placed here yet.")
         )
@@ -198,4 +222,3 @@ class PartnerDetailScreen(FabriqueScreen):
     def action_edit(self) -> None:
         if self.data is not None:
             self.app.push_screen(partner_form(self.store, self.data.partner), self.after_form)
-

@@ -68,7 +68,9 @@ def export_personal_data(screen: FabriqueScreen, learner: Learner) -> None:
 
         def done(outcome: Done) -> None:
             if outcome.error:
-                screen.notify(outcome.error, title=_("Nothing written"), severity="error", timeout=10)
+                screen.notify(
+                    outcome.error, title=_("Nothing written"), severity="error", timeout=10
+                )
             else:
                 screen.notify(
                     _("Personal data of {name} written to {file} (readable by you only).").format(
@@ -115,7 +117,9 @@ def ask_to_erase(screen: FabriqueScreen, learner: Learner) -> None:
                 screen.notify(outcome.error, severity="warning")
             else:
                 screen.notify(
-                    _("{name} erased. The erasure reaches the commons at the next sync.").format(name=preview.name),
+                    _("{name} erased. The erasure reaches the commons at the next sync.").format(
+                        name=preview.name
+                    ),
                     timeout=10,
                 )
             if screen.is_current and len(screen.app.screen_stack) > 1:
@@ -176,7 +180,10 @@ class EraseLearnerScreen(ModalScreen[bool]):
                 ),
                 classes="dialog-help",
             )
-            yield Label(_("To confirm, type their last name: {name}").format(name=self.expected), classes="form-label")
+            yield Label(
+                _("To confirm, type their last name: {name}").format(name=self.expected),
+                classes="form-label",
+            )
             yield Input(id="erase-name")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(_("Erase for good"), variant="error", id="erase-yes", disabled=True)

@@ -49,7 +49,9 @@ class QueueData:
 class FollowUpQueueScreen(FabriqueScreen):
     """What is due today and overdue, oldest first, grouped by site."""
 
-    HELP = N_("Today's calls. Enter logs a call and, when the learner found something, the placement.")
+    HELP = N_(
+        "Today's calls. Enter logs a call and, when the learner found something, the placement."
+    )
 
     BINDINGS: ClassVar = [
         Binding("enter", "log_call", N_("log the call"), id="queue.log_call", priority=True),
@@ -68,7 +70,9 @@ class FollowUpQueueScreen(FabriqueScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="queue-count", classes="section-title")
         with Horizontal(id="queue"):
-            table: DataTable[Any] = DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+            table: DataTable[Any] = DataTable(
+                id="queue-table", cursor_type="row", zebra_stripes=True
+            )
             table.add_column(_("Site"), key="site")
             table.add_column(_("Due"), key="due")
             table.add_column(_("Milestone"), key="milestone")
@@ -119,9 +123,7 @@ class FollowUpQueueScreen(FabriqueScreen):
             "{due} call due, {overdue} overdue (due more than 7 days ago)",
             "{due} calls due, {overdue} overdue (due more than 7 days ago)",
             data.due,
-        ).format(
-            due=format_int(data.due), overdue=format_int(data.overdue)
-        )
+        ).format(due=format_int(data.due), overdue=format_int(data.overdue))
         if data.due > len(data.lines):
             count += " · " + _("the {shown} oldest shown").format(shown=format_int(len(data.lines)))
         self.query_one("#queue-count", Static).update(count)
@@ -160,7 +162,9 @@ class FollowUpQueueScreen(FabriqueScreen):
         line = self.lines[follow_up_id]
         store = self.store
         learner_id = line.learner.id
-        self.load("detail", lambda: store.learners.profile(learner_id), self.show_detail, debounce=0.03)
+        self.load(
+            "detail", lambda: store.learners.profile(learner_id), self.show_detail, debounce=0.03
+        )
 
     def show_detail(self, profile: LearnerProfile) -> None:
         self.profile = profile
@@ -196,7 +200,9 @@ class CallScreen(AppAccess, ModalScreen[bool]):
     BINDINGS: ClassVar = [
         Binding("ctrl+s", "save", N_("save"), id="call.save", priority=True),
         Binding("escape", "cancel", N_("cancel"), id="call.cancel"),
-        Binding("ctrl+o", "toggle_placement", N_("found something"), id="call.placement", priority=True),
+        Binding(
+            "ctrl+o", "toggle_placement", N_("found something"), id="call.placement", priority=True
+        ),
     ]
 
     def __init__(self, line: DueFollowUp) -> None:
@@ -206,10 +212,16 @@ class CallScreen(AppAccess, ModalScreen[bool]):
     def call_fields(self) -> list[FormField]:
         return [
             FormField("outcome", "choice", None, enum_options(Outcome), required=True),
-            FormField("channel", "choice", Channel.PHONE.value, enum_options(Channel), allow_blank=False),
-            FormField("done_date", "date", date_for_input(self.today), label=_("Call date"), required=True),
+            FormField(
+                "channel", "choice", Channel.PHONE.value, enum_options(Channel), allow_blank=False
+            ),
+            FormField(
+                "done_date", "date", date_for_input(self.today), label=_("Call date"), required=True
+            ),
             FormField("notes", placeholder=_("what they said, what to do next")),
-            FormField("found", "bool", False, label=_("They found something: log the placement (ctrl+o)")),
+            FormField(
+                "found", "bool", False, label=_("They found something: log the placement (ctrl+o)")
+            ),
         ]
 
     def compose(self) -> ComposeResult:
@@ -225,7 +237,8 @@ class CallScreen(AppAccess, ModalScreen[bool]):
             yield Static(
                 f"☎ {format_phone(learner.phone)}   "
                 + _("{milestone} follow-up due {date}").format(
-                    milestone=label_of(Milestone, follow_up.milestone), date=format_date(follow_up.due_date)
+                    milestone=label_of(Milestone, follow_up.milestone),
+                    date=format_date(follow_up.due_date),
                 )
                 + f"   {self.line.cohort_name} · {self.line.site_name}",
                 classes="dialog-help",
@@ -250,7 +263,10 @@ class CallScreen(AppAccess, ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(_("Save"), variant="primary", id="call-save")
                 yield Button(_("Cancel"), id="call-cancel")
-            yield Static(_("ctrl+s save · esc cancel · ctrl+o placement · tab next field"), classes="dialog-keys")
+            yield Static(
+                _("ctrl+s save · esc cancel · ctrl+o placement · tab next field"),
+                classes="dialog-keys",
+            )
 
     def on_mount(self) -> None:
         self.query_one("#placement-fields").display = False
@@ -278,10 +294,14 @@ class CallScreen(AppAccess, ModalScreen[bool]):
         call = {key: values[key] for key in ("done_date", "channel", "outcome", "notes")}
         placement = None
         if values["found"]:
-            placement = {key: values[key] for key in ("kind", "partner_id", "job_title", "start_date")}
+            placement = {
+                key: values[key] for key in ("kind", "partner_id", "job_title", "start_date")
+            }
         if not call["outcome"]:
             # The domain allows a follow-up without outcome; a logged call must say how it went.
-            show_errors(self, self.all_fields, [FieldError("outcome", None, "required")], "call-errors")
+            show_errors(
+                self, self.all_fields, [FieldError("outcome", None, "required")], "call-errors"
+            )
             self.app.bell()
             return
         try:

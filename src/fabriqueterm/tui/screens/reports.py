@@ -112,8 +112,20 @@ class SummaryScreen(FabriqueScreen):
     AUTO_FOCUS = "#summary-preview"
 
     BINDINGS: ClassVar = [
-        Binding("left_square_bracket", "shift_week(-1)", N_("previous week"), key_display="[", id="summary.previous_week"),
-        Binding("right_square_bracket", "shift_week(1)", N_("next week"), key_display="]", id="summary.next_week"),
+        Binding(
+            "left_square_bracket",
+            "shift_week(-1)",
+            N_("previous week"),
+            key_display="[",
+            id="summary.previous_week",
+        ),
+        Binding(
+            "right_square_bracket",
+            "shift_week(1)",
+            N_("next week"),
+            key_display="]",
+            id="summary.next_week",
+        ),
         Binding("ctrl+s", "write", N_("write the file"), id="summary.write", priority=True),
         # Out of a field, so the section keys and [ ] work again (as in the lists).
         Binding("escape", "focus('#summary-preview')", show=False),
@@ -215,7 +227,9 @@ class SummaryScreen(FabriqueScreen):
 
     def action_shift_week(self, weeks: int) -> None:
         week = self.week() or IsoWeek.of(self.today)
-        self.query_one("#summary-week", Input).value = str(IsoWeek.of(week.monday + timedelta(weeks=weeks)))
+        self.query_one("#summary-week", Input).value = str(
+            IsoWeek.of(week.monday + timedelta(weeks=weeks))
+        )
 
     @on(Input.Changed, "#summary-week")
     def _week_changed(self) -> None:
@@ -278,7 +292,9 @@ class SummaryScreen(FabriqueScreen):
         def query() -> SummaryLoaded:
             site_ids = None if request.site_ids is None else list(request.site_ids)
             try:
-                return SummaryLoaded(request, weekly_summary(store, request.week, site_ids=site_ids))
+                return SummaryLoaded(
+                    request, weekly_summary(store, request.week, site_ids=site_ids)
+                )
             except SummaryError as error:
                 return SummaryLoaded(request, None, str(error))
 
@@ -320,10 +336,17 @@ class SummaryScreen(FabriqueScreen):
         for index, figure in enumerate(per_section[0]):
             if figure.group != group:
                 group = figure.group
-                table.add_row(Text(group_title(group), style="bold"), *([""] * len(sections)), key=f"group-{group}")
+                table.add_row(
+                    Text(group_title(group), style="bold"),
+                    *([""] * len(sections)),
+                    key=f"group-{group}",
+                )
             table.add_row(
                 Text(figure.label),
-                *(Text(shown[index].rjust(width)) for shown, width in zip(values, widths, strict=True)),
+                *(
+                    Text(shown[index].rjust(width))
+                    for shown, width in zip(values, widths, strict=True)
+                ),
                 key=figure.key,
             )
         self.update_default_path()
@@ -373,7 +396,9 @@ class SummaryScreen(FabriqueScreen):
             return
         summary, fmt = self.summary, self.fmt()
         try:
-            path = resolve_target(self.query_one("#summary-path", Input).value, default_filename(summary, fmt))
+            path = resolve_target(
+                self.query_one("#summary-path", Input).value, default_filename(summary, fmt)
+            )
         except TargetError as error:
             self.path_error(str(error))
             self.app.bell()
@@ -383,7 +408,9 @@ class SummaryScreen(FabriqueScreen):
     def _write(self, summary: WeeklySummary, fmt: str, path: Path) -> None:
         self._writing = True
         self.refresh_bindings()
-        self.query_one("#summary-written", Static).update(_("Writing {file}…").format(file=shown_path(path)))
+        self.query_one("#summary-written", Static).update(
+            _("Writing {file}…").format(file=shown_path(path))
+        )
 
         def job() -> Written:
             data = render(summary, fmt)
@@ -405,7 +432,9 @@ class SummaryScreen(FabriqueScreen):
             self.notify(written.error, title=_("Nothing written"), severity="error", timeout=10)
             return
         week = self.summary.week if self.summary else ""
-        message = _("Weekly summary {week} written to {file}.").format(week=week, file=shown_path(written.path))
+        message = _("Weekly summary {week} written to {file}.").format(
+            week=week, file=shown_path(written.path)
+        )
         done.update(message)
         self.notify(message, timeout=8)
 
@@ -439,13 +468,16 @@ class CohortChoices:
 def cohort_choices(cohorts: Sequence[CohortLabel], sites: Sequence[Site]) -> CohortChoices:
     """Cohorts grouped by site: a whole network holds thousands, a site a few dozen (one list of
     5,000 options takes seconds to open)."""
+
     def order(cohort: CohortLabel) -> tuple[bool, str, str]:
         return (cohort.status == "finished", cohort.name.casefold(), cohort.id)
 
     by_site: dict[str, list[tuple[str, str]]] = {site.id: [] for site in sites}
     for cohort in sorted(cohorts, key=order):
         if cohort.site_id in by_site:
-            by_site[cohort.site_id].append((f"{cohort.name} ({label_of(CohortStatus, cohort.status)})", cohort.id))
+            by_site[cohort.site_id].append(
+                (f"{cohort.name} ({label_of(CohortStatus, cohort.status)})", cohort.id)
+            )
     return CohortChoices([(site.name, site.id) for site in sites], by_site)
 
 
@@ -455,7 +487,10 @@ def mapping_items(text: str) -> list[str]:
 
 
 def columns_text(plan: ImportPlan) -> str:
-    return ", ".join(f"{column} → {_(FIELD_LABELS.get(target, target))}" for column, target in plan.columns.items())
+    return ", ".join(
+        f"{column} → {_(FIELD_LABELS.get(target, target))}"
+        for column, target in plan.columns.items()
+    )
 
 
 class ImportScreen(FabriqueScreen):
@@ -502,7 +537,9 @@ class ImportScreen(FabriqueScreen):
                     )
                 with Vertical(classes="form-field"):
                     yield Label(_("Columns to read differently (optional)"), classes="form-label")
-                    yield Input(placeholder=_("e.g. Nom usuel=last_name; Remarques="), id="import-mapping")
+                    yield Input(
+                        placeholder=_("e.g. Nom usuel=last_name; Remarques="), id="import-mapping"
+                    )
             with Horizontal(classes="form-pair"):
                 with Vertical(classes="form-field"):
                     yield Label(_("Site"), classes="form-label")
@@ -514,10 +551,14 @@ class ImportScreen(FabriqueScreen):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(_("Check"), id="import-check")
                 yield Button(_("Import"), variant="primary", id="import-run")
-                yield Checkbox(_("Import only the valid rows (skip the bad ones)"), id="import-valid-only")
+                yield Checkbox(
+                    _("Import only the valid rows (skip the bad ones)"), id="import-valid-only"
+                )
             yield Static("", id="import-status")
             yield Static("", id="import-details")
-            report: DataTable[Any] = DataTable(id="import-report", cursor_type="row", zebra_stripes=True)
+            report: DataTable[Any] = DataTable(
+                id="import-report", cursor_type="row", zebra_stripes=True
+            )
             report.add_column(_("Line"), key="line", width=6)
             report.add_column(_("Field"), key="field", width=28)
             report.add_column(_("Value"), key="value", width=22)
@@ -526,7 +567,10 @@ class ImportScreen(FabriqueScreen):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         super().on_worker_state_changed(event)
-        if event.worker.group == "import" and event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+        if event.worker.group == "import" and event.state in (
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
             self._busy = False
             self.refresh_bindings()
             self.query_one("#import-status", Static).update("")
@@ -587,7 +631,9 @@ class ImportScreen(FabriqueScreen):
             problem = _("Choose the cohort the learners join.")
         else:
             try:
-                mapping = parse_mapping(mapping_items(self.query_one("#import-mapping", Input).value))
+                mapping = parse_mapping(
+                    mapping_items(self.query_one("#import-mapping", Input).value)
+                )
             except ImportFileError as mapping_error:
                 problem = str(mapping_error)
         show_error(error, problem)
@@ -639,7 +685,9 @@ class ImportScreen(FabriqueScreen):
             except ImportFileError as error:  # the database changed since the check
                 return ImportOutcome(plan, error=str(error), import_asked=True)
             except Exception as error:  # noqa: BLE001 - one transaction: rolled back, said as such
-                message = _("The import failed and nothing was written: {error}").format(error=error)
+                message = _("The import failed and nothing was written: {error}").format(
+                    error=error
+                )
                 return ImportOutcome(plan, error=message, import_asked=True)
             return ImportOutcome(plan, result, import_asked=True)
 
@@ -651,7 +699,9 @@ class ImportScreen(FabriqueScreen):
         def report(done: int, total: int) -> None:
             self.app.call_from_thread(
                 status.update,
-                _("Importing: {done} of {total} rows written…").format(done=format_int(done), total=format_int(total)),
+                _("Importing: {done} of {total} rows written…").format(
+                    done=format_int(done), total=format_int(total)
+                ),
             )
 
         return report
@@ -684,7 +734,9 @@ class ImportScreen(FabriqueScreen):
             _("Columns read: {columns}.").format(columns=columns_text(plan)),
         ]
         if plan.ignored_columns:
-            lines.append(_("Columns ignored: {columns}.").format(columns=", ".join(plan.ignored_columns)))
+            lines.append(
+                _("Columns ignored: {columns}.").format(columns=", ".join(plan.ignored_columns))
+            )
         details.update("\n".join(lines))
         self._fill_report(table, plan)
         counts = {
@@ -702,7 +754,9 @@ class ImportScreen(FabriqueScreen):
                 count=format_int(len(result.created_ids)), cohort=plan.cohort.name
             )
             if skipped:
-                message += " " + _("{skipped} rows not imported (listed below).").format(skipped=format_int(skipped))
+                message += " " + _("{skipped} rows not imported (listed below).").format(
+                    skipped=format_int(skipped)
+                )
             status.update(Text(message, style="bold"))
             self.notify(message, timeout=8)
             self.after_write()
@@ -740,21 +794,35 @@ class ImportScreen(FabriqueScreen):
                             str(row_error.line),
                             error.label,
                             value or "—",
-                            Text(_("expected {expected}").format(expected=error.expected), style="red"),
+                            Text(
+                                _("expected {expected}").format(expected=error.expected),
+                                style="red",
+                            ),
                         ),
                     )
                 )
         for duplicate in plan.duplicates:
             if duplicate.first_line is not None:
-                problem = _("duplicate of line {first}: imported once").format(first=duplicate.first_line)
+                problem = _("duplicate of line {first}: imported once").format(
+                    first=duplicate.first_line
+                )
             else:
-                problem = _("already held: {name}; not imported").format(name=duplicate.existing_name or duplicate.existing_id)
+                problem = _("already held: {name}; not imported").format(
+                    name=duplicate.existing_name or duplicate.existing_id
+                )
             rows.append(
                 (
                     duplicate.line,
                     0,
-                    (str(duplicate.line), _(FIELD_LABELS[duplicate.field]), duplicate.value, Text(problem, style="yellow")),
+                    (
+                        str(duplicate.line),
+                        _(FIELD_LABELS[duplicate.field]),
+                        duplicate.value,
+                        Text(problem, style="yellow"),
+                    ),
                 )
             )
-        for index, (_line, _order, cells) in enumerate(sorted(rows, key=lambda row: (row[0], row[1]))):
+        for index, (_line, _order, cells) in enumerate(
+            sorted(rows, key=lambda row: (row[0], row[1]))
+        ):
             table.add_row(*cells, key=str(index))

@@ -37,9 +37,9 @@ class SettingsScreen(FabriqueScreen):
                 for theme, name in THEMES.items():
                     yield RadioButton(_(name), value=self.app.theme == theme, id=f"theme-{theme}")
             yield Static(
-                _("The language is saved in {file}. Other themes are in the command palette (ctrl+p).").format(
-                    file=self.fabrique.config_file_shown
-                ),
+                _(
+                    "The language is saved in {file}. Other themes are in the command palette (ctrl+p)."
+                ).format(file=self.fabrique.config_file_shown),
                 classes="dialog-help",
             )
 

@@ -74,9 +74,9 @@ class SitesScreen(ListScreen[SiteLine]):
             return
         if row.learners or self.store.cohorts.page(site_id=row.site.id, limit=1).total:
             self.notify(
-                _("{name} still has cohorts: delete or move them first, or mark the site inactive.").format(
-                    name=row.site.name
-                ),
+                _(
+                    "{name} still has cohorts: delete or move them first, or mark the site inactive."
+                ).format(name=row.site.name),
                 severity="warning",
             )
             return
@@ -86,4 +86,6 @@ class SitesScreen(ListScreen[SiteLine]):
                 self.store.sites.delete(row.site.id)
                 self.after_write()
 
-        self.app.push_screen(ConfirmScreen(_("Delete the site {name}?").format(name=row.site.name)), answer)
+        self.app.push_screen(
+            ConfirmScreen(_("Delete the site {name}?").format(name=row.site.name)), answer
+        )

@@ -40,7 +40,12 @@ _ENTITY_LABELS = {
     "placement": N_("placement"),
     "conflict": N_("conflict"),
 }
-_OP_LABELS = {"create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "erase": N_("erased")}
+_OP_LABELS = {
+    "create": N_("created"),
+    "update": N_("changed"),
+    "delete": N_("deleted"),
+    "erase": N_("erased"),
+}
 #: Entities whose conflicts "take mine" can settle with a repository update.
 _REPOSITORIES = {
     "site": "sites",
@@ -88,7 +93,9 @@ def field_name(field: str) -> str:
 class SyncScreen(FabriqueScreen):
     """Local changes waiting to be sent to the commons, refused ones, and conflicts."""
 
-    HELP = N_("What this device has not sent to the commons yet, what it refused, and the conflicts to decide.")
+    HELP = N_(
+        "What this device has not sent to the commons yet, what it refused, and the conflicts to decide."
+    )
 
     DEFAULT_CSS = """
     SyncScreen #rejected, SyncScreen #conflicts { height: auto; max-height: 8; }
@@ -110,7 +117,9 @@ class SyncScreen(FabriqueScreen):
             yield Static("", id="sync-state", classes="section-title")
             yield Static("", id="sync-explain")
             yield Static("", id="conflicts-count", classes="section-title")
-            conflicts: DataTable[Any] = DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
+            conflicts: DataTable[Any] = DataTable(
+                id="conflicts", cursor_type="row", zebra_stripes=True
+            )
             conflicts.add_column(_("What"), key="entity")
             conflicts.add_column(_("Field"), key="field")
             conflicts.add_column(_("Theirs (commons)"), key="theirs")
@@ -118,7 +127,9 @@ class SyncScreen(FabriqueScreen):
             conflicts.add_column(_("By"), key="who")
             yield conflicts
             yield Static("", id="rejected-count", classes="section-title")
-            rejected: DataTable[Any] = DataTable(id="rejected", cursor_type="row", zebra_stripes=True)
+            rejected: DataTable[Any] = DataTable(
+                id="rejected", cursor_type="row", zebra_stripes=True
+            )
             rejected.add_column("#", key="seq")
             rejected.add_column(_("What"), key="entity")
             rejected.add_column(_("Change"), key="op")
@@ -190,10 +201,14 @@ class SyncScreen(FabriqueScreen):
     def show_outbox(self, data: OutboxData) -> None:
         self.conflicts = data.conflicts
         count = ngettext(
-            "{count} local change waiting to be sent", "{count} local changes waiting to be sent", data.pending
+            "{count} local change waiting to be sent",
+            "{count} local changes waiting to be sent",
+            data.pending,
         ).format(count=format_int(data.pending))
         if data.pending > len(data.entries):
-            count += " · " + _("the {shown} oldest shown").format(shown=format_int(len(data.entries)))
+            count += " · " + _("the {shown} oldest shown").format(
+                shown=format_int(len(data.entries))
+            )
         self.query_one("#outbox-count", Static).update(count)
         table = self.query_one("#outbox", DataTable)
         table.clear()
@@ -256,7 +271,9 @@ class SyncScreen(FabriqueScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id != "conflicts" or event.row_key.value is None:
             return
-        chosen = next((c for c in getattr(self, "conflicts", []) if c["id"] == event.row_key.value), None)
+        chosen = next(
+            (c for c in getattr(self, "conflicts", []) if c["id"] == event.row_key.value), None
+        )
         if chosen is None:
             return
         same_row = [

@@ -92,7 +92,12 @@ def profile_card(profile: LearnerProfile) -> Table:
         (_("Refugee"), yes_no(learner.refugee)),
     ]
     if learner.status == LearnerStatus.DROPPED_OUT.value:
-        rows.append((_("Dropped out"), f"{format_date(learner.dropout_date)} {learner.dropout_reason}".strip()))
+        rows.append(
+            (
+                _("Dropped out"),
+                f"{format_date(learner.dropout_date)} {learner.dropout_reason}".strip(),
+            )
+        )
     table = Table.grid(padding=(0, 2, 0, 0), expand=True)
     table.add_column(style="dim", no_wrap=True)
     table.add_column(ratio=3)

@@ -235,7 +235,9 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         size = self.page_size
         first_page, remainder = divmod(offset, size)
         if not remainder:
-            entries = list(zip(rows, cells if cells is not None else map(self._cells, rows), strict=True))
+            entries = list(
+                zip(rows, cells if cells is not None else map(self._cells, rows), strict=True)
+            )
             for start in range(0, len(entries), size):
                 chunk = entries[start : start + size]
                 page = first_page + start // size
@@ -352,7 +354,11 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         self._strips.clear()
         self.refresh()
         pending = self._select_when_loaded
-        if pending is not None and start <= pending < start + len(rows) and pending == self.cursor_row:
+        if (
+            pending is not None
+            and start <= pending < start + len(rows)
+            and pending == self.cursor_row
+        ):
             self._select_when_loaded = None
             self.post_message(self.RowSelected(self, pending, rows[pending - start][0]))
 
@@ -393,7 +399,9 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         self._read_ahead_timer = None
         first, last = self._pages_in_view()
         for page in range(first - 1, last + 2):
-            if 0 <= page * self.page_size < self._total and (page not in self._pages or page in self._partial):
+            if 0 <= page * self.page_size < self._total and (
+                page not in self._pages or page in self._partial
+            ):
                 self._want(page)
 
     def _evict(self) -> None:
@@ -512,7 +520,9 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         key = (-1, self.has_focus)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._line([column.label for column in self.columns], self._style("virtual-table--header"))
+            strip = self._line(
+                [column.label for column in self.columns], self._style("virtual-table--header")
+            )
             self._strips[key] = strip
         return strip
 
@@ -540,7 +550,9 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
                 cell = value.copy()
                 cell.truncate(width, overflow="ellipsis")
                 gap = width - cell.cell_len
-                left = gap if cell.justify == "right" else gap // 2 if cell.justify == "center" else 0
+                left = (
+                    gap if cell.justify == "right" else gap // 2 if cell.justify == "center" else 0
+                )
                 plain.append(pad + " " * left)
                 segments.append(Segment("".join(plain), style))
                 plain = [" " * (gap - left) + pad]
@@ -551,7 +563,9 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
             if length > width:
                 keep = max(width - 1, 0)
                 # One cell a character: a slice will do (set_cell_size splits graphemes: slow).
-                text = (text[:keep] if length == len(text) else set_cell_size(text, keep)) + "…"[: width - keep]
+                text = (text[:keep] if length == len(text) else set_cell_size(text, keep)) + "…"[
+                    : width - keep
+                ]
                 length = width
             plain.append(pad + text + " " * (width - length) + pad)
         length = sum(width + 2 * PADDING for width in self._widths[: len(values)])
