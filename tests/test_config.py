@@ -1,4 +1,4 @@
-"""Config, state and secrets files (config.py) and where everything lives."""
+"""Config and secrets files (config.py) and where everything lives."""
 
 from __future__ import annotations
 
@@ -15,14 +15,10 @@ from fabriqueterm.config import (
     ConfigError,
     Paths,
     Secret,
-    State,
     demo_home,
-    forget_token,
     load_config,
-    load_state,
     load_token,
     save_config,
-    save_state,
     save_token,
 )
 from fabriqueterm.i18n import set_language
@@ -53,7 +49,6 @@ def test_fabriqueterm_home_redirects_everything(fabriqueterm_home: Path) -> None
         paths.config_dir,
         paths.database,
         paths.config_file,
-        paths.state_file,
         paths.secrets_file,
     ):
         assert path.is_relative_to(fabriqueterm_home), path
@@ -178,17 +173,14 @@ def test_unknown_key_is_refused_with_the_known_ones(paths: Paths) -> None:
 # --- files written by the app ----------------------------------------------------------------
 
 
-def test_config_state_and_secrets_are_written_0600(paths: Paths) -> None:
+def test_config_and_secrets_are_written_0600(paths: Paths) -> None:
     save_config(paths.config_file, Config())
-    save_state(paths.state_file, State(coordinator_id="c-1", coordinator_name="Nadia Haddad"))
     save_token(paths.secrets_file, "tok-1234567890")
-    for path in (paths.config_file, paths.state_file, paths.secrets_file):
+    for path in (paths.config_file, paths.secrets_file):
         assert mode_of(path) == 0o600, path
-    for folder in (paths.config_dir, paths.data_dir):
-        assert mode_of(folder) == 0o700, folder
+    assert mode_of(paths.config_dir) == 0o700
     # Written through a temporary file and os.replace: nothing else is left beside them.
     assert sorted(p.name for p in paths.config_dir.iterdir()) == ["config.toml", "secrets.toml"]
-    assert sorted(p.name for p in paths.data_dir.iterdir()) == ["state.toml"]
 
 
 def test_rewriting_a_loose_file_makes_it_private_again(paths: Paths) -> None:
@@ -198,30 +190,15 @@ def test_rewriting_a_loose_file_makes_it_private_again(paths: Paths) -> None:
     assert mode_of(paths.config_file) == 0o600
 
 
-def test_state_round_trip_and_damaged_state_gives_defaults(paths: Paths) -> None:
-    assert load_state(paths.state_file) == State()
-    state = State(
-        coordinator_id="0199a8a0-0000-7000-8000-000000000001", coordinator_name="Nadia Haddad"
-    )
-    save_state(paths.state_file, state)
-    assert load_state(paths.state_file) == state
-    write(paths.state_file, "coordinator_id = ")
-    assert load_state(paths.state_file) == State()
-
-
 # --- secrets ---------------------------------------------------------------------------------
 
 
-def test_token_round_trip_and_forget(paths: Paths) -> None:
+def test_token_round_trip(paths: Paths) -> None:
     assert load_token(paths.secrets_file) is None
     save_token(paths.secrets_file, Secret("tok-s3cr3t-value"))
     token = load_token(paths.secrets_file)
     assert isinstance(token, Secret)
     assert token.reveal() == "tok-s3cr3t-value"
-    forget_token(paths.secrets_file)
-    assert not paths.secrets_file.exists()
-    assert load_token(paths.secrets_file) is None
-    forget_token(paths.secrets_file)  # forgetting twice is fine
 
 
 def test_empty_token_is_a_clear_error(paths: Paths) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from fabriqueterm import __version__
 from fabriqueterm.cliargs import iso_date, positive_int
@@ -24,7 +25,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Build the demo (its commons and the app's data) if needed, then open the app syncing with the
     demo's commons served on 127.0.0.1 (or only build it). Closing the app stops the server."""
-    from fabriqueterm.demo_commons import (
+    from fabriqueterm.demo.commons import (
         DemoServerError,
         build_synced_demo,
         commons_database,
@@ -46,6 +47,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except DemoServerError as error:
         print(error, file=sys.stderr)
         return 2
+
+
+def _load_demo(engine: Any, **options: Any) -> Any:
+    """``fabriqueterm server admin load-demo``: the demo network loaded into a commons. The server
+    never imports the demo: its command line is handed this."""
+    from fabriqueterm.demo.load import load_demo
+
+    return load_demo(engine, **options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from fabriqueterm.server.cli import add_server_commands
 
-    add_server_commands(commands)
+    add_server_commands(commands, load_demo=_load_demo)
     from fabriqueterm.reports.cli import add_report_commands
 
     add_report_commands(commands)

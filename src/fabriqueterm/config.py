@@ -1,5 +1,5 @@
-"""Where data and config live, the config file (what people edit), the state file (what the app
-writes) and the secrets file (the API token, 0600, never printed).
+"""Where data and config live, the config file (what people edit) and the secrets file (the API
+token, 0600, never printed).
 
 ``$FABRIQUETERM_HOME`` puts all of them under one folder, so tests and the demo never touch a real
 coordinator's files. Nothing is created at import time.
@@ -41,10 +41,6 @@ class Paths:
     @property
     def config_file(self) -> Path:
         return self.config_dir / "config.toml"
-
-    @property
-    def state_file(self) -> Path:
-        return self.data_dir / "state.toml"
 
     @property
     def secrets_file(self) -> Path:
@@ -186,27 +182,6 @@ def save_config(path: Path, config: Config) -> None:
     _write_private(path, asdict(config))
 
 
-@dataclass(frozen=True)
-class State:
-    """What the app remembers between runs (written by the app, not meant to be edited)."""
-
-    coordinator_id: str = ""
-    coordinator_name: str = ""
-
-
-def load_state(path: Path) -> State:
-    try:
-        raw = _read_toml(path)
-    except ConfigError:
-        return State()  # the app rewrites it; losing it only forgets the last identity shown
-    known = {f.name for f in fields(State)}
-    return State(**{k: str(v) for k, v in raw.items() if k in known})
-
-
-def save_state(path: Path, state: State) -> None:
-    _write_private(path, asdict(state))
-
-
 class Secret(str):
     """A token that never shows itself in a repr, a log line or a traceback."""
 
@@ -241,7 +216,3 @@ def load_token(path: Path) -> Secret | None:
 def save_token(path: Path, token: str) -> None:
     """Store the API token in a file only its owner can read."""
     _write_private(path, {"token": token.reveal() if isinstance(token, Secret) else token})
-
-
-def forget_token(path: Path) -> None:
-    path.unlink(missing_ok=True)

@@ -1,7 +1,7 @@
-"""Ordering (SYNC.md, "Ordering on PostgreSQL"): concurrent writers, each on its own connection, and a
-reader pulling all along never misses a row, even when commits are slow. The same test on a
-deliberately broken build (sequence numbers taken outside the write transaction, as a database
-sequence would) does miss rows: the test can fail."""
+"""Ordering (docs/sync.md, "Ordering on PostgreSQL"): concurrent writers, each on its own
+connection, and a reader pulling all along never misses a row, even when commits are slow. The same
+test on a deliberately broken build (sequence numbers taken outside the write transaction, as a
+database sequence would) does miss rows: the test can fail."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from commons_helpers import COHORT, LEARNER, World
 
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.server import db as server_db
-from fabriqueterm.server import push as server_push
 from fabriqueterm.server.auth import Coordinator
 from fabriqueterm.server.pull import pull
+from fabriqueterm.server.push import batch as push_batch
 from fabriqueterm.server.push import push
 from fabriqueterm.sync.protocol import Mutation, PullRequest, PushRequest
 
@@ -144,7 +144,7 @@ def slow_commits(original: Callable[..., int]) -> Callable[..., int]:
 def test_reader_never_misses_a_row_written_concurrently(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(server_push, "take_sequence", slow_commits(server_db.take_sequence))
+    monkeypatch.setattr(push_batch, "take_sequence", slow_commits(server_db.take_sequence))
     written, seen = race(world)
     assert len(written) == WRITERS * BATCHES * BATCH_SIZE
     assert written - seen == set()
@@ -164,6 +164,6 @@ def test_the_race_test_catches_numbers_taken_outside_the_transaction(
         time.sleep(random.uniform(0.0, 0.01))
         return value
 
-    monkeypatch.setattr(server_push, "take_sequence", broken_take)
+    monkeypatch.setattr(push_batch, "take_sequence", broken_take)
     written, seen = race(world)
     assert written - seen, "the broken build lost nothing: the race test is too weak"

@@ -1,4 +1,4 @@
-"""The SYNC.md rules on the server, in process, on SQLite and PostgreSQL: idempotency by
+"""The docs/sync.md rules on the server, in process, on SQLite and PostgreSQL: idempotency by
 (client_id, mutation number), gaps, rejections that advance the number, field-by-field merges and
 conflict records, tombstones, erasure, paged pulls with per-site cursors, resync after a purge."""
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, text
 from sync_helpers import Device, Team
 
+from fabriqueterm.demo.load import load_demo
 from fabriqueterm.server import admin
 
 _CLIENT = """
@@ -32,7 +33,7 @@ with Store.open(Path(path)) as store:
 def demo_sites(commons) -> list[str]:
     """The demo network (1,200 learners) loaded on the commons once; its site ids."""
     admin.add_coordinator(commons.engine, email="demo@example.org", name="Demo")
-    admin.load_demo(
+    load_demo(
         commons.engine, learners=1200, seed=7, email="demo@example.org", today=date(2026, 11, 25)
     )
     return _granted(commons, "demo@example.org")

@@ -23,9 +23,10 @@ from fabriqueterm.reports.summary import weekly_summary
 from fabriqueterm.store.reports import ReportRepository
 from fabriqueterm.tui.screens.file_output import FilePathScreen, ReplaceScreen
 from fabriqueterm.tui.screens.help import HelpScreen
+from fabriqueterm.tui.screens.importing import ImportScreen
 from fabriqueterm.tui.screens.learners import LearnerDetailScreen
 from fabriqueterm.tui.screens.personal_data import EraseLearnerScreen
-from fabriqueterm.tui.screens.reports import ImportScreen, SummaryScreen
+from fabriqueterm.tui.screens.summary import SummaryScreen
 
 pytestmark = pytest.mark.anyio
 

@@ -34,7 +34,9 @@ from sync_helpers import (  # noqa: E402
 from fabriqueterm.config import Config  # noqa: E402
 from fabriqueterm.domain.dates import Clock  # noqa: E402
 from fabriqueterm.store.db import Store  # noqa: E402
+from fabriqueterm.sync import scheduler  # noqa: E402
 from fabriqueterm.sync.engine import sync_status  # noqa: E402
+from fabriqueterm.sync.scheduler import SyncSchedule  # noqa: E402
 from fabriqueterm.tui.app import FabriqueApp  # noqa: E402
 from fabriqueterm.tui.messages import SyncPhase  # noqa: E402
 from fabriqueterm.tui.screens.sync import ConflictScreen, SyncScreen  # noqa: E402
@@ -67,8 +69,7 @@ def closed_port() -> Iterator[socket.socket]:
 
 @pytest.fixture(autouse=True)
 def quick_timers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(FabriqueApp, "SYNC_DEBOUNCE", 0.2)
-    monkeypatch.setattr(FabriqueApp, "SYNC_RETRY_FIRST", 0.3)
+    monkeypatch.setattr(scheduler, "DEFAULT_SCHEDULE", SyncSchedule(debounce=0.2, retry_first=0.3))
 
 
 @pytest.fixture

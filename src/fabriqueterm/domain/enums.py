@@ -1,4 +1,4 @@
-"""Enumerations exactly as ../shared/DOMAIN.md names them. Values are what is stored and synced."""
+"""Enumerations exactly as docs/domain.md names them. Values are what is stored and synced."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The network's indicators (../shared/DOMAIN.md, "Indicators"), as plain values.
+"""The network's indicators (docs/domain.md, "Indicators"), as plain values.
 
 The store counts (:class:`fabriqueterm.store.indicators.IndicatorRepository`); this module only
 holds the counts and turns them into rates. Counts are additive, so a site's figures are the sum of
@@ -179,7 +179,7 @@ _ARGUMENTS: tuple[int | slice, ...] = tuple(
 
 @dataclass(frozen=True)
 class Indicators:
-    """The indicators of DOMAIN.md for a cohort, a site or a total, built from its counts."""
+    """The indicators of docs/domain.md for a cohort, a site or a total, built from its counts."""
 
     counts: IndicatorCounts = field(default_factory=IndicatorCounts)
 

@@ -1,4 +1,4 @@
-"""The synced tables, one per thing of ../shared/DOMAIN.md, shared by the app's local store and the
+"""The synced tables, one per thing of docs/domain.md, shared by the app's local store and the
 commons server.
 
 Every synced row carries what sync needs: a client-generated UUID (v7) primary key, created/updated
@@ -162,8 +162,8 @@ class FollowUp(SyncedRow, table=True):
 
 
 class Conflict(SyncedRow, table=True):
-    """A disagreement the commons settled without throwing anything away (SYNC.md): the same field
-    changed on two sides, a row edited after its deletion, or a create meeting a different row with
+    """A disagreement the commons settled without throwing anything away (docs/sync.md): the same
+    field changed on two sides, a row edited after its deletion, or a create meeting a different row with
     the same id. The server kept ``server_value``; the coordinator reviews and decides offline,
     pushing a new mutation plus this record marked resolved. Values are JSON text, wiped (null) when
     the learner they concern is erased."""
@@ -208,3 +208,14 @@ LEARNER_PERSONAL_FIELDS = (
     "birth_year",
     "dropout_reason",
 )
+
+#: The values an erased learner's personal fields take (empty text, or null where allowed).
+ERASED_LEARNER_VALUES: dict[str, Any] = {
+    "first_name": "",
+    "last_name": "",
+    "email": None,
+    "phone": None,
+    "birth_year": None,
+    "dropout_reason": "",
+}
+assert tuple(ERASED_LEARNER_VALUES) == LEARNER_PERSONAL_FIELDS

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-from decimal import ROUND_HALF_UP, Decimal
 
 from fabriqueterm.domain.indicators import Rate
-from fabriqueterm.i18n import _, current_language
+from fabriqueterm.i18n import _
+from fabriqueterm.reports.formatting import format_count, format_figure, percent_value
+from fabriqueterm.reports.html import to_html
 from fabriqueterm.reports.summary import (
     GROUPS,
     Figure,
@@ -26,35 +27,6 @@ from fabriqueterm.reports.summary import (
 FORMATS = ("csv", "md", "xlsx", "html")
 #: Formats written to standard output when no file is given.
 TEXT_FORMATS = ("csv", "md")
-
-_NARROW_NO_BREAK_SPACE = "\u202f"
-
-
-def percent_value(rate: Rate) -> Decimal | None:
-    """The rate in percent with one decimal (rounded half up, like :meth:`Rate.format`), or None."""
-    if rate.denominator == 0:
-        return None
-    return (Decimal(rate.numerator) * 100 / Decimal(rate.denominator)).quantize(
-        Decimal("0.1"), rounding=ROUND_HALF_UP
-    )
-
-
-def format_count(value: int) -> str:
-    """A whole number with the UI language's thousands separator (1 234 in French)."""
-    text = f"{value:,}"
-    return text.replace(",", _NARROW_NO_BREAK_SPACE) if current_language() == "fr" else text
-
-
-def format_figure(figure: Figure) -> str:
-    """The value as a person reads it: "62,5 % (5/8)", "n/a", "1 234"."""
-    value = figure.value
-    if isinstance(value, Rate):
-        if value.denominator == 0:
-            return value.format()
-        return (
-            f"{value.format()} ({format_count(value.numerator)}/{format_count(value.denominator)})"
-        )
-    return format_count(value)
 
 
 def default_filename(summary: WeeklySummary, fmt: str) -> str:
@@ -71,8 +43,6 @@ def render(summary: WeeklySummary, fmt: str) -> bytes:
     if fmt == "xlsx":
         return to_xlsx(summary)
     if fmt == "html":
-        from fabriqueterm.reports.html import to_html
-
         return to_html(summary).encode("utf-8")
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 

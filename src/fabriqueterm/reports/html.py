@@ -9,7 +9,7 @@ from html import escape
 from fabriqueterm.domain.enums import PlacementKind
 from fabriqueterm.domain.indicators import Rate
 from fabriqueterm.i18n import _, current_language
-from fabriqueterm.reports.exporters import format_count, format_figure, percent_value
+from fabriqueterm.reports.formatting import format_count, format_figure, percent_value
 from fabriqueterm.reports.summary import (
     CohortExits,
     SectionSummary,

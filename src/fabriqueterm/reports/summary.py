@@ -1,4 +1,4 @@
-"""The weekly summary of ../shared/DOMAIN.md ("Weekly summary"), as plain values every exporter
+"""The weekly summary of docs/domain.md ("Weekly summary"), as plain values every exporter
 (CSV, Markdown, XLSX, HTML) and the app's preview render the same way.
 
 Per site and in total, for one ISO week (Monday to Sunday):

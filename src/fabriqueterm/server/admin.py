@@ -1,4 +1,5 @@
-"""Administration of the commons: sites, coordinators, grants, tokens, the demo network, purges.
+"""Administration of the commons: sites, coordinators, grants, tokens, purges. (Loading the demo
+network is the demo's: :mod:`fabriqueterm.demo.load`.)
 
 Each function does one thing in one transaction and returns a message for people; a request that
 cannot be done raises :class:`AdminError` with a message naming what is wrong.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
@@ -54,7 +55,8 @@ def _email(text: str) -> str:
     return email.lower()
 
 
-def _coordinator(connection: Connection, email: str) -> Any:
+def find_coordinator(connection: Connection, email: str) -> Any:
+    """The coordinator with ``email``; :class:`AdminError` when there is none."""
     row = connection.execute(
         select(coordinator_table).where(coordinator_table.c.email == _email(email))
     ).first()
@@ -160,7 +162,7 @@ def add_coordinator(engine: Engine, *, email: str, name: str) -> Outcome:
 
 def grant(engine: Engine, *, email: str, site_id: str) -> Outcome:
     with write_transaction(engine) as connection:
-        coordinator = _coordinator(connection, email)
+        coordinator = find_coordinator(connection, email)
         site = _site(connection, site_id)
         exists = connection.execute(
             select(grant_table.c.site_id).where(
@@ -186,7 +188,7 @@ def grant(engine: Engine, *, email: str, site_id: str) -> Outcome:
 
 def revoke(engine: Engine, *, email: str, site_id: str) -> Outcome:
     with write_transaction(engine) as connection:
-        coordinator = _coordinator(connection, email)
+        coordinator = find_coordinator(connection, email)
         site = _site(connection, site_id)
         removed = connection.execute(
             delete(grant_table).where(
@@ -211,7 +213,7 @@ def issue_token(engine: Engine, *, email: str) -> Outcome:
     """A new token for the coordinator; only its hash is kept, so it is shown this once."""
     token = new_token()
     with write_transaction(engine) as connection:
-        coordinator = _coordinator(connection, email)
+        coordinator = find_coordinator(connection, email)
         connection.execute(
             insert(token_table).values(
                 id=uuid7(),
@@ -291,35 +293,6 @@ def listing(engine: Engine) -> Iterator[str]:
             yield f"  {t.id}  {t.prefix}…  {emails.get(t.coordinator_id, '?')}  {state}"
 
 
-def load_demo(
-    engine: Engine, *, learners: int, seed: int, email: str, today: date | None = None
-) -> Outcome:
-    """Load the demo network (:func:`fabriqueterm.demo.generate`) and grant its sites to ``email``."""
-    from fabriqueterm.demo import generate
-
-    with engine.connect() as connection:
-        _coordinator(connection, email)
-    data = generate(learners=learners, seed=seed, today=today or date.today())
-    sites = [row["id"] for row in data.rows.get("site", [])]
-    table = SYNCED_TABLES["site"]
-    with engine.connect() as connection:
-        present = connection.execute(
-            select(func.count()).select_from(table).where(table.c.id.in_(sites))
-        ).scalar()
-    if present:
-        message = _("This demo network is already loaded.")
-        count = 0
-    else:
-        count = load_rows(engine, data.rows)
-        message = _("Demo network loaded: {count} rows.").format(count=count)
-    for site_id in sites:
-        grant(engine, email=email, site_id=site_id)
-    return Outcome(
-        message + " " + _("{email} holds its {sites} sites.").format(email=email, sites=len(sites)),
-        str(count),
-    )
-
-
 def purge_tombstones(
     engine: Engine, *, older_than: timedelta, now: datetime | None = None
 ) -> Outcome:
@@ -387,10 +360,10 @@ __all__ = [
     "Outcome",
     "add_coordinator",
     "add_site",
+    "find_coordinator",
     "grant",
     "issue_token",
     "listing",
-    "load_demo",
     "purge_tombstones",
     "revoke",
     "revoke_token",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from fabriqueterm.cliargs import iso_date, positive_int
@@ -131,13 +132,14 @@ def _list(engine: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_demo(engine: Any, args: argparse.Namespace) -> int:
-    from fabriqueterm.server.admin import load_demo
+def _load_demo(load_demo: Callable[..., Any]) -> Callable[[Any, argparse.Namespace], int]:
+    def action(engine: Any, args: argparse.Namespace) -> int:
+        outcome = load_demo(
+            engine, learners=args.learners, seed=args.seed, email=args.coordinator, today=args.today
+        )
+        return _print(outcome, value=False)
 
-    outcome = load_demo(
-        engine, learners=args.learners, seed=args.seed, email=args.coordinator, today=args.today
-    )
-    return _print(outcome, value=False)
+    return action
 
 
 def _purge(engine: Any, args: argparse.Namespace) -> int:
@@ -195,8 +197,11 @@ def _help(parser: argparse.ArgumentParser) -> Any:
     return show
 
 
-def add_server_commands(commands: Any) -> None:
-    """Register ``server`` and its subcommands on the main parser's subparsers."""
+def add_server_commands(commands: Any, *, load_demo: Callable[..., Any]) -> None:
+    """Register ``server`` and its subcommands on the main parser's subparsers. ``load_demo`` (the
+    engine, then ``learners``, ``seed``, ``email`` and ``today``; returns an admin ``Outcome``) does
+    ``admin load-demo``: loading the demo network is the demo's, and the server never imports the
+    demo, so the command line, which knows both, hands it in."""
     server = commands.add_parser("server", help=_("run and administer the commons server"))
     server.set_defaults(handler=_help(server))
     actions = server.add_subparsers(title=_("commands"), metavar="COMMAND")
@@ -292,7 +297,7 @@ def add_server_commands(commands: Any) -> None:
     demo.add_argument(
         "--today", type=iso_date, default=None, help=_("reference date of the demo (YYYY-MM-DD)")
     )
-    demo.set_defaults(handler=_admin(_load_demo))
+    demo.set_defaults(handler=_admin(_load_demo(load_demo)))
 
     purge = with_database(
         things.add_parser("purge", help=_("purge old tombstones (clients behind resync)"))

@@ -22,7 +22,6 @@ never sees them:
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +50,7 @@ from sqlalchemy.engine import make_url
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.domain.models import ENTITIES
 from fabriqueterm.files import create_private_file
+from fabriqueterm.sqlite import set_connection_pragmas
 
 metadata = MetaData()
 
@@ -183,15 +183,7 @@ def make_engine(database_url: str) -> Engine:
             create_private_file(Path(url.database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
+        set_connection_pragmas(engine, busy_timeout_ms=30000)
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection: Connection) -> None:

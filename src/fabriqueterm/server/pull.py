@@ -1,5 +1,5 @@
 """Pull: the rows of a coordinator's granted sites written after their cursors, in sequence order,
-a page at a time, read in one snapshot (SYNC.md)."""
+a page at a time, read in one snapshot (docs/sync.md)."""
 
 from __future__ import annotations
 

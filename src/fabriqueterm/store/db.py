@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, text
+from sqlalchemy import Connection, Engine, create_engine, event, insert, text
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
@@ -20,6 +20,7 @@ from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.domain.models import ENTITIES
 from fabriqueterm.files import create_private_file
 from fabriqueterm.i18n import _
+from fabriqueterm.sqlite import set_connection_pragmas
 from fabriqueterm.store.errors import StoreError
 from fabriqueterm.store.history import History
 from fabriqueterm.store.indicators import IndicatorRepository
@@ -46,15 +47,7 @@ def make_engine(path: Path) -> Engine:
         connect_args={"check_same_thread": False, "timeout": 10},
     )
 
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
+    set_connection_pragmas(engine, busy_timeout_ms=10000)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
@@ -179,12 +172,14 @@ class Store:
     # --- metadata ----------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
+        """The value of the ``meta`` key ``key`` (None if unset)."""
         with self.engine.connect() as connection:
             return connection.execute(
                 text("SELECT value FROM meta WHERE key = :k"), {"k": key}
             ).scalar()
 
-    def set_meta(self, session: Session, key: str, value: str) -> None:
+    def set_meta(self, session: Session | Connection, key: str, value: str) -> None:
+        """Set the ``meta`` key ``key`` in the caller's transaction (a session or a connection)."""
         session.execute(
             text(
                 "INSERT INTO meta (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value = :v"

@@ -1,4 +1,4 @@
-"""The indicators of ../shared/DOMAIN.md counted in SQLite, never by a Python loop over learners.
+"""The indicators of docs/domain.md counted in SQLite, never by a Python loop over learners.
 
 Three grouped statements count per cohort, each reading covering indexes in cohort order (schema
 version 5) and aggregating straight to cohorts, never to learners first:

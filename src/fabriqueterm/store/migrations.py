@@ -83,7 +83,7 @@ _V1 = [
     source_followup_id VARCHAR(36) REFERENCES follow_up (id) DEFERRABLE INITIALLY DEFERRED,
     notes VARCHAR(4000) NOT NULL
 )""",
-    # Local only: one entry per local write, pushed to the commons in ``seq`` order (SYNC.md).
+    # Local only: one entry per local write, pushed to the commons in ``seq`` order (docs/sync.md).
     """CREATE TABLE outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     entity VARCHAR(24) NOT NULL,
@@ -136,7 +136,8 @@ END""",
     "INSERT INTO learner_search (learner_search) VALUES ('rebuild')",
 ]
 
-# Conflict records made by the commons (SYNC.md): pulled like any row of a site, resolved offline.
+# Conflict records made by the commons (docs/sync.md): pulled like any row of a site, resolved
+# offline.
 _CONFLICTS = [
     f"""CREATE TABLE conflict ({_SYNC_COLUMNS}
     site_id VARCHAR(36) NOT NULL REFERENCES site (id) DEFERRABLE INITIALLY DEFERRED,

@@ -1,5 +1,5 @@
-"""The outbox: every local write leaves an entry here in the same transaction (SYNC.md rule 1),
-pushed to the commons in ``seq`` order by the sync engine."""
+"""The outbox: every local write leaves an entry here in the same transaction (docs/sync.md, rule
+1), pushed to the commons in ``seq`` order by the sync engine."""
 
 from __future__ import annotations
 
@@ -44,6 +44,22 @@ class OutboxEntry:
     created_at: str
     state: str
     reason: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> OutboxEntry:
+        """The entry of an ``outbox`` row read as a mapping (``SELECT *``), JSON fields decoded."""
+        return cls(
+            seq=row["seq"],
+            entity=row["entity"],
+            row_id=row["row_id"],
+            op=row["op"],
+            fields=json.loads(row["fields"]),
+            base_version=row["base_version"],
+            base_values=json.loads(row["base_values"]),
+            created_at=row["created_at"],
+            state=row["state"],
+            reason=row["reason"],
+        )
 
 
 class Outbox:
@@ -137,24 +153,10 @@ class Outbox:
             rows = session.execute(
                 text(query), {"after": after_seq, "state": state, "limit": limit}
             ).mappings()
-            return [
-                OutboxEntry(
-                    seq=r["seq"],
-                    entity=r["entity"],
-                    row_id=r["row_id"],
-                    op=r["op"],
-                    fields=json.loads(r["fields"]),
-                    base_version=r["base_version"],
-                    base_values=json.loads(r["base_values"]),
-                    created_at=r["created_at"],
-                    state=r["state"],
-                    reason=r["reason"],
-                )
-                for r in rows
-            ]
+            return [OutboxEntry.from_row(r) for r in rows]
 
     def export(self, path: Path) -> int:
-        """The escape hatch (SYNC.md): write every unsent or refused entry to ``path`` as JSON,
+        """The escape hatch (docs/sync.md): write every unsent or refused entry to ``path`` as JSON,
         readable by its owner only. Returns how many entries were written."""
         entries = [asdict(e) for e in self.entries(state=None, limit=-1)]
         create_private_file(path)

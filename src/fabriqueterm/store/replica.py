@@ -1,4 +1,4 @@
-"""The local copy of the commons: the SQL side of sync (SYNC.md).
+"""The local copy of the commons: the SQL side of sync (docs/sync.md).
 
 Rows pulled or adopted from push answers are upserted here, each page together with its cursors,
 and acknowledgements remove outbox entries with the rows they return, always in one local
@@ -13,17 +13,23 @@ was edited later). The commons checked every reference when it accepted the writ
 from __future__ import annotations
 
 import json
-import operator
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection
 
-from fabriqueterm.domain.models import ENTITIES, LEARNER_PERSONAL_FIELDS, UTCDateTime
+from fabriqueterm.domain.models import ERASED_LEARNER_VALUES, LEARNER_PERSONAL_FIELDS
 from fabriqueterm.store.history import forget_learner, record_pulled
+from fabriqueterm.store.upserts import (
+    BULK_SEARCH_ROWS,
+    DriverTable,
+    driver_of,
+    driver_tables,
+    upsert_learners_in_bulk,
+)
 
 if TYPE_CHECKING:
     from fabriqueterm.store.db import Store
@@ -33,80 +39,6 @@ _SITE_SCOPED = ("partner_site", "cohort", "learner", "follow_up", "placement", "
 _CURSOR = "cursor:"
 #: Page cache of a replica transaction (negative: KiB), as the store's bulk load uses.
 _CACHE_KIB = -131072
-_WIPED = {
-    "first_name": "",
-    "last_name": "",
-    "email": None,
-    "phone": None,
-    "birth_year": None,
-    "dropout_reason": "",
-}
-assert set(_WIPED) == set(LEARNER_PERSONAL_FIELDS)
-
-
-@dataclass
-class _Table:
-    """One synced table as the driver sees it: its columns and the upsert statement."""
-
-    name: str
-    columns: list[str]
-    stamps: list[tuple[int, Any]]  # (column index, converter) of the timestamp columns
-    upsert: str
-
-    def __post_init__(self) -> None:
-        self._getter = operator.itemgetter(*self.columns)
-
-    def driver_values(self, row: Mapping[str, Any]) -> list[Any]:
-        try:
-            values = list(self._getter(row))
-        except KeyError:  # a row without some column (an older server): those are null
-            values = [row.get(name) for name in self.columns]
-        for index, convert in self.stamps:
-            value = values[index]
-            if value is not None:
-                values[index] = convert(value)
-        return values
-
-
-def _datetime_converter(dialect: Any, column_type: Any) -> Any:
-    process = column_type.dialect_impl(dialect).bind_processor(dialect)
-
-    def convert(value: Any) -> Any:
-        # The commons sends UTC ISO 8601; SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff": cut, don't parse.
-        if isinstance(value, str) and value.endswith("+00:00") and value[10:11] == "T":
-            if len(value) == 25:
-                return f"{value[:10]} {value[11:19]}.000000"
-            if len(value) == 32 and value[19] == ".":
-                return f"{value[:10]} {value[11:26]}"
-        stamp = datetime.fromisoformat(value) if isinstance(value, str) else value
-        if stamp.tzinfo is None:
-            stamp = stamp.replace(tzinfo=UTC)
-        return process(stamp) if process else stamp
-
-    return convert
-
-
-def _tables(dialect: Any) -> dict[str, _Table]:
-    tables = {}
-    for entity, model in ENTITIES.items():
-        table = model.__table__  # type: ignore[attr-defined]
-        columns = [c.name for c in table.columns]
-        # Dates travel as ISO text, which is how SQLite stores them; timestamps need converting.
-        stamps = [
-            (index, _datetime_converter(dialect, column.type))
-            for index, column in enumerate(table.columns)
-            if isinstance(column.type, UTCDateTime)
-        ]
-        names = ", ".join(columns)
-        marks = ", ".join("?" for _ in columns)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
-        tables[entity] = _Table(
-            entity,
-            columns,
-            stamps,
-            f"INSERT INTO {entity} ({names}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}",
-        )
-    return tables
 
 
 class ChangeLike(Protocol):
@@ -151,7 +83,7 @@ class Replica:
 
     def __init__(self, store: Store):
         self._store = store
-        self._tables = _tables(store.engine.dialect)
+        self._tables = driver_tables(store.engine.dialect)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -235,8 +167,8 @@ class Replica:
         """Push under a new ``client_id`` from now on, local outbox numbers minus ``seq_offset``
         being its mutation numbers (the commons lost the old numbering)."""
         with self._transaction() as connection:
-            _set_meta(connection, "client_id", client_id)
-            _set_meta(connection, "sync:seq_offset", str(int(seq_offset)))
+            self._store.set_meta(connection, "client_id", client_id)
+            self._store.set_meta(connection, "sync:seq_offset", str(int(seq_offset)))
 
     def resolve_conflict(self, conflict_id: str, resolution: str) -> None:
         """Mark a conflict resolved (``kept_server``, ``took_client`` or ``edited``) with its outbox
@@ -269,7 +201,7 @@ class Replica:
         """Remember the last sync's outcome (``sync:*`` meta keys) in one transaction."""
         with self._transaction() as connection:
             for key, value in values.items():
-                _set_meta(connection, key, value)
+                self._store.set_meta(connection, key, value)
 
     def apply_page(
         self,
@@ -301,7 +233,7 @@ class Replica:
             evicted = set(evict)
             for site, cursor in cursors.items():
                 if site not in evicted:
-                    _set_meta(connection, _CURSOR + site, str(int(cursor)))
+                    self._store.set_meta(connection, _CURSOR + site, str(int(cursor)))
         return applied
 
     def acknowledge(
@@ -316,7 +248,7 @@ class Replica:
         with self._transaction() as connection:
             acknowledged = [(seq,) for seq in done]
             if acknowledged:
-                _driver(connection).executemany("DELETE FROM outbox WHERE seq = ?", acknowledged)
+                driver_of(connection).executemany("DELETE FROM outbox WHERE seq = ?", acknowledged)
             for seq, reason in rejected.items():
                 connection.exec_driver_sql(
                     "UPDATE outbox SET state = 'rejected', reason = ? WHERE seq = ?", (reason, seq)
@@ -372,10 +304,10 @@ class Replica:
             applied.rows += 1
         if leaving_scope:  # a pull (a push's answer only echoes this device's own edits)
             self._record_history(connection, batches, erased, backfilling)
-        driver = _driver(connection)
+        driver = driver_of(connection)
         for entity, values in batches.items():
-            if entity == "learner" and len(values) >= _BULK_SEARCH_ROWS:
-                _upsert_learners_in_bulk(driver, self._tables[entity].upsert, values)
+            if entity == "learner" and len(values) >= BULK_SEARCH_ROWS:
+                upsert_learners_in_bulk(driver, self._tables[entity].upsert, values)
             else:
                 driver.executemany(self._tables[entity].upsert, values)
 
@@ -404,7 +336,7 @@ class Replica:
             )
 
     def _rebased(
-        self, connection: Connection, table: _Table, row: Mapping[str, Any], pending: _Pending
+        self, connection: Connection, table: DriverTable, row: Mapping[str, Any], pending: _Pending
     ) -> list[Any]:
         """The server's row with the local values of the fields that still have pending edits."""
         incoming = table.driver_values(row)
@@ -461,44 +393,6 @@ def _pending_keys(
     return pending
 
 
-#: From this many learners in one page on, the search index is fed in one statement, not per row.
-_BULK_SEARCH_ROWS = 200
-
-
-def _upsert_learners_in_bulk(driver: Any, upsert: str, values: list[list[Any]]) -> None:
-    """Upsert learners with the search index's per-row insert trigger replaced by one INSERT …
-    SELECT of the new rows (about 8x cheaper), all inside the caller's transaction (DDL included:
-    a failure keeps the trigger)."""
-    trigger = driver.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'learner_search_ai'"
-    ).fetchone()
-    if trigger is None:
-        driver.executemany(upsert, values)
-        return
-    last = driver.execute("SELECT coalesce(max(rowid), 0) FROM learner").fetchone()[0]
-    driver.execute("DROP TRIGGER learner_search_ai")
-    driver.executemany(upsert, values)  # updated rows still go through the update trigger
-    driver.execute(
-        "INSERT INTO learner_search (rowid, first_name, last_name, email, phone)"
-        " SELECT rowid, first_name, last_name, email, phone FROM learner WHERE rowid > ?",
-        (last,),
-    )
-    driver.execute(trigger[0])
-
-
-def _driver(connection: Connection) -> Any:
-    """The sqlite3 connection under ``connection`` (its executemany is the fast path), in the same
-    transaction."""
-    return connection.connection.driver_connection
-
-
-def _set_meta(connection: Connection, key: str, value: str) -> None:
-    connection.exec_driver_sql(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (key, value),
-    )
-
-
 def _scrub_outbox(connection: Connection, learner_id: str) -> None:
     """An erased person's values leave the outbox too (their edits can no longer apply)."""
     rows = connection.exec_driver_sql(
@@ -507,8 +401,8 @@ def _scrub_outbox(connection: Connection, learner_id: str) -> None:
     ).all()
     for seq, fields_json, base_json in rows:
         fields, base = json.loads(fields_json), json.loads(base_json)
-        fields.update({k: v for k, v in _WIPED.items() if k in fields})
-        base.update({k: v for k, v in _WIPED.items() if k in base})
+        fields.update({k: v for k, v in ERASED_LEARNER_VALUES.items() if k in fields})
+        base.update({k: v for k, v in ERASED_LEARNER_VALUES.items() if k in base})
         connection.exec_driver_sql(
             "UPDATE outbox SET fields = ?, base_values = ? WHERE seq = ?",
             (json.dumps(fields, sort_keys=True), json.dumps(base, sort_keys=True), seq),
@@ -545,6 +439,6 @@ def _evict_site(connection: Connection, site_id: str, applied: Applied) -> list[
             else:
                 gone.append((row_id,))
         if gone:
-            _driver(connection).executemany(f"DELETE FROM {entity} WHERE id = ?", gone)
+            driver_of(connection).executemany(f"DELETE FROM {entity} WHERE id = ?", gone)
             applied.removed += len(gone)
     return kept

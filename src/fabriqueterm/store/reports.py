@@ -6,7 +6,6 @@ so a summary at 100k learners stays well under a second.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -220,19 +219,6 @@ class ReportRepository:
                     "SELECT * FROM outbox WHERE entity = :entity AND row_id IN :ids ORDER BY seq"
                 ).bindparams(bindparam("ids", expanding=True))
                 for r in session.execute(statement, {"entity": entity, "ids": ids}).mappings():
-                    outbox.append(
-                        OutboxEntry(
-                            seq=r["seq"],
-                            entity=r["entity"],
-                            row_id=r["row_id"],
-                            op=r["op"],
-                            fields=json.loads(r["fields"]),
-                            base_version=r["base_version"],
-                            base_values=json.loads(r["base_values"]),
-                            created_at=r["created_at"],
-                            state=r["state"],
-                            reason=r["reason"],
-                        )
-                    )
+                    outbox.append(OutboxEntry.from_row(r))
             outbox.sort(key=lambda entry: entry.seq)
             return LearnerRecord(learner, cohort, site, prescriber, placements, follow_ups, outbox)

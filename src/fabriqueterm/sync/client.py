@@ -1,6 +1,7 @@
 """The commons API over HTTP: explicit timeouts, bounded retries with exponential backoff and
 jitter, ``Retry-After`` honoured, and every failure turned into one of a few small error types
-(SYNC.md, "Failure is normal"). No local state here: see :mod:`fabriqueterm.sync.engine`."""
+(docs/sync.md, "Failure is normal"; the types are in :mod:`fabriqueterm.sync.errors`). No local
+state here: see :mod:`fabriqueterm.sync.engine`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,15 @@ from pydantic import BaseModel, ValidationError
 
 from fabriqueterm import __version__
 from fabriqueterm.i18n import _
+from fabriqueterm.sync.errors import (
+    AuthError,
+    MalformedAnswer,
+    NetworkError,
+    RefusedError,
+    ServerError,
+    SyncError,
+    TimeoutError_,
+)
 from fabriqueterm.sync.protocol import (
     PulledChange,
     PullRequest,
@@ -31,55 +41,6 @@ M = TypeVar("M", bound=BaseModel)
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 #: Longest wait honoured from a Retry-After header (seconds).
 MAX_RETRY_AFTER = 60.0
-
-
-class SyncError(Exception):
-    """Something kept the sync from going through; the message says what, for a person."""
-
-    #: A short stable name for status displays and tests.
-    kind = "error"
-
-
-class NetworkError(SyncError):
-    """The commons could not be reached (refused, unreachable, cut, timed out)."""
-
-    kind = "network"
-
-
-class TimeoutError_(NetworkError):  # noqa: N801 - not the builtin
-    kind = "timeout"
-
-
-class AuthError(SyncError):
-    """401: the token is missing, unknown or revoked: log in again; the outbox waits."""
-
-    kind = "auth"
-
-
-class ServerError(SyncError):
-    """The commons answered 5xx (or 429/503 after every retry)."""
-
-    kind = "server"
-
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
-
-
-class RefusedError(SyncError):
-    """The commons refused the request itself (4xx other than 401): not worth retrying."""
-
-    kind = "refused"
-
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
-
-
-class MalformedAnswer(SyncError):
-    """The answer is not what the protocol says (not JSON, wrong shape): nothing is applied."""
-
-    kind = "malformed"
 
 
 @dataclass

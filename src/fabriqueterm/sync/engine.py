@@ -1,4 +1,4 @@
-"""The sync engine: push the outbox, then pull every page, as SYNC.md says.
+"""The sync engine: push the outbox, then pull every page, as docs/sync.md says.
 
 Headless and synchronous: the command line calls :func:`sync_once`; the TUI calls it from a thread
 worker and shows :func:`sync_status`. Every local write goes through
@@ -22,7 +22,8 @@ from fabriqueterm.domain.dates import utcnow
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.i18n import _
 from fabriqueterm.store.replica import Change, Replica
-from fabriqueterm.sync.client import CommonsClient, MalformedAnswer, SyncError
+from fabriqueterm.sync.client import CommonsClient
+from fabriqueterm.sync.errors import MalformedAnswer, ServerBehind, SyncError, SyncErrorKind
 from fabriqueterm.sync.protocol import (
     MAX_PUSH_BYTES,
     MAX_PUSH_MUTATIONS,
@@ -56,12 +57,6 @@ _SEQ_OFFSET = "sync:seq_offset"
 _CHECKPOINT_ROWS = 10_000
 
 
-class ServerBehind(SyncError):
-    """The commons lost mutations it had acknowledged (restored from a backup)."""
-
-    kind = "server_behind"
-
-
 @dataclass
 class SyncReport:
     """What one sync did. ``ok`` only when everything went through."""
@@ -80,8 +75,8 @@ class SyncReport:
     #: The commons had lost this database's numbering: the outbox was re-sent under a new client_id.
     rebound: bool = False
     errors: list[str] = field(default_factory=list)
-    #: The kind of the error that stopped the sync (see sync.client's error types), or None.
-    error_kind: str | None = None
+    #: The kind of the error that stopped the sync (see :mod:`fabriqueterm.sync.errors`), or None.
+    error_kind: SyncErrorKind | None = None
 
     @property
     def ok(self) -> bool:
@@ -115,7 +110,7 @@ class SyncStatus:
     last_success: datetime | None
     last_attempt: datetime | None
     last_error: str | None
-    last_error_kind: str | None
+    last_error_kind: SyncErrorKind | None
 
 
 def sync_status(store: Store) -> SyncStatus:
@@ -131,7 +126,7 @@ def sync_status(store: Store) -> SyncStatus:
         last_success=_stamp(replica.get_meta(_LAST_SUCCESS)),
         last_attempt=_stamp(replica.get_meta(_LAST_ATTEMPT)),
         last_error=replica.get_meta(_LAST_ERROR) or None,
-        last_error_kind=replica.get_meta(_LAST_ERROR_KIND) or None,
+        last_error_kind=SyncErrorKind.from_stored(replica.get_meta(_LAST_ERROR_KIND)),
     )
 
 
@@ -174,11 +169,11 @@ def sync_once(
     now = utcnow().isoformat()
     outcome = {
         _LAST_ATTEMPT: now,
-        _ONLINE: "0" if report.error_kind in ("network", "timeout") else "1",
+        _ONLINE: "0" if report.error_kind is not None and report.error_kind.offline else "1",
     }
     if report.errors:
         outcome[_LAST_ERROR] = report.errors[-1]
-        outcome[_LAST_ERROR_KIND] = report.error_kind or "error"
+        outcome[_LAST_ERROR_KIND] = (report.error_kind or SyncErrorKind.ERROR).value
     else:
         outcome.update({_LAST_SUCCESS: now, _LAST_ERROR: "", _LAST_ERROR_KIND: ""})
     engine.replica.record_outcome(outcome)
@@ -263,7 +258,7 @@ class SyncEngine:
             if gap is not None and (gap < mutations[0].seq or not (acknowledged or rejected)):
                 # The commons expects numbers this database no longer has (restored from a backup):
                 # start again under a new client_id from the first pending entry; base values make
-                # re-applying anything it still has safe (SYNC.md).
+                # re-applying anything it still has safe (docs/sync.md).
                 if not rebound:
                     rebound = True
                     self.replica.rebind_client(uuid7(), entries[0].seq - 1)

@@ -1,5 +1,5 @@
 """The commons API's payloads, version 1: one definition shared by the server and the app's sync
-client (../shared/SYNC.md). Endpoints: ``GET /v1/health`` (no token), ``GET /v1/me`` →
+client (docs/sync.md). Endpoints: ``GET /v1/health`` (no token), ``GET /v1/me`` →
 :class:`WhoAmI`, ``POST /v1/push`` :class:`PushRequest` → :class:`PushResponse`, ``POST /v1/pull``
 :class:`PullRequest` → :class:`PullResponse`. Every call but health carries
 ``Authorization: Bearer <token>``; the token alone decides the scope (the granted sites).

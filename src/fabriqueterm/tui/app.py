@@ -1,6 +1,8 @@
 """The app shell: sections (Textual modes), navigation between screens, language and sync status.
 
-Screens live in :mod:`fabriqueterm.tui.screens`; this module only wires them together.
+Screens live in :mod:`fabriqueterm.tui.screens`; this module only wires them together. When to sync
+and what to say about it is :mod:`fabriqueterm.sync.scheduler`'s call: the shell runs its timers
+and the sync worker, and shows what it reports.
 
 Start-up paints the first screen before the data layer is loaded: SQLAlchemy, the models and the
 sync client take longer to import than Textual itself, so the store is opened in a thread once the
@@ -11,18 +13,16 @@ from __future__ import annotations
 
 import importlib
 import os
-import random
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.timer import Timer
@@ -40,8 +40,17 @@ from fabriqueterm.domain.dates import Clock
 from fabriqueterm.i18n import N_, _, set_language
 from fabriqueterm.resources import data_path
 from fabriqueterm.store.errors import StoreError
+from fabriqueterm.sync.errors import SyncErrorKind
+from fabriqueterm.sync.scheduler import SyncScheduler, starting_outcome, sync_outcome
 from fabriqueterm.tui.commands import PROVIDERS
-from fabriqueterm.tui.messages import DataChanged, SyncPhase, SyncState, SyncStatus
+from fabriqueterm.tui.messages import (
+    DataChanged,
+    StoreOpened,
+    SyncFinished,
+    SyncPhase,
+    SyncState,
+    SyncStateChanged,
+)
 from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.screens.dashboard import DashboardScreen
 from fabriqueterm.tui.screens.help import HelpScreen
@@ -50,23 +59,9 @@ from fabriqueterm.tui.screens.settings import SettingsScreen
 if TYPE_CHECKING:
     from fabriqueterm.store.db import Store
     from fabriqueterm.sync.client import RetryPolicy
-    from fabriqueterm.sync.engine import SyncReport
-    from fabriqueterm.sync.engine import SyncStatus as StoredSyncStatus
 
 #: Set once the data layer and every screen module are imported (see FabriqueApp._open_store).
 _MODULES_READY = threading.Event()
-#: The screen modules imported in the background after the store is open.
-_SCREEN_MODULES = (
-    "queue",
-    "cohorts",
-    "learners",
-    "partners",
-    "sites",
-    "sync",
-    "forms",
-    "reports",
-    "personal_data",
-)
 #: How long anything waits for the store to open before giving up with a message.
 STORE_WAIT_SECONDS = 120.0
 
@@ -78,68 +73,75 @@ def screen_class(module: str, name: str) -> type[Screen]:
     return getattr(importlib.import_module(f"fabriqueterm.tui.screens.{module}"), name)
 
 
-def lazy_screen(module: str, name: str) -> Callable[[], Screen]:
-    """A section's screen factory (Textual's MODES accept callables)."""
+@dataclass(frozen=True)
+class LazyScreen:
+    """A section's screen, made from its module once imported (Textual's MODES accept callables)."""
 
-    def make() -> Screen:
-        return screen_class(module, name)()
+    module: str
+    name: str
 
-    make.__name__ = name
-    return make
+    def __call__(self) -> Screen:
+        return screen_class(self.module, self.name)()
 
-
-#: The sections of the app: mode name, label, key, screen (a class or a factory).
-SECTIONS: tuple[tuple[str, str, str, Callable[[], Screen]], ...] = (
-    ("dashboard", N_("Dashboard"), "1", DashboardScreen),
-    ("queue", N_("To call"), "2", lazy_screen("queue", "FollowUpQueueScreen")),
-    ("cohorts", N_("Cohorts"), "3", lazy_screen("cohorts", "CohortsScreen")),
-    ("learners", N_("Learners"), "4", lazy_screen("learners", "LearnersScreen")),
-    ("partners", N_("Partners"), "5", lazy_screen("partners", "PartnersScreen")),
-    ("sites", N_("Sites"), "6", lazy_screen("sites", "SitesScreen")),
-    ("sync", N_("Sync"), "7", lazy_screen("sync", "SyncScreen")),
-    ("settings", N_("Settings"), "8", SettingsScreen),
-    ("summary", N_("Summary"), "9", lazy_screen("reports", "SummaryScreen")),
-    ("import", N_("Import"), "0", lazy_screen("reports", "ImportScreen")),
-)
 
 _SECTIONS_GROUP = Binding.Group(N_("sections"), compact=True)
 
-#: Error kinds after which the app retries on a timer (the commons may come back by itself).
-_RETRIED_KINDS = frozenset({"network", "timeout", "server", "malformed", "error", "server_behind"})
+
+@dataclass(frozen=True)
+class Section:
+    """A section of the app: a Textual mode, reached by its key, in the palette and the help."""
+
+    mode: str
+    #: An English msgid (marked with ``N_``), translated where it is shown.
+    label: str
+    key: str
+    #: A screen class, or a :class:`LazyScreen`.
+    screen: Callable[[], Screen]
+
+    def binding(self) -> Binding:
+        return Binding(
+            self.key,
+            f"switch_section('{self.mode}')",
+            self.label,
+            id=f"section.{self.mode}",
+            group=_SECTIONS_GROUP,
+        )
 
 
-class SyncFinished(Message):
-    """The sync worker is done: what it did and what the local database now says."""
+#: The sections of the app, in the order of their keys.
+SECTIONS = (
+    Section("dashboard", N_("Dashboard"), "1", DashboardScreen),
+    Section("queue", N_("To call"), "2", LazyScreen("queue", "FollowUpQueueScreen")),
+    Section("cohorts", N_("Cohorts"), "3", LazyScreen("cohorts", "CohortsScreen")),
+    Section("learners", N_("Learners"), "4", LazyScreen("learners", "LearnersScreen")),
+    Section("partners", N_("Partners"), "5", LazyScreen("partners", "PartnersScreen")),
+    Section("sites", N_("Sites"), "6", LazyScreen("sites", "SitesScreen")),
+    Section("sync", N_("Sync"), "7", LazyScreen("sync", "SyncScreen")),
+    Section("settings", N_("Settings"), "8", SettingsScreen),
+    Section("summary", N_("Summary"), "9", LazyScreen("summary", "SummaryScreen")),
+    Section("import", N_("Import"), "0", LazyScreen("importing", "ImportScreen")),
+)
 
-    def __init__(self, report: SyncReport, status: StoredSyncStatus) -> None:
-        super().__init__()
-        self.report = report
-        self.status = status
-
-
-class StoreOpened(Message):
-    """The store-opening thread is done: ``error`` says why it could not open, if so."""
-
-    def __init__(self, error: str | None = None) -> None:
-        super().__init__()
-        self.error = error
+#: The screen modules imported in the background after the store is open: the sections' and
+#: those of screens opened from them.
+_SCREEN_MODULES = (
+    *(s.screen.module for s in SECTIONS if isinstance(s.screen, LazyScreen)),
+    "forms",
+    "personal_data",
+)
 
 
 class FabriqueApp(App[int]):
     """The coordinators' app, on one local store."""
 
     TITLE = "fabriqueterm"
-    MODES: ClassVar = {mode: screen for mode, _label, _key, screen in SECTIONS}
+    SECTIONS: ClassVar[tuple[Section, ...]] = SECTIONS
+    MODES: ClassVar = {section.mode: section.screen for section in SECTIONS}
     DEFAULT_MODE = "dashboard"
     COMMANDS: ClassVar = App.COMMANDS | set(PROVIDERS)
 
     BINDINGS: ClassVar = [
-        *(
-            Binding(
-                key, f"switch_section('{mode}')", label, id=f"section.{mode}", group=_SECTIONS_GROUP
-            )
-            for mode, label, key, _screen in SECTIONS
-        ),
+        *(section.binding() for section in SECTIONS),
         Binding("f1,question_mark", "help", N_("help"), key_display="?", id="app.help"),
         Binding("ctrl+t", "toggle_dark", N_("dark/light"), show=False, id="app.theme"),
     ]
@@ -176,9 +178,11 @@ class FabriqueApp(App[int]):
         self.data_version = 0
         #: Published with each new :class:`SyncState` (status bars, sync screen).
         self.sync_signal: Signal[SyncState] = Signal(self, "sync-status")
-        phase = SyncPhase.NOT_STARTED if config.server_url else SyncPhase.NOT_CONFIGURED
         pending = self._store.outbox.count() if self._store is not None else 0
-        self.sync_state = SyncState(phase, pending=pending)
+        start = starting_outcome(config.server_url, logged_in=bool(token))
+        self.sync_state = SyncState(start.phase, pending=pending, detail=start.detail)
+        #: Says how long to wait before syncing again; the timers below are its hands.
+        self.sync_scheduler = SyncScheduler()
         #: The token of ``fabriqueterm login`` (never shown); no background sync without it.
         self._token = token
         self._sync_retry = sync_retry
@@ -186,14 +190,6 @@ class FabriqueApp(App[int]):
         self._sync_again = False
         self._debounce_timer: Timer | None = None
         self._retry_timer: Timer | None = None
-        self._retry_attempt = 0
-        if config.server_url and not token:
-            self.sync_state = replace(
-                self.sync_state,
-                detail=_(
-                    "Not logged in: run “fabriqueterm login {url}” to sync with the commons."
-                ).format(url=config.server_url),
-            )
         self.theme = "textual-dark"
 
     # --- the store ------------------------------------------------------------------------
@@ -255,10 +251,6 @@ class FabriqueApp(App[int]):
 
     # --- sections and navigation ---------------------------------------------------------
 
-    @staticmethod
-    def section_labels() -> list[tuple[str, str]]:
-        return [(mode, label) for mode, label, _key, _screen in SECTIONS]
-
     def switch_section(self, mode: str) -> None:
         self.switch_mode(mode)
 
@@ -311,13 +303,7 @@ class FabriqueApp(App[int]):
             # Debounced: a burst of edits is sent in one sync, a few seconds after the last one.
             if self._debounce_timer is not None:
                 self._debounce_timer.stop()
-            self._debounce_timer = self.set_timer(self.SYNC_DEBOUNCE, self.request_sync)
-
-    #: Seconds between the last local write and the sync that sends it.
-    SYNC_DEBOUNCE: ClassVar[float] = 3.0
-    #: Retry delays after a failed sync: first one, then doubled up to the cap (with jitter).
-    SYNC_RETRY_FIRST: ClassVar[float] = 5.0
-    SYNC_RETRY_CAP: ClassVar[float] = 300.0
+            self._debounce_timer = self.set_timer(self.sync_scheduler.debounce, self.request_sync)
 
     @property
     def sync_configured(self) -> bool:
@@ -369,36 +355,23 @@ class FabriqueApp(App[int]):
             with client:
                 report = sync_once(self.store, url, token, client=client)
         except Exception as error:  # noqa: BLE001 - a bug must not kill the app: shown, retried
-            report = SyncReport(errors=[str(error) or type(error).__name__], error_kind="error")
+            report = SyncReport(
+                errors=[str(error) or type(error).__name__], error_kind=SyncErrorKind.ERROR
+            )
         self.post_message(SyncFinished(report, sync_status(self.store)))
 
     def on_sync_finished(self, message: SyncFinished) -> None:
         self._sync_running = False
         report, status = message.report, message.status
-        kind = report.error_kind or status.last_error_kind
-        if not report.errors:
-            phase = SyncPhase.SYNCED
-        elif kind in ("network", "timeout"):
-            phase = SyncPhase.OFFLINE
-        else:
-            phase = SyncPhase.ERROR
-        detail = report.summary() if not report.errors else (report.errors[-1] or "")
-        if phase == SyncPhase.OFFLINE:
-            detail = _(
-                "The commons cannot be reached; your changes wait on this device and are sent as soon as it answers."
-            )
-        elif kind == "auth":
-            detail = _(
-                "The commons refused the token: run “fabriqueterm login {url}” again. Your changes wait on this device."
-            ).format(url=self.config.server_url)
+        outcome = sync_outcome(report, status.last_error_kind, self.config.server_url)
         self.sync_state = SyncState(
-            phase,
+            outcome.phase,
             pending=status.pending,
             last_synced=status.last_success,
-            detail=detail,
+            detail=outcome.detail,
             conflicts=status.conflicts_open,
             rejected=status.rejected,
-            error_kind=None if phase == SyncPhase.SYNCED else kind,
+            error_kind=outcome.error_kind,
         )
         self.sync_signal.publish(self.sync_state)
         if report.pulled or report.removed or report.erased:
@@ -411,12 +384,10 @@ class FabriqueApp(App[int]):
                 self.screen.on_screen_resume()
         if self._sync_again:
             self.request_sync()
-        elif report.errors and kind in _RETRIED_KINDS and self.background_sync:
-            delay = min(self.SYNC_RETRY_CAP, self.SYNC_RETRY_FIRST * 2**self._retry_attempt)
-            self._retry_attempt += 1
-            self._retry_timer = self.set_timer(random.uniform(delay / 2, delay), self.request_sync)
-        else:
-            self._retry_attempt = 0
+            return
+        retry_in = self.sync_scheduler.after_sync(outcome, background=self.background_sync)
+        if retry_in is not None:
+            self._retry_timer = self.set_timer(retry_in, self.request_sync)
 
     def _refresh_after_sync(self) -> None:
         """Rows came from the commons: the shown screen reloads now, the others when shown."""
@@ -428,9 +399,9 @@ class FabriqueApp(App[int]):
 
     def report_sync_status(self, state: SyncState) -> None:
         """Where the sync engine reports its state; safe to call from any thread."""
-        self.post_message(SyncStatus(state))
+        self.post_message(SyncStateChanged(state))
 
-    def on_sync_status(self, message: SyncStatus) -> None:
+    def on_sync_state_changed(self, message: SyncStateChanged) -> None:
         self.sync_state = message.state
         self.sync_signal.publish(message.state)
 
@@ -455,12 +426,20 @@ class FabriqueApp(App[int]):
             save_config(self.paths.config_file, self.config)
         self.call_later(self._redraw_all)
 
+    def mode_is_started(self, mode: str) -> bool:
+        """Whether the section ``mode`` was shown once (its screens exist)."""
+        try:
+            self.get_screen_stack(mode)
+        except KeyError:
+            return False
+        return True
+
     async def _redraw_all(self) -> None:
         current = self.current_mode
-        for mode, _label, _key, screen in SECTIONS:
-            if mode != current and mode in self._screen_stacks:
-                await self.remove_mode(mode)
-                self.add_mode(mode, screen)
+        for section in SECTIONS:
+            if section.mode != current and self.mode_is_started(section.mode):
+                await self.remove_mode(section.mode)
+                self.add_mode(section.mode, section.screen)
         for screen in list(self.screen_stack):
             if isinstance(screen, FabriqueScreen):
                 await screen.redraw()

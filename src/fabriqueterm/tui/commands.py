@@ -7,6 +7,7 @@ palette stays responsive on 100,000 learners.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
@@ -120,40 +121,48 @@ class PartnerCommands(_StoreProvider):
 class NavigationCommands(Provider):
     """The app's sections, by their translated names."""
 
-    def sections(self) -> list[tuple[str, str]]:
-        app = cast("FabriqueApp", self.app)
-        return [(_(label), mode) for mode, label in app.section_labels()]
-
     async def discover(self) -> Hits:
         app = cast("FabriqueApp", self.app)
-        for label, mode in self.sections():
+        for section in app.SECTIONS:
             yield DiscoveryHit(
-                label, partial(app.switch_section, mode), help=_("Go to this section")
+                _(section.label),
+                partial(app.switch_section, section.mode),
+                help=_("Go to this section"),
             )
 
     async def search(self, query: str) -> Hits:
         app = cast("FabriqueApp", self.app)
         matcher = self.matcher(query)
-        for label, mode in self.sections():
+        for section in app.SECTIONS:
+            label = _(section.label)
             score = matcher.match(label)
             if score > 0:
                 yield Hit(
                     score,
                     matcher.highlight(label),
-                    partial(app.switch_section, mode),
+                    partial(app.switch_section, section.mode),
                     text=label,
                     help=_("Go to this section"),
                 )
 
 
-#: What people do with reports, by what they would type: (command, help, section).
+@dataclass(frozen=True)
+class ReportCommand:
+    """Something people do with reports, by what they would type; it opens the section ``mode``.
+    ``name`` and ``help`` are English msgids (marked with ``N_``)."""
+
+    name: str
+    help: str
+    mode: str
+
+
 REPORT_COMMANDS = (
-    (
+    ReportCommand(
         N_("Export the weekly summary"),
         N_("CSV, Markdown, Excel or HTML, for the week and sites you choose"),
         "summary",
     ),
-    (
+    ReportCommand(
         N_("Import learners from a CSV file"),
         N_("Check the file, then add its rows to a cohort"),
         "import",
@@ -164,24 +173,24 @@ REPORT_COMMANDS = (
 class ReportCommands(Provider):
     """Export the weekly summary, import learners: they open the section that does it."""
 
-    def commands(self) -> list[tuple[str, str, str]]:
-        return [(_(name), _(help_text), mode) for name, help_text, mode in REPORT_COMMANDS]
-
     async def discover(self) -> Hits:
         app = cast("FabriqueApp", self.app)
-        for name, help_text, mode in self.commands():
-            yield DiscoveryHit(name, partial(app.switch_section, mode), help=help_text)
+        for command in REPORT_COMMANDS:
+            yield DiscoveryHit(
+                _(command.name), partial(app.switch_section, command.mode), help=_(command.help)
+            )
 
     async def search(self, query: str) -> Hits:
         app = cast("FabriqueApp", self.app)
         matcher = self.matcher(query)
-        for name, help_text, mode in self.commands():
+        for command in REPORT_COMMANDS:
+            name, help_text = _(command.name), _(command.help)
             score = max(matcher.match(name), matcher.match(help_text) * 0.8)
             if score > 0:
                 yield Hit(
                     score,
                     matcher.highlight(name),
-                    partial(app.switch_section, mode),
+                    partial(app.switch_section, command.mode),
                     text=name,
                     help=help_text,
                 )

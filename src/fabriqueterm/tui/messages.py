@@ -11,22 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from fabriqueterm.i18n import _, ngettext
+from fabriqueterm.sync.errors import SyncErrorKind
 
+# SyncPhase is decided by the sync scheduler; screens and widgets import it from here too.
+from fabriqueterm.sync.scheduler import SyncPhase
 
-class SyncPhase(StrEnum):
-    """Where synchronisation stands, as a person needs to know it."""
-
-    NOT_CONFIGURED = "not_configured"  # no server_url in config.toml
-    NOT_STARTED = "not_started"  # a server is configured, no sync has run in this session
-    OFFLINE = "offline"  # the last attempt could not reach the server
-    SYNCING = "syncing"
-    SYNCED = "synced"
-    ERROR = "error"  # the server answered, but something must be fixed (e.g. log in again)
+if TYPE_CHECKING:
+    from fabriqueterm.sync.engine import SyncReport, SyncStatus
 
 
 @dataclass(frozen=True)
@@ -40,8 +36,8 @@ class SyncState:
     #: Open conflicts a person must decide, and changes the commons refused.
     conflicts: int = 0
     rejected: int = 0
-    #: The kind of the last error (sync.client's error kinds: "auth", "network", "server"…).
-    error_kind: str | None = None
+    #: The kind of the last error (see :mod:`fabriqueterm.sync.errors`).
+    error_kind: SyncErrorKind | None = None
 
     def label(self) -> str:
         """One short line, in the UI language."""
@@ -53,7 +49,7 @@ class SyncState:
             SyncPhase.SYNCED: _("synced"),
             SyncPhase.ERROR: _("sync error"),
         }[self.phase]
-        if self.phase == SyncPhase.ERROR and self.error_kind == "auth":
+        if self.phase == SyncPhase.ERROR and self.error_kind == SyncErrorKind.AUTH:
             text = _("log in again to sync")
         if self.pending:
             text += " · " + ngettext(
@@ -80,7 +76,7 @@ def format_moment(moment: datetime) -> str:
     return local.strftime("%d/%m %H:%M")
 
 
-class SyncStatus(Message):
+class SyncStateChanged(Message):
     """Posted to the app when the sync state changes (by the sync worker)."""
 
     def __init__(self, state: SyncState) -> None:
@@ -95,3 +91,20 @@ class DataChanged(Message):
     def __init__(self, *, local: bool = True) -> None:
         super().__init__()
         self.local = local
+
+
+class SyncFinished(Message):
+    """The sync worker is done: what it did and what the local database now says."""
+
+    def __init__(self, report: SyncReport, status: SyncStatus) -> None:
+        super().__init__()
+        self.report = report
+        self.status = status
+
+
+class StoreOpened(Message):
+    """The store-opening thread is done: ``error`` says why it could not open, if so."""
+
+    def __init__(self, error: str | None = None) -> None:
+        super().__init__()
+        self.error = error

@@ -20,8 +20,9 @@ from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.store.repositories import CohortLine, NotFound, Page, RosterLine
 from fabriqueterm.tui.format import format_date, format_int, format_phone
 from fabriqueterm.tui.screens.base import FabriqueScreen
-from fabriqueterm.tui.screens.forms import ConfirmScreen, cohort_form, enum_options, learner_form
+from fabriqueterm.tui.screens.forms import ConfirmScreen, cohort_form, learner_form
 from fabriqueterm.tui.screens.lists import ListScreen
+from fabriqueterm.tui.screens.modal import enum_options
 from fabriqueterm.tui.widgets.cards import is_overdue, label_of
 
 

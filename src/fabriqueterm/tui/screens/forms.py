@@ -4,7 +4,6 @@ the field they are about. Nothing is saved while anything is invalid; Escape can
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textual import on
@@ -12,8 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
+from textual.widgets import Button, Label, Static
 
 from fabriqueterm.domain.enums import (
     Channel,
@@ -27,142 +25,25 @@ from fabriqueterm.domain.enums import (
     QualificationLevel,
 )
 from fabriqueterm.domain.models import Cohort, FollowUp, Learner, Partner, Placement, Site
-from fabriqueterm.domain.validation import FIELD_LABELS, DomainValidationError, FieldError
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.store.db import Store
 from fabriqueterm.tui.format import date_for_input, format_phone_for_input
-from fabriqueterm.tui.screens.base import AppAccess
+from fabriqueterm.tui.screens.modal import (
+    FormField,
+    ModalForm,
+    enum_options,
+    field_rows,
+    read_field,
+    render_field,
+    save_and_cancel,
+)
 
 
-def field_label(name: str) -> str:
-    text = _(FIELD_LABELS.get(name, name))
-    return text[:1].upper() + text[1:]
-
-
-@dataclass
-class FormField:
-    """One field of a form. ``kind``: text, date, int, choice, bool, multi."""
-
-    name: str
-    kind: str = "text"
-    value: Any = None
-    options: Sequence[tuple[str, Any]] = ()
-    label: str = ""
-    placeholder: str = ""
-    allow_blank: bool = True
-    required: bool = False
-    #: Shown only when this other bool field is checked.
-    shown_with: str | None = None
-    classes: str = ""
-
-    def title(self) -> str:
-        text = self.label or field_label(self.name)
-        return text + (" *" if self.required else "")
-
-
-def enum_options(enum: Any) -> list[tuple[str, str]]:
-    return [(member.label, member.value) for member in enum]
-
-
-def render_field(spec: FormField) -> ComposeResult:
-    """The widgets of one field: label, input and the slot for its error message."""
-    with Vertical(classes=f"form-field {spec.classes}".strip(), id=f"row-{spec.name}"):
-        if spec.kind != "bool":
-            yield Label(spec.title(), classes="form-label")
-        yield make_input(spec)
-        yield Static("", id=f"error-{spec.name}", classes="form-error")
-
-
-def field_rows(fields: Sequence[FormField]) -> list[list[FormField]]:
-    """Fields laid out two per line (checkboxes three per line, lists alone), in their order."""
-
-    def group(spec: FormField) -> str:
-        return spec.kind if spec.kind in ("bool", "multi") else "input"
-
-    rows: list[list[FormField]] = []
-    for spec in fields:
-        per_row = {"bool": 3, "multi": 1, "input": 2}[group(spec)]
-        if rows and group(rows[-1][0]) == group(spec) and len(rows[-1]) < per_row:
-            rows[-1].append(spec)
-        else:
-            rows.append([spec])
-    return rows
-
-
-def make_input(spec: FormField) -> Widget:
-    widget_id = f"field-{spec.name}"
-    if spec.kind == "choice":
-        values = [value for _label, value in spec.options]
-        return Select(
-            list(spec.options),
-            value=spec.value if spec.value in values else Select.NULL,
-            allow_blank=spec.allow_blank or spec.value not in values,
-            prompt=_("Choose…"),
-            id=widget_id,
-        )
-    if spec.kind == "bool":
-        return Checkbox(spec.title(), value=bool(spec.value), id=widget_id)
-    if spec.kind == "multi":
-        chosen = set(spec.value or ())
-        return SelectionList(
-            *((label, value, value in chosen) for label, value in spec.options), id=widget_id
-        )
-    placeholder = spec.placeholder or (_("dd/mm/yyyy") if spec.kind == "date" else "")
-    text = "" if spec.value is None else str(spec.value)
-    return Input(value=text, placeholder=placeholder, id=widget_id)
-
-
-def read_field(screen: Any, spec: FormField) -> Any:
-    widget = screen.query_one(f"#field-{spec.name}")
-    if isinstance(widget, Select):
-        if widget.value is Select.NULL:
-            return "" if spec.required else None  # "" reads "empty; a value is required"
-        return widget.value
-    if isinstance(widget, Checkbox):
-        return widget.value
-    if isinstance(widget, SelectionList):
-        return list(widget.selected)
-    value = widget.value
-    if spec.kind == "int" and not value.strip():
-        return None
-    return value
-
-
-def show_errors(
-    screen: Any, specs: Sequence[FormField], errors: Sequence[FieldError], summary_id: str
-) -> None:
-    """Put each message next to its field; messages about fields the form lacks go in the summary."""
-    names = {spec.name for spec in specs}
-    by_field: dict[str, list[str]] = {}
-    others: list[str] = []
-    for error in errors:
-        if error.field in names:
-            by_field.setdefault(error.field, []).append(str(error))
-        else:
-            others.append(str(error))
-    for spec in specs:
-        slot = screen.query_one(f"#error-{spec.name}", Static)
-        messages = by_field.get(spec.name, [])
-        slot.update("\n".join(messages))
-        slot.set_class(bool(messages), "-shown")
-        screen.query_one(f"#field-{spec.name}").set_class(bool(messages), "-error")
-    summary = screen.query_one(f"#{summary_id}", Static)
-    summary.update("\n".join(others))
-    summary.set_class(bool(others), "-shown")
-    for spec in specs:
-        if spec.name in by_field:
-            screen.query_one(f"#field-{spec.name}").focus()
-            break
-
-
-class FormScreen(AppAccess, ModalScreen[str | None]):
+class FormScreen(ModalForm[str | None]):
     """A modal form. ``save`` gets the values read from the fields and returns the saved row's
     id, or raises :class:`DomainValidationError` (then nothing was saved)."""
 
-    BINDINGS: ClassVar = [
-        Binding("ctrl+s", "save", N_("save"), id="form.save", priority=True),
-        Binding("escape", "cancel", N_("cancel"), id="form.cancel"),
-    ]
+    BINDINGS: ClassVar = save_and_cancel("form")
 
     def __init__(
         self,
@@ -204,31 +85,13 @@ class FormScreen(AppAccess, ModalScreen[str | None]):
     def values(self) -> dict[str, Any]:
         return {spec.name: read_field(self, spec) for spec in self.fields}
 
-    def action_save(self) -> None:
-        try:
-            row_id = self.save(self.values())
-        except DomainValidationError as error:
-            show_errors(self, self.fields, error.errors, "form-errors")
-            self.app.bell()
-            return
+    def form_fields(self) -> list[FormField]:
+        return self.fields
+
+    def submit(self) -> str:
+        row_id = self.save(self.values())
         self.data_changed()
-        self.dismiss(row_id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#form-save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#form-cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_save()
+        return row_id
 
 
 class ConfirmScreen(ModalScreen[bool]):

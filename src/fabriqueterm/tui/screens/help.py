@@ -6,12 +6,26 @@ from typing import ClassVar
 
 from rich.table import Table
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.containers import Vertical, VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
 from fabriqueterm.i18n import N_, _
+
+
+def declared_bindings(node: DOMNode) -> list[Binding]:
+    """The bindings the classes of ``node`` declare in ``BINDINGS``, merged down the class tree as
+    Textual merges them (a key bound again in a subclass replaces the base's binding, in place).
+
+    Not ``active_bindings``: those depend on the focus and on ``check_action``, and the help lists
+    every key of the screen."""
+    by_key: dict[str, list[Binding]] = {}
+    for cls in reversed(type(node).__mro__):
+        if issubclass(cls, DOMNode):
+            by_key.update(BindingsMap(cls.__dict__.get("BINDINGS", [])).key_to_bindings)
+    return [binding for bindings in by_key.values() for binding in bindings]
 
 
 def bindings_table(title: str, bindings: list[tuple[str, str]]) -> Table:
@@ -36,21 +50,20 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.below = below
 
-    def describe(self, node: object) -> list[tuple[str, str]]:
+    def describe(self, node: DOMNode) -> list[tuple[str, str]]:
         seen: set[str] = set()
         rows = []
-        for bindings in node._bindings.key_to_bindings.values():  # type: ignore[attr-defined]
-            for binding in bindings:
-                # Ours all have an id "<where>.<what>"; Textual's own (focus, copy…) are left out.
-                if (
-                    not binding.description
-                    or not binding.id
-                    or "." not in binding.id
-                    or binding.action in seen
-                ):
-                    continue
-                seen.add(binding.action)
-                rows.append((self.app.get_key_display(binding), _(binding.description)))
+        for binding in declared_bindings(node):
+            # Ours all have an id "<where>.<what>"; Textual's own (focus, copy…) are left out.
+            if (
+                not binding.description
+                or not binding.id
+                or "." not in binding.id
+                or binding.action in seen
+            ):
+                continue
+            seen.add(binding.action)
+            rows.append((self.app.get_key_display(binding), _(binding.description)))
         return rows
 
     def compose(self) -> ComposeResult:

@@ -20,8 +20,9 @@ from fabriqueterm.i18n import N_, _
 from fabriqueterm.store.repositories import NotFound, Page, PlacedLine
 from fabriqueterm.tui.format import format_date, format_phone, shown_of
 from fabriqueterm.tui.screens.base import FabriqueScreen
-from fabriqueterm.tui.screens.forms import ConfirmScreen, enum_options, partner_form
+from fabriqueterm.tui.screens.forms import ConfirmScreen, partner_form
 from fabriqueterm.tui.screens.lists import ListScreen
+from fabriqueterm.tui.screens.modal import enum_options
 from fabriqueterm.tui.widgets.cards import label_of
 
 

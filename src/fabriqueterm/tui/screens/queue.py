@@ -15,22 +15,22 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
+from textual.widgets import Button, Checkbox, DataTable, Label, Static
 
 from fabriqueterm.domain.enums import Channel, Milestone, Outcome
 from fabriqueterm.domain.validation import DomainValidationError, FieldError
 from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.store.repositories import DueFollowUp, LearnerProfile
 from fabriqueterm.tui.format import date_for_input, format_date, format_int, format_phone
-from fabriqueterm.tui.screens.base import AppAccess, FabriqueScreen
-from fabriqueterm.tui.screens.forms import (
+from fabriqueterm.tui.screens.base import FabriqueScreen
+from fabriqueterm.tui.screens.forms import placement_fields
+from fabriqueterm.tui.screens.modal import (
     FormField,
+    ModalForm,
     enum_options,
-    placement_fields,
     read_field,
     render_field,
-    show_errors,
+    save_and_cancel,
 )
 from fabriqueterm.tui.widgets.cards import contact_card, history, label_of
 
@@ -194,12 +194,14 @@ class FollowUpQueueScreen(FabriqueScreen):
             self.fabrique.open_learner(line.learner.id)
 
 
-class CallScreen(AppAccess, ModalScreen[bool]):
+class CallScreen(ModalForm[bool]):
     """Log a follow-up call and, in the same flow, the placement the learner found."""
 
+    FORM = "call"
+    CANCELLED = False
+
     BINDINGS: ClassVar = [
-        Binding("ctrl+s", "save", N_("save"), id="call.save", priority=True),
-        Binding("escape", "cancel", N_("cancel"), id="call.cancel"),
+        *save_and_cancel("call"),
         Binding(
             "ctrl+o", "toggle_placement", N_("found something"), id="call.placement", priority=True
         ),
@@ -272,8 +274,7 @@ class CallScreen(AppAccess, ModalScreen[bool]):
         self.query_one("#placement-fields").display = False
         self.query_one("#field-outcome").focus()
 
-    @property
-    def all_fields(self) -> list[FormField]:
+    def form_fields(self) -> list[FormField]:
         return [*self.fields, *self.placement]
 
     @on(Checkbox.Changed, "#field-found")
@@ -289,8 +290,8 @@ class CallScreen(AppAccess, ModalScreen[bool]):
         checkbox = self.query_one("#field-found", Checkbox)
         checkbox.value = not checkbox.value
 
-    def action_save(self) -> None:
-        values = {spec.name: read_field(self, spec) for spec in self.all_fields}
+    def submit(self) -> bool:
+        values = {spec.name: read_field(self, spec) for spec in self.form_fields()}
         call = {key: values[key] for key in ("done_date", "channel", "outcome", "notes")}
         placement = None
         if values["found"]:
@@ -299,31 +300,6 @@ class CallScreen(AppAccess, ModalScreen[bool]):
             }
         if not call["outcome"]:
             # The domain allows a follow-up without outcome; a logged call must say how it went.
-            show_errors(
-                self, self.all_fields, [FieldError("outcome", None, "required")], "call-errors"
-            )
-            self.app.bell()
-            return
-        try:
-            self.store.follow_ups.log_call(self.line.follow_up.id, call, placement)
-        except DomainValidationError as error:
-            show_errors(self, self.all_fields, error.errors, "call-errors")
-            self.app.bell()
-            return
-        self.dismiss(True)
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
-
-    @on(Button.Pressed, "#call-save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#call-cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_save()
+            raise DomainValidationError([FieldError("outcome", None, "required")])
+        self.store.follow_ups.log_call(self.line.follow_up.id, call, placement)
+        return True

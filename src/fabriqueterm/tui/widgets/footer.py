@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.widgets import Footer
+
+# Private module: Textual 8.2.8 exports only Footer, not the FooterKey/FooterLabel it composes, and
+# has no hook to translate a binding's description as it is drawn. Check on each Textual upgrade.
 from textual.widgets._footer import FooterKey, FooterLabel
 
 from fabriqueterm.i18n import _

@@ -8,20 +8,14 @@ and fetch function (a new filter), optionally with the first rows already read.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from functools import partial
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic
 
-from rich.cells import cell_len, set_cell_size
-from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
-from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -29,27 +23,21 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
-Row = TypeVar("Row")
+from fabriqueterm.tui.widgets.page_cache import PageCache, PageLoaded, PagesFailed
+from fabriqueterm.tui.widgets.table_rows import (
+    HEADER_HEIGHT,
+    PLACEHOLDER,
+    Column,
+    Fetch,
+    FetchFailed,
+    Row,
+    RowHighlighted,
+    RowSelected,
+    cells_strip,
+    column_widths,
+)
 
-#: Reads ``limit`` rows from ``offset`` (runs in a thread, never on the UI thread).
-Fetch = Callable[[int, int], Sequence[Row]]
-
-#: Blank cells on each side of a cell.
-PADDING = 1
-#: Lines taken by the header.
-HEADER_HEIGHT = 1
-#: Shown in the first cell of a row whose page is still loading.
-PLACEHOLDER = "…"
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column: its label, key and width in cells (``None``: shares the width the others leave,
-    at least the label's)."""
-
-    label: str
-    key: str
-    width: int | None = None
+__all__ = ["PLACEHOLDER", "Column", "VirtualTable"]
 
 
 class VirtualTable(ScrollView, Generic[Row], can_focus=True):
@@ -125,41 +113,10 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
     cursor_row: reactive[int] = reactive(0, repaint=False, init=False)
     """Index of the highlighted row (0 when the table is empty)."""
 
-    class _RowMessage(Message):
-        def __init__(self, table: VirtualTable[Any], index: int, row: Any) -> None:
-            super().__init__()
-            self.table, self.index, self.row = table, index, row
-
-        @property
-        def control(self) -> VirtualTable[Any]:
-            return self.table
-
-    class RowHighlighted(_RowMessage):
-        """The cursor moved to ``index``; ``row`` is ``None`` while its page loads."""
-
-    class RowSelected(_RowMessage):
-        """Enter (or a click on the highlighted row) on a loaded row."""
-
-    class FetchFailed(Message):
-        """A page could not be read; its rows stay placeholders until the next reset."""
-
-        def __init__(self, table: VirtualTable[Any], error: Exception) -> None:
-            super().__init__()
-            self.table, self.error = table, error
-
-        @property
-        def control(self) -> VirtualTable[Any]:
-            return self.table
-
-    class _PageLoaded(Message, bubble=False):
-        def __init__(self, generation: int, page: int, rows: list[Any]) -> None:
-            super().__init__()
-            self.generation, self.page, self.rows = generation, page, rows
-
-    class _PagesFailed(Message, bubble=False):
-        def __init__(self, generation: int, pages: list[int], error: Exception) -> None:
-            super().__init__()
-            self.generation, self.pages, self.error = generation, pages, error
+    # Posted to the screen (see table_rows.py); VirtualTable.RowSelected etc. as for any widget.
+    RowHighlighted = RowHighlighted
+    RowSelected = RowSelected
+    FetchFailed = FetchFailed
 
     def __init__(
         self,
@@ -182,14 +139,7 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         self._total = 0
         self._fetch: Fetch[Row] | None = None
         self._generation = 0
-        #: Each cached page: its rows, each with its cells (made in the thread that read it).
-        self._pages: OrderedDict[int, list[tuple[Row, Sequence[Any]]]] = OrderedDict()
-        #: Pages seeded with their first rows only (read again in full when scrolled to).
-        self._partial: set[int] = set()
-        self._loading: set[int] = set()
-        self._wanted: set[int] = set()
-        #: Pages whose reading failed: not tried again before the next reset.
-        self._failed: set[int] = set()
+        self._pages: PageCache[Row] = PageCache(page_size, self.max_pages)
         self._flush_scheduled = False
         self._read_ahead_timer: Timer | None = None
         self._select_when_loaded: int | None = None
@@ -223,28 +173,14 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         self._generation += 1
         self._fetch = fetch
         self._pages.clear()
-        self._partial.clear()
-        self._loading.clear()
-        self._wanted.clear()
-        self._failed.clear()
         if self._read_ahead_timer is not None:  # typing on: read ahead once it pauses
             self._read_ahead_timer.stop()
             self._read_ahead_timer = None
         self._select_when_loaded = None
         self._total = max(total, 0)
-        size = self.page_size
-        first_page, remainder = divmod(offset, size)
-        if not remainder:
-            entries = list(
-                zip(rows, cells if cells is not None else map(self._cells, rows), strict=True)
-            )
-            for start in range(0, len(entries), size):
-                chunk = entries[start : start + size]
-                page = first_page + start // size
-                self._pages[page] = chunk
-                # A short chunk is a whole page only at the end of the list.
-                if len(chunk) < size and offset + start + len(chunk) < self._total:
-                    self._partial.add(page)
+        if not offset % self.page_size:
+            made = cells if cells is not None else map(self._cells, rows)
+            self._pages.seed(list(zip(rows, made, strict=True)), offset, self._total)
         self._update_virtual_size()
         cursor = self._clamp(cursor)
         changed = cursor != self.cursor_row
@@ -258,13 +194,8 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
 
     def row_at(self, index: int) -> Row | None:
         """The row at ``index`` if its page is loaded (nothing is fetched)."""
-        if not 0 <= index < self._total:
-            return None
-        page, position = divmod(index, self.page_size)
-        entries = self._pages.get(page)
-        if entries is None or position >= len(entries):
-            return None
-        return entries[position][0]
+        entry = self._pages.entry(index) if 0 <= index < self._total else None
+        return entry[0] if entry is not None else None
 
     def visible_range(self) -> range:
         """Indexes of the rows in view."""
@@ -274,21 +205,13 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
     @property
     def is_loading(self) -> bool:
         """True while pages are being read."""
-        return bool(self._loading or self._wanted)
-
-    def _entry(self, index: int) -> tuple[Row, Sequence[Any]] | None:
-        """The row at ``index`` and its cells if loaded, its page marked as recently used."""
-        page, position = divmod(index, self.page_size)
-        entries = self._pages.get(page)
-        if entries is None:
-            return None
-        self._pages.move_to_end(page)
-        return entries[position] if position < len(entries) else None
+        return bool(self._pages.loading or self._pages.wanted)
 
     def _want(self, page: int) -> None:
-        if page in self._loading or page in self._wanted or page in self._failed:
+        cache = self._pages
+        if page in cache.loading or page in cache.wanted or page in cache.failed:
             return
-        self._wanted.add(page)
+        cache.wanted.add(page)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self.call_later(self._load_wanted)
@@ -296,25 +219,25 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
     def _load_wanted(self) -> None:
         """Read the wanted pages still in or beside the view (those in view first), in one worker."""
         self._flush_scheduled = False
-        fetch = self._fetch
+        fetch, cache = self._fetch, self._pages
         if fetch is None:
-            self._wanted.clear()
+            cache.wanted.clear()
             return
         first, last = self._pages_in_view()
         # Pages in view first, then the ones just before and after; any other went out of view.
-        wanted = sorted(self._wanted, key=lambda p: (not first <= p <= last, p))
-        self._wanted.clear()
+        wanted = sorted(cache.wanted, key=lambda p: (not first <= p <= last, p))
+        cache.wanted.clear()
         pages = [
             p
             for p in wanted
             if first - 1 <= p <= last + 1
             and 0 <= p * self.page_size < self._total
-            and (p not in self._pages or p in self._partial)
-            and p not in self._loading
+            and cache.needs(p)
+            and p not in cache.loading
         ]
         if not pages:
             return
-        self._loading.update(pages)
+        cache.loading.update(pages)
         self.run_worker(
             partial(self._read_pages, self._generation, fetch, pages),
             thread=True,
@@ -332,19 +255,17 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
                 rows = fetch(page * self.page_size, self.page_size)
                 entries = [(row, self._cells(row)) for row in rows]
             except Exception as error:  # noqa: BLE001 - reported on screen, not in a traceback
-                self.post_message(self._PagesFailed(generation, pages[done:], error))
+                self.post_message(PagesFailed(generation, pages[done:], error))
                 return
-            self.post_message(self._PageLoaded(generation, page, entries))
+            self.post_message(PageLoaded(generation, page, entries))
 
-    def _on_virtual_table__page_loaded(self, message: _PageLoaded) -> None:
+    def _on_virtual_table_page_loaded(self, message: PageLoaded) -> None:
         message.stop()
         if message.generation != self._generation:
             return
         page, rows = message.page, message.rows
-        self._loading.discard(page)
-        self._partial.discard(page)
-        self._pages[page] = rows
-        self._evict()
+        first, last = self._pages_in_view()
+        self._pages.keep(page, rows, range(first, last + 1))
         start = page * self.page_size
         if len(rows) < self.page_size and start + len(rows) < self._total:
             # The list shrank since it was counted: what follows this short page is gone.
@@ -362,11 +283,11 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
             self._select_when_loaded = None
             self.post_message(self.RowSelected(self, pending, rows[pending - start][0]))
 
-    def _on_virtual_table__pages_failed(self, message: _PagesFailed) -> None:
+    def _on_virtual_table_pages_failed(self, message: PagesFailed) -> None:
         message.stop()
         if message.generation == self._generation:
-            self._loading.difference_update(message.pages)
-            self._failed.update(message.pages)
+            self._pages.loading.difference_update(message.pages)
+            self._pages.failed.update(message.pages)
             self.post_message(self.FetchFailed(self, message.error))
 
     def _pages_in_view(self) -> tuple[int, int]:
@@ -384,10 +305,9 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         for page in range(first - 1, last + 2):
             if not 0 <= page * self.page_size < self._total:
                 continue
-            rows = self._pages.get(page)
-            if rows is not None and page not in self._partial:
+            if not self._pages.needs(page):
                 continue
-            start = page * self.page_size + (len(rows) if rows is not None else 0)
+            start = page * self.page_size + self._pages.held(page)
             if start < view.stop and page * self.page_size + self.page_size > view.start:
                 self._want(page)
             else:
@@ -399,20 +319,8 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         self._read_ahead_timer = None
         first, last = self._pages_in_view()
         for page in range(first - 1, last + 2):
-            if 0 <= page * self.page_size < self._total and (
-                page not in self._pages or page in self._partial
-            ):
+            if 0 <= page * self.page_size < self._total and self._pages.needs(page):
                 self._want(page)
-
-    def _evict(self) -> None:
-        """Drop the least recently used pages beyond ``max_pages``, never one in view."""
-        first, last = self._pages_in_view()
-        in_view = range(first, last + 1)
-        for page in list(self._pages):
-            if len(self._pages) <= self.max_pages:
-                break
-            if page not in in_view:
-                del self._pages[page]
 
     # --- geometry ------------------------------------------------------------------------
 
@@ -429,22 +337,7 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         # The vertical scrollbar shows once the rows overflow; it takes its width from the columns.
         overflows = self._total + HEADER_HEIGHT > self.size.height
         available = self.size.width - (self.styles.scrollbar_size_vertical if overflows else 0)
-        fixed = sum(c.width for c in self.columns if c.width is not None)
-        flexible = [c for c in self.columns if c.width is None]
-        left = available - fixed - 2 * PADDING * len(self.columns)
-        share = left // len(flexible) if flexible else 0
-        extra = left - share * len(flexible) if flexible else 0
-        widths = []
-        for column in self.columns:
-            if column.width is not None:
-                widths.append(column.width)
-            else:
-                width = share + (1 if extra > 0 else 0)
-                extra -= 1
-                widths.append(max(width, len(column.label), 1))
-        self._widths = widths
-        table_width = sum(widths) + 2 * PADDING * len(widths)
-        self._line_width = max(table_width, available)
+        self._widths, self._line_width = column_widths(self.columns, available)
 
     def _update_virtual_size(self) -> None:
         self._layout_columns()
@@ -532,7 +425,7 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         strip = self._strips.get(key)
         if strip is not None:
             return strip
-        entry = self._entry(index)
+        entry = self._pages.entry(index)
         if entry is None:  # not cached: its page is on its way
             return self._line([PLACEHOLDER], self._style("virtual-table--placeholder", cursor))
         stripe = "virtual-table--even-row" if index % 2 == 0 else "virtual-table--odd-row"
@@ -540,38 +433,8 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         return strip
 
     def _line(self, values: Sequence[Any], style: Style) -> Strip:
-        """One line in ``style``: each value cropped (with an ellipsis) or padded to its column's
-        width; rich Text keeps its own styles and justification."""
-        pad = " " * PADDING
-        segments: list[Segment] = []
-        plain: list[str] = []  # consecutive plain cells become one segment
-        for value, width in zip(values, self._widths, strict=False):
-            if isinstance(value, Text):
-                cell = value.copy()
-                cell.truncate(width, overflow="ellipsis")
-                gap = width - cell.cell_len
-                left = (
-                    gap if cell.justify == "right" else gap // 2 if cell.justify == "center" else 0
-                )
-                plain.append(pad + " " * left)
-                segments.append(Segment("".join(plain), style))
-                plain = [" " * (gap - left) + pad]
-                segments.extend(Segment.apply_style(cell.render(self.app.console), style))
-                continue
-            text = "" if value is None else str(value)
-            length = cell_len(text)
-            if length > width:
-                keep = max(width - 1, 0)
-                # One cell a character: a slice will do (set_cell_size splits graphemes: slow).
-                text = (text[:keep] if length == len(text) else set_cell_size(text, keep)) + "…"[
-                    : width - keep
-                ]
-                length = width
-            plain.append(pad + text + " " * (width - length) + pad)
-        length = sum(width + 2 * PADDING for width in self._widths[: len(values)])
-        plain.append(" " * max(0, self._line_width - length))
-        segments.append(Segment("".join(plain), style))
-        return Strip(segments, max(length, self._line_width))
+        """One line of ``values`` in ``style``, to the columns' widths."""
+        return cells_strip(values, self._widths, self._line_width, style, self.app.console)
 
     # --- keys and mouse ------------------------------------------------------------------
 

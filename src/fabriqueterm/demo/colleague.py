@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, exists, select
 
+from fabriqueterm.demo.words import load_word_lists
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.server.db import SYNCED_TABLES, make_engine, read_transaction
 from fabriqueterm.sync.client import CommonsClient, RetryPolicy, SyncError
@@ -203,8 +204,6 @@ class DemoColleague:
     def _note_pool(self, outcome: str) -> list[str]:
         """Notes that fit ``outcome``: no job news (no placement is made with them)."""
         if self._notes is None:
-            from fabriqueterm.demo import load_word_lists
-
             notes = load_word_lists().followup_notes
             self._notes = [
                 n for n in notes if not any(word in n.lower() for word in _NOT_A_PLAIN_CALL)
@@ -215,8 +214,6 @@ class DemoColleague:
 
     def _title_pool(self) -> list[str]:
         if self._job_titles is None:
-            from fabriqueterm.demo import load_word_lists
-
             self._job_titles = load_word_lists().job_titles
         return self._job_titles
 

@@ -1,4 +1,5 @@
-"""The outbox escape hatch: unsent changes exported to a private JSON file (SYNC.md)."""
+"""The outbox escape hatch: unsent changes exported to a private JSON file (docs/sync.md, "Never
+lose local work")."""
 
 from __future__ import annotations
 

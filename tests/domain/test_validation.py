@@ -388,7 +388,7 @@ def test_enumeration_groups_follow_domain_md() -> None:
     assert [m.months for m in enums.Milestone] == [0, 3, 6, 12]
 
 
-DOMAIN_MD = Path(__file__).resolve().parents[2] / "shared" / "DOMAIN.md"
+DOMAIN_MD = Path(__file__).resolve().parents[3] / "shared" / "DOMAIN.md"
 
 
 @pytest.mark.skipif(not DOMAIN_MD.exists(), reason=f"{DOMAIN_MD} is not beside this checkout")

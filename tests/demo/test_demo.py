@@ -79,15 +79,19 @@ def test_another_seed_or_date_gives_other_rows(default_demo: demo.DemoData) -> N
 
 
 def test_two_builds_give_byte_identical_databases(tmp_path: Path) -> None:
+    def build(name: str, seed: int) -> Path:
+        path = tmp_path / name / "demo.sqlite3"
+        path.parent.mkdir()
+        with Store.open(path, clock=Clock(TODAY)) as store:
+            demo.write(store, demo.generate(learners=300, seed=seed, today=TODAY))
+        return path
+
     dumps = []
     for name in ("first", "second"):
-        demo.build_demo_home(tmp_path / name, learners=300, seed=7, today=TODAY, replace=False)
-        dumps.append(canonical_dump(Paths.under(tmp_path / name).database))
+        dumps.append(canonical_dump(build(name, 7)))
     assert dumps[0] == dumps[1]
     assert dumps[0].count('INSERT INTO "learner"') == 300
-    other = tmp_path / "other"
-    demo.build_demo_home(other, learners=300, seed=8, today=TODAY, replace=False)
-    assert canonical_dump(Paths.under(other).database) != dumps[0]
+    assert canonical_dump(build("other", 8)) != dumps[0]
 
 
 # --- realism ---------------------------------------------------------------------------------
@@ -338,7 +342,7 @@ def test_placements_are_consistent(larger_demo: demo.DemoData) -> None:
 
 
 def positive_exit_rate_at_6_months(data: demo.DemoData) -> float:
-    """DOMAIN.md's positive exit rate at +6 months, counted straight from the rows."""
+    """docs/domain.md's positive exit rate at +6 months, counted straight from the rows."""
     cohorts = cohorts_by_id(data)
     starts: dict[str, list[date]] = {}
     for placement in data.rows["placement"]:
@@ -430,20 +434,6 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
             assert session.execute(text(trigger)).scalar() == 1
             assert session.execute(text("PRAGMA cache_size")).scalar() == cache_size
         demo.write(store, data)
-        assert store.learners.count() == 60
-
-
-def test_build_demo_home(tmp_path: Path) -> None:
-    home = tmp_path / "demo-home"
-    summary = demo.build_demo_home(home, learners=120, seed=3, today=TODAY, replace=False)
-    paths = Paths.under(home)
-    assert str(paths.database) in summary and "120" in summary
-    assert stat.S_IMODE(paths.database.stat().st_mode) == 0o600
-    assert paths.config_file.exists()
-    with pytest.raises(FileExistsError):
-        demo.build_demo_home(home, learners=120, seed=3, today=TODAY, replace=False)
-    demo.build_demo_home(home, learners=60, seed=3, today=TODAY, replace=True)
-    with Store.open(paths.database, clock=Clock(TODAY)) as store:
         assert store.learners.count() == 60
 
 

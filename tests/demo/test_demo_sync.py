@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fabriqueterm import demo_commons
 from fabriqueterm.config import Paths, load_config, load_token
+from fabriqueterm.demo import commons as demo_commons
+from fabriqueterm.demo.colleague import DemoColleague
 from fabriqueterm.domain.dates import Clock
 from fabriqueterm.domain.models import ENTITIES
-from fabriqueterm.server.demo_colleague import DemoColleague
 from fabriqueterm.store import Store
 from fabriqueterm.store.replica import Replica
 from fabriqueterm.sync.engine import sync_once

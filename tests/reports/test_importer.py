@@ -11,13 +11,18 @@ from fabriqueterm.reports.importer import (
     ImportFileError,
     apply_import,
     decode,
-    import_learners,
     parse_mapping,
     prepare_import,
     sniff_delimiter,
 )
 
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "import"
+
+
+def import_file(store, path, cohort_id, *, valid_only=False, mapping=None):
+    """Check the file, then write it: what the command and the import screen do."""
+    plan = prepare_import(store, path, cohort_id, mapping=mapping)
+    return apply_import(store, plan, valid_only=valid_only)
 
 
 def learners_by_name(store, cohort_id):
@@ -33,7 +38,7 @@ def outbox_creates(store) -> int:
 def test_utf8_bom_semicolon_french(network):
     store, cohort = network.store, network.cohorts["B1"]
     before = outbox_creates(store)
-    result = import_learners(store, SAMPLES / "apprenants-utf8-bom-point-virgule.csv", cohort)
+    result = import_file(store, SAMPLES / "apprenants-utf8-bom-point-virgule.csv", cohort)
     plan = result.plan
     assert (plan.encoding, plan.delimiter, plan.total_rows) == ("utf-8-sig", ";", 6)
     assert (
@@ -65,7 +70,7 @@ def test_utf8_bom_semicolon_french(network):
 
 def test_windows_1252(network):
     store, cohort = network.store, network.cohorts["B1"]
-    result = import_learners(store, SAMPLES / "apprenants-windows-1252.csv", cohort)
+    result = import_file(store, SAMPLES / "apprenants-windows-1252.csv", cohort)
     assert result.plan.encoding == "cp1252" and len(result.created_ids) == 4
     people = learners_by_name(store, cohort)
     helene = people["Hélène Lefèvre"]
@@ -77,7 +82,7 @@ def test_windows_1252(network):
 
 def test_utf8_comma_english(network):
     store, cohort = network.store, network.cohorts["B1"]
-    result = import_learners(store, SAMPLES / "learners-utf8-comma-english.csv", cohort)
+    result = import_file(store, SAMPLES / "learners-utf8-comma-english.csv", cohort)
     assert (result.plan.encoding, result.plan.delimiter) == ("utf-8", ",")
     people = learners_by_name(store, cohort)
     assert "Marie-Claire Dupont, née Martin" in people  # a quoted comma stays in the cell
@@ -118,7 +123,7 @@ def test_all_or_nothing(network):
 def test_valid_only_imports_the_good_rows(network):
     store, cohort = network.store, network.cohorts["B1"]
     learners = store.learners.count()
-    result = import_learners(store, BAD, cohort, valid_only=True)
+    result = import_file(store, BAD, cohort, valid_only=True)
     assert len(result.created_ids) == 3
     assert store.learners.count() == learners + 3
     assert {"Nadia Cherif", "Kevin Morel", "Lucas Petit"} <= set(learners_by_name(store, cohort))
@@ -167,7 +172,7 @@ def test_imported_rows_are_searchable_and_completers_get_their_follow_ups(networ
         "Noé;Kasprzyk;;M;3;inscrit\n",
         encoding="utf-8",
     )
-    result = import_learners(store, path, cohort)
+    result = import_file(store, path, cohort)
     graduate, enrolled = (store.learners.get(i) for i in result.created_ids)
     assert store.learners.search("Wrzes")[0] == [graduate]
     assert store.learners.search("98 76")[0] == [graduate]  # phone digits, through the index
@@ -198,7 +203,7 @@ def test_duplicates_in_the_file_and_in_the_database(network):
             "qualification": "5",
         }
     )
-    result = import_learners(store, SAMPLES / "apprenants-doublons.csv", cohort)
+    result = import_file(store, SAMPLES / "apprenants-doublons.csv", cohort)
     plan = result.plan
     assert plan.ok and plan.errors == []
     duplicates = {d.line: d for d in plan.duplicates}
@@ -212,7 +217,7 @@ def test_duplicates_in_the_file_and_in_the_database(network):
     assert {"Rose Vidal", "Adam Benoit", "Yanis Garnier"} <= names
     assert not names & {"Rosie Vidal", "Adam Benoît", "Déjà Connue"}
     # Importing the same file again adds nobody.
-    again = import_learners(store, SAMPLES / "apprenants-doublons.csv", cohort)
+    again = import_file(store, SAMPLES / "apprenants-doublons.csv", cohort)
     assert again.created_ids == [] and len(again.plan.duplicates) == 6
 
 
@@ -222,7 +227,7 @@ def test_mapping_override(network):
     with pytest.raises(ImportFileError, match="last name"):
         prepare_import(store, path, cohort)
     mapping = parse_mapping(["Nom usuel=last_name", "Remarques="])
-    result = import_learners(store, path, cohort, mapping=mapping)
+    result = import_file(store, path, cohort, mapping=mapping)
     assert len(result.created_ids) == 2
     assert result.plan.columns["Nom usuel"] == "last_name"
     assert "Remarques" in result.plan.ignored_columns
@@ -241,7 +246,7 @@ def test_two_columns_for_one_field(network, tmp_path):
     )
     with pytest.raises(ImportFileError, match="Nom de famille"):
         prepare_import(network.store, path, network.cohorts["B1"])
-    result = import_learners(network.store, path, network.cohorts["B1"], mapping={"Nom": ""})
+    result = import_file(network.store, path, network.cohorts["B1"], mapping={"Nom": ""})
     assert [network.store.learners.get(i).last_name for i in result.created_ids] == ["Lovelace"]
 
 

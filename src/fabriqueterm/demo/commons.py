@@ -3,7 +3,7 @@
 The demo home holds both sides: the commons database (``commons.sqlite3``, loaded with the demo
 network and granted to a demo coordinator) and the app's database, made by a real first sync from
 it. ``config.toml`` points at the local server while the demo runs, and ``secrets.toml`` holds the
-demo coordinator's token. A simulated colleague (``server.demo_colleague``) holds the same sites and
+demo coordinator's token. A simulated colleague (:mod:`.colleague`) holds the same sites and
 edits a row from time to time. The server runs as a subprocess and always stops with the demo.
 """
 
@@ -77,7 +77,8 @@ def build_synced_demo(
 ) -> str:
     """Build the demo's commons and the app's database by a first real sync from it; say what was
     made. Same seed and ``today``, same data. Without ``replace``, an existing demo is refused."""
-    from fabriqueterm.demo import generate
+    from fabriqueterm.demo.load import load_demo
+    from fabriqueterm.demo.network import generate
     from fabriqueterm.server import admin
     from fabriqueterm.server.db import create_schema, make_engine
     from fabriqueterm.store import Store
@@ -111,7 +112,7 @@ def build_synced_demo(
         create_schema(engine)
         admin.add_coordinator(engine, email=DEMO_COORDINATOR, name=DEMO_COORDINATOR_NAME)
         admin.add_coordinator(engine, email=DEMO_COLLEAGUE, name=DEMO_COLLEAGUE_NAME)
-        admin.load_demo(engine, learners=learners, seed=seed, email=DEMO_COORDINATOR, today=day)
+        load_demo(engine, learners=learners, seed=seed, email=DEMO_COORDINATOR, today=day)
         for site in data.rows["site"]:  # the colleague holds the same sites
             admin.grant(engine, email=DEMO_COLLEAGUE, site_id=site["id"])
         token = admin.issue_token(engine, email=DEMO_COORDINATOR).value
@@ -214,8 +215,8 @@ def start_colleague(
     wait: tuple[float, float] | None = None,
 ) -> Any:
     """Start the simulated colleague beside ``server``; returns the event that stops it and its thread."""
-    from fabriqueterm.server.demo_colleague import DEFAULT_WAIT
-    from fabriqueterm.server.demo_colleague import start_colleague as start
+    from fabriqueterm.demo.colleague import DEFAULT_WAIT
+    from fabriqueterm.demo.colleague import start_colleague as start
 
     token = load_token(colleague_token_file(paths))
     if token is None:

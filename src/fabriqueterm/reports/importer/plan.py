@@ -1,0 +1,121 @@
+"""What an import found: the plan of rows to write, the bad rows and the duplicates, and the
+error for a file that cannot be imported at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fabriqueterm.domain.models import Cohort
+from fabriqueterm.domain.validation import FIELD_LABELS, FieldError
+from fabriqueterm.i18n import _
+
+
+class ImportFileError(Exception):
+    """The file cannot be imported as a whole (unreadable, no header, a required column missing,
+    a bad mapping); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ExtraCells(FieldError):
+    """Cells beyond the header's last column (often a ";" typed inside a value)."""
+
+    @property
+    def label(self) -> str:
+        return _("cells after the last column")
+
+    @property
+    def expected(self) -> str:
+        return _("nothing there (the header has no column for them)")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A bad row: its line in the file (the header is line 1) and what is wrong with it."""
+
+    line: int
+    errors: tuple[FieldError, ...]
+
+    @property
+    def fields(self) -> list[str]:
+        return [e.field for e in self.errors]
+
+    def __str__(self) -> str:
+        return _("line {line}: {problems}").format(
+            line=self.line, problems=" ".join(str(e) for e in self.errors)
+        )
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A row not imported because its email or phone is already held (or earlier in the file)."""
+
+    line: int
+    #: "email" or "phone".
+    field: str
+    value: str
+    #: The learner already in the database, if any.
+    existing_id: str | None = None
+    existing_name: str | None = None
+    #: The earlier line of the same file, if any.
+    first_line: int | None = None
+
+    def __str__(self) -> str:
+        label = _(FIELD_LABELS[self.field])
+        if self.first_line is not None:
+            return _("line {line}: same {field} “{value}” as line {first}; imported once.").format(
+                line=self.line, field=label, value=self.value, first=self.first_line
+            )
+        return _(
+            "line {line}: same {field} “{value}” as {name} ({id}), already held; not imported."
+        ).format(
+            line=self.line,
+            field=label,
+            value=self.value,
+            name=self.existing_name,
+            id=self.existing_id,
+        )
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """A valid row: its line and the values the learner repository will write."""
+
+    line: int
+    values: dict[str, Any]
+
+
+@dataclass
+class ImportPlan:
+    """What an import would do: read and checked, nothing written yet."""
+
+    path: Path
+    cohort: Cohort
+    encoding: str
+    delimiter: str
+    #: Column header -> field it is read as.
+    columns: dict[str, str]
+    #: Columns read as nothing (unknown names, or ignored by the mapping).
+    ignored_columns: list[str]
+    rows: list[ImportRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    #: Data rows in the file (blank lines excluded).
+    total_rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when every row is valid (duplicates are skipped, not errors)."""
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    plan: ImportPlan
+    #: Ids of the learners created (empty when nothing was written).
+    created_ids: list[str]
+
+    @property
+    def written(self) -> bool:
+        return bool(self.created_ids)

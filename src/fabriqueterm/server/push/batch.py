@@ -1,0 +1,213 @@
+"""One push's batch: the rows it touches, read once (and locked) at the start, changed in memory
+as each mutation is decided (the batch sees its own earlier writes), then written at once with
+one sequence number per row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from fabriqueterm.domain.dates import utcnow
+from fabriqueterm.server.auth import Coordinator, granted_sites
+from fabriqueterm.server.db import (
+    SYNCED_TABLES,
+    change_table,
+    erasure_table,
+    is_postgres,
+    partner_origin_table,
+    take_sequence,
+)
+from fabriqueterm.server.push.changelog import upsert_changes
+from fabriqueterm.server.rows import PartnerLinks, chunks, row_json, row_out, site_of
+
+Key = tuple[str, str]
+
+
+class Batch:
+    """One push, decided in memory over the rows it touches, then written at once."""
+
+    def __init__(self, connection: Connection, coordinator: Coordinator, client_id: str):
+        self.connection = connection
+        self.coordinator = coordinator
+        self.client_id = client_id
+        self.granted = granted_sites(connection, coordinator.id)
+        self.now = utcnow()
+        self.rows: dict[Key, dict[str, Any] | None] = {}
+        self.original: dict[Key, dict[str, Any] | None] = {}
+        self.dirty: dict[Key, None] = {}  # ordered set of rows to write
+        self.links = PartnerLinks(connection)
+        self.partner_changes: list[tuple[str, str, Key]] = []  # (partner id, site id, link row)
+        self.new_origins: dict[str, str] = {}
+        self.erased: dict[str, bool] = {}
+        self.new_erasures: list[str] = []
+        self.last_writer: dict[Key, str | None] = {}
+        self.for_update = is_postgres(connection)
+        self.out: dict[Key, dict[str, Any]] = {}  # rows written, as the API carries them
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def prefetch(self, keys: Iterable[Key], *, lock: bool = False) -> None:
+        by_entity: dict[str, set[str]] = {}
+        for entity, row_id in keys:
+            if (entity, row_id) not in self.rows and entity in SYNCED_TABLES:
+                by_entity.setdefault(entity, set()).add(row_id)
+        for entity in SYNCED_TABLES:  # a fixed order, so two batches lock in the same order
+            ids = sorted(by_entity.get(entity, ()))
+            table = SYNCED_TABLES[entity]
+            for part in chunks(ids):
+                query = select(table).where(table.c.id.in_(part)).order_by(table.c.id)
+                if lock and self.for_update:
+                    query = query.with_for_update()
+                found = {r["id"]: dict(r) for r in self.connection.execute(query).mappings()}
+                for row_id in part:
+                    row = found.get(row_id)
+                    self.rows[(entity, row_id)] = row
+                    self.original[(entity, row_id)] = dict(row) if row else None
+
+    def get(self, entity: str, row_id: str) -> dict[str, Any] | None:
+        key = (entity, row_id)
+        if key not in self.rows:
+            self.prefetch([key])
+        return self.rows[key]
+
+    def visible(self, entity: str, row: dict[str, Any] | None) -> bool:
+        if row is None:
+            return False
+        if entity == "partner":
+            return self.links.visible(row["id"], self.granted, self.coordinator.id)
+        return site_of(entity, row) in self.granted
+
+    def load_erasures(self, row_ids: Iterable[str]) -> None:
+        missing = sorted({r for r in row_ids if r not in self.erased})
+        for part in chunks(missing):
+            found = set(
+                self.connection.execute(
+                    select(erasure_table.c.row_id).where(erasure_table.c.row_id.in_(part))
+                ).scalars()
+            )
+            for row_id in part:
+                self.erased[row_id] = row_id in found
+
+    def is_erased(self, row_id: str) -> bool:
+        if row_id not in self.erased:
+            self.erased[row_id] = (
+                self.connection.execute(
+                    select(erasure_table.c.row_id).where(erasure_table.c.row_id == row_id)
+                ).first()
+                is not None
+            )
+        return self.erased[row_id]
+
+    def written_last_by_this_client(self, key: Key) -> bool:
+        if key in self.dirty:
+            return True
+        if key not in self.last_writer:
+            self.last_writer[key] = self.connection.execute(
+                select(change_table.c.client_id)
+                .where(change_table.c.entity == key[0], change_table.c.row_id == key[1])
+                .order_by(change_table.c.seq.desc())
+                .limit(1)
+            ).scalar()
+        return self.last_writer[key] == self.client_id
+
+    # --- writing (in memory until flush) ----------------------------------------------------
+
+    def put(self, entity: str, row: dict[str, Any]) -> None:
+        key = (entity, row["id"])
+        if key not in self.original:
+            self.original[key] = None
+        before = self.rows.get(key)
+        self.rows[key] = row
+        self.dirty.pop(key, None)
+        self.dirty[key] = None  # written last: its sequence number comes last
+        if entity == "partner_site":
+            links = self.links.sites(row["partner_id"])
+            if before is not None and before["deleted_at"] is None:
+                self.links.sites(before["partner_id"]).discard(before["site_id"])
+                if (before["partner_id"], before["site_id"]) != (row["partner_id"], row["site_id"]):
+                    self.partner_changes.append((before["partner_id"], before["site_id"], key))
+            if row["deleted_at"] is None:
+                links.add(row["site_id"])
+            self.partner_changes.append((row["partner_id"], row["site_id"], key))
+
+    def flush(self) -> None:
+        """Take the sequence numbers and write every changed row, its change-log entries, the
+        partners' creators and the erasures."""
+        if not self.dirty:
+            return
+        last = take_sequence(self.connection, len(self.dirty))
+        seqs: dict[Key, int] = {}
+        for offset, key in enumerate(self.dirty):
+            seqs[key] = last - len(self.dirty) + 1 + offset
+            row = self.rows[key]
+            assert row is not None
+            row["version"] = seqs[key]
+        inserts: dict[str, list[dict[str, Any]]] = {}
+        updates: dict[str, list[dict[str, Any]]] = {}
+        changes: dict[tuple[str, str, str], int] = {}
+        texts: dict[Key, str] = {}
+        for key in self.dirty:
+            entity, row_id = key
+            row = self.rows[key]
+            assert row is not None
+            original = self.original.get(key)
+            if original is None:
+                inserts.setdefault(entity, []).append(row)
+            else:
+                updates.setdefault(entity, []).append({f"b_{k}": v for k, v in row.items()})
+            sites = {site_of(entity, row)}
+            if original is not None:
+                sites.add(site_of(entity, original))
+            if entity == "partner":
+                sites = set(self.links.sites(row_id))
+            for site in sites - {None}:
+                changes[(entity, row_id, site)] = seqs[key]  # type: ignore[index]
+            self.out[key] = row_out(row)
+            texts[key] = row_json(row, self.out[key])
+        for partner_id, site_id, link_key in self.partner_changes:
+            index = ("partner", partner_id, site_id)
+            changes[index] = max(changes.get(index, 0), seqs[link_key])
+            if ("partner", partner_id) not in texts:
+                partner = self.get("partner", partner_id)
+                if partner is not None:
+                    texts[("partner", partner_id)] = row_json(partner)
+        for entity in SYNCED_TABLES:
+            table = SYNCED_TABLES[entity]
+            if inserts.get(entity):
+                self.connection.execute(insert(table), inserts[entity])
+            if updates.get(entity):
+                columns = [c.name for c in table.columns if c.name != "id"]
+                statement = (
+                    update(table)
+                    .where(table.c.id == bindparam("b_id"))
+                    .values({c: bindparam(f"b_{c}") for c in columns})
+                )
+                self.connection.execute(statement, updates[entity])
+        upsert_changes(
+            self.connection,
+            [
+                {
+                    "entity": e,
+                    "row_id": r,
+                    "site_id": s,
+                    "seq": seq,
+                    "client_id": self.client_id,
+                    "row_site": site_of(e, self.rows[(e, r)]),  # type: ignore[arg-type]
+                    "row_json": texts[(e, r)],
+                }
+                for (e, r, s), seq in changes.items()
+                if (e, r) in texts
+            ],
+        )
+        if self.new_origins:
+            self.connection.execute(
+                insert(partner_origin_table),
+                [{"partner_id": p, "coordinator_id": c} for p, c in self.new_origins.items()],
+            )
+        if self.new_erasures:
+            self.connection.execute(
+                insert(erasure_table),
+                [{"row_id": r, "erased_at": self.now} for r in self.new_erasures],
+            )

@@ -1,0 +1,122 @@
+"""Validating a pushed mutation: the server's own reasons beside the domain's validation codes,
+and a rejection (:class:`Rejected`) that carries them back to the client, never a 500."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from fabriqueterm.domain.validation import FIELD_LABELS, DomainValidationError, validate
+from fabriqueterm.i18n import N_, _
+from fabriqueterm.server.rows import json_value
+from fabriqueterm.sync.protocol import ConflictResolution, FieldReason
+
+log = logging.getLogger(__name__)
+
+#: Server-side reasons, beside the validation codes of domain.validation.
+SERVER_REASONS: dict[str, str] = {
+    "unknown_entity": N_("no such kind of record"),
+    "bad_id": N_("the id is not a UUID"),
+    "not_found": N_("no such record"),
+    "id_unavailable": N_("this id cannot be used: make a new one"),
+    "op_not_allowed": N_("this operation is not allowed on this kind of record"),
+    "site_mismatch": N_("the site must be the site of the record it belongs to"),
+    "unknown_reference": N_("no such record"),
+    "invalid": N_("the value is not valid"),
+}
+
+
+class Rejected(Exception):
+    """A mutation refused, with the reasons of each field."""
+
+    def __init__(self, reasons: list[FieldReason]):
+        self.reasons = reasons
+
+
+def _reason(field: str, code: str, **params: Any) -> FieldReason:
+    label = _(FIELD_LABELS[field]) if field in FIELD_LABELS else field
+    return FieldReason(
+        field=field,
+        code=code,
+        params=params,
+        message=f"{label}: {_(SERVER_REASONS.get(code, code))}",
+    )
+
+
+def reject(field: str, code: str, **params: Any) -> Rejected:
+    return Rejected([_reason(field, code, **params)])
+
+
+def _from_validation(error: DomainValidationError) -> Rejected:
+    reasons = []
+    for item in error.errors:
+        try:
+            message = str(item)
+        except Exception:  # a reason that cannot be rendered still names its field
+            message = item.field
+        reasons.append(
+            FieldReason(
+                field=item.field,
+                code=item.code,
+                params=json_value(dict(item.params)),
+                message=message,
+            )
+        )
+    return Rejected(reasons)
+
+
+def checked(entity: str, data: dict[str, Any]) -> dict[str, Any]:
+    """``validation.validate``, with any failure turned into a rejection (never a 500)."""
+    try:
+        return validate(entity, data)
+    except DomainValidationError as error:
+        raise _from_validation(error) from None
+    except (
+        Exception
+    ) as error:  # validators are not meant to raise anything else; if one does, refuse
+        log.warning(
+            "validation of a %s raised %s", entity, type(error).__name__
+        )  # no values: personal data
+        raise reject("", "invalid") from None
+
+
+def checked_conflict(data: dict[str, Any]) -> dict[str, Any]:
+    """A conflict row: only its resolution can change."""
+    allowed = {"resolved_at", "resolution"}
+    unknown = [k for k in data if k not in allowed]
+    if unknown:
+        raise Rejected([_reason(k, "unknown_field") for k in unknown])
+    values: dict[str, Any] = {}
+    if "resolution" in data:
+        choices = [r.value for r in ConflictResolution]
+        if data["resolution"] not in [*choices, ""]:
+            raise reject("resolution", "choice", choices=", ".join(choices))
+        values["resolution"] = data["resolution"]
+    if "resolved_at" in data:
+        raw = data["resolved_at"]
+        if raw is None:
+            values["resolved_at"] = None
+        else:
+            try:
+                stamp = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+            except ValueError:
+                stamp = None
+            if stamp is None:
+                raise reject("resolved_at", "date")
+            # Stored in UTC (SQLite keeps no offset).
+            values["resolved_at"] = (
+                stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+            )
+    return values
+
+
+def is_uuid(text: str) -> bool:
+    """A UUID written the usual way (36 characters, lower or upper case)."""
+    if len(text) != 36:
+        return False
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
