@@ -74,7 +74,7 @@ def rows(workdir: Path, *, learners: int = 100_000, seed: int = 2026) -> list[Ro
         ids = [row["id"] for row in data.rows["learner"][:EDITS]]
         with store.write() as session:
             for number, learner_id in enumerate(ids):
-                store.learners._update(session, learner_id, {"phone": f"+3361{number:07d}"})
+                store.learners.update_in(session, learner_id, {"phone": f"+3361{number:07d}"})
         edits = store.outbox.count("pending")
         with CommonsClient(base, token) as client:
             engine_ = SyncEngine(store, client)

@@ -1,4 +1,4 @@
-"""Validation at the boundary (domain/validation.py) and the enumerations of DOMAIN.md."""
+"""Validation at the boundary (domain/validation.py) and the enumerations of docs/domain.md."""
 
 from __future__ import annotations
 
@@ -345,7 +345,7 @@ def test_too_long_text_says_the_limit() -> None:
     assert (error.field, error.code, dict(error.params)) == ("name", "too_long", {"limit": 200})
 
 
-# --- enumerations exactly as DOMAIN.md --------------------------------------------------------
+# --- enumerations exactly as docs/domain.md --------------------------------------------------------
 
 EXPECTED_ENUMS = {
     "CohortStatus": ["planned", "running", "finished"],
@@ -388,11 +388,10 @@ def test_enumeration_groups_follow_domain_md() -> None:
     assert [m.months for m in enums.Milestone] == [0, 3, 6, 12]
 
 
-DOMAIN_MD = Path(__file__).resolve().parents[3] / "shared" / "DOMAIN.md"
+DOMAIN_MD = Path(__file__).resolve().parents[2] / "docs" / "domain.md"
 
 
-@pytest.mark.skipif(not DOMAIN_MD.exists(), reason=f"{DOMAIN_MD} is not beside this checkout")
-def test_codes_in_domain_md_are_the_enumerations() -> None:
+def test_codes_in_the_domain_doc_are_the_enumerations() -> None:
     domain = DOMAIN_MD.read_text(encoding="utf-8")
     placement_table = domain.split("## Placement kinds", 1)[1].split("##", 1)[0]
     kinds = re.findall(r"^\| `([a-z0-9_]+)` \|", placement_table, flags=re.MULTILINE)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fabriqueterm.demo.base import BaseGenerator, Row, Weighted
-from fabriqueterm.domain.dates import add_months
 from fabriqueterm.domain.enums import GENERATED_MILESTONES, Channel, Outcome
+from fabriqueterm.domain.followups import due_date
 from fabriqueterm.domain.ids import follow_up_id
 
 _CHANNELS = Weighted(
@@ -18,8 +18,6 @@ _DONE_DELAYS = Weighted(
     (0, 1, 2, 3, 4, 5, 7, 10, 14), (10, 22, 20, 15, 10, 9, 7, 5, 2)
 )  # days after due
 
-_MILESTONES = tuple((m.value, m.months) for m in GENERATED_MILESTONES)
-
 
 class FollowUps(BaseGenerator):
     def make_follow_ups(self) -> dict[str, list[Row]]:
@@ -29,7 +27,8 @@ class FollowUps(BaseGenerator):
         week_ago = today - timedelta(days=7)
         due_dates = {
             c.row["id"]: [
-                (value, add_months(c.row["end_date"], months)) for value, months in _MILESTONES
+                (milestone.value, due_date(c.row["end_date"], milestone))
+                for milestone in GENERATED_MILESTONES
             ]
             for c in self.cohorts
         }

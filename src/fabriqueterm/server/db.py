@@ -12,7 +12,7 @@ never sees them:
   order and nothing else;
 - ``srv_counter``: the one-row sequence counter. Each write transaction bumps it after all its
   decisions, right before writing, and holds its row lock until commit: commits happen in
-  sequence order, so a reader never moves past a number that commits later (SYNC.md, "Ordering
+  sequence order, so a reader never moves past a number that commits later (docs/sync.md, "Ordering
   on PostgreSQL"). On SQLite, ``BEGIN IMMEDIATE`` serialises writers anyway;
 - ``srv_horizon``: per site, the highest sequence number whose tombstones were purged;
 - ``srv_partner_origin``: who created a partner (the only one who sees it while it has no link);

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from fabriqueterm.domain.models import LEARNER_PERSONAL_FIELDS
+from fabriqueterm.domain.models import ERASED_LEARNER_VALUES
 from fabriqueterm.server.db import SYNCED_TABLES
 from fabriqueterm.server.push.batch import Batch
 from fabriqueterm.server.push.validation import reject
 from fabriqueterm.server.rows import chunks
 from fabriqueterm.sync.protocol import ConflictOut, Mutation, MutationStatus
 
-# Values a learner's personal fields take once erased.
-_WIPED = {
-    name: (None if SYNCED_TABLES["learner"].c[name].nullable else "")
-    for name in LEARNER_PERSONAL_FIELDS
-}
+# The same values on the commons as on every device (one definition, in the domain).
+_WIPED = ERASED_LEARNER_VALUES
 
 
 def erase(batch: Batch, mutation: Mutation, conflicts: list[ConflictOut]) -> MutationStatus:

@@ -20,7 +20,7 @@ from fabriqueterm.tui.screens.base import FabriqueScreen
 if TYPE_CHECKING:  # the models load SQLAlchemy: not before the first frame
     from fabriqueterm.domain.models import Cohort
 
-#: The exit milestone the dashboard shows (DOMAIN.md: positive exit rate at +6 months).
+#: The exit milestone the dashboard shows (docs/domain.md: positive exit rate at +6 months).
 EXIT_MONTHS = 6
 #: Cohorts drawn in the chart (the most recent ones with a rate).
 CHART_COHORTS = 12

@@ -41,7 +41,7 @@ def placement_line(placement: Placement, partner_names: dict[str, str]) -> str:
 
 
 def is_overdue(follow_up: FollowUp, today: date) -> bool:
-    """Not done and due more than 7 days ago (DOMAIN.md: overdue)."""
+    """Not done and due more than 7 days ago (docs/domain.md: overdue)."""
     return follow_up.done_date is None and follow_up.due_date < today - timedelta(days=7)
 
 
