@@ -38,7 +38,7 @@ from fabriqueterm.sync import scheduler  # noqa: E402
 from fabriqueterm.sync.engine import sync_status  # noqa: E402
 from fabriqueterm.sync.scheduler import SyncSchedule  # noqa: E402
 from fabriqueterm.tui.app import FabriqueApp  # noqa: E402
-from fabriqueterm.tui.messages import SyncPhase  # noqa: E402
+from fabriqueterm.tui.messages import SyncPhase, SyncState  # noqa: E402
 from fabriqueterm.tui.screens.sync import ConflictScreen, SyncScreen  # noqa: E402
 from fabriqueterm.tui.widgets.virtual_table import VirtualTable  # noqa: E402
 
@@ -150,11 +150,26 @@ async def test_a_local_edit_reaches_the_commons(synced_app, colleague) -> None:
     app = synced_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, synced(app))
+        # Every state the app announces, as it announces it: the pending count shows between the
+        # save and the sync, however briefly (the debounce is short here, and a busy machine is slow).
+        announced: list[SyncState] = []
+        publish = app.sync_signal.publish
+
+        def record(state: SyncState) -> None:
+            announced.append(state)
+            publish(state)
+
+        app.sync_signal.publish = record  # type: ignore[method-assign]
         app.store.learners.update(learner_id, {"phone": "+33699999999"})
         app.data_changed()  # what every screen calls after a save
-        await pilot.pause()
-        assert app.sync_state.pending == 1
-        await wait_until(pilot, lambda: synced(app)() and app.sync_state.pending == 0)
+        await wait_until(
+            pilot,
+            lambda: bool(announced)
+            and synced(app)()
+            and app.sync_state.pending == 0
+            and app.store.outbox.count() == 0,
+        )
+        assert announced[0].pending == 1
         assert app.store.outbox.count() == 0
     assert other.sync().ok
     assert other.store.learners.get(learner_id).phone == "+33699999999"
