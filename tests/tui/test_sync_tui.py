@@ -164,10 +164,12 @@ async def test_a_local_edit_reaches_the_commons(synced_app, colleague) -> None:
         app.data_changed()  # what every screen calls after a save
         await wait_until(
             pilot,
-            lambda: bool(announced)
-            and synced(app)()
-            and app.sync_state.pending == 0
-            and app.store.outbox.count() == 0,
+            lambda: (
+                bool(announced)
+                and synced(app)()
+                and app.sync_state.pending == 0
+                and app.store.outbox.count() == 0
+            ),
         )
         assert announced[0].pending == 1
         assert app.store.outbox.count() == 0
