@@ -74,7 +74,7 @@ def test_the_command_line_does_not_import_the_server_stack() -> None:
 
 def test_the_app_paints_its_first_frame_without_the_data_layer() -> None:
     # SQLAlchemy, the models and httpx take longer to import than Textual: the app opens the store
-    # in a thread after its first frame (tui/app.py), so they must not load with the app module.
+    # in a thread after its first frame (tui/startup.py), so they must not load with the app module.
     modules = imported_after(
         "fabriqueterm.tui.app",
         "fabriqueterm.cli",
