@@ -19,8 +19,10 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
     """Wait until background queries are done and their results are on screen.
 
     A query's result may open another screen (a dialog), which mounts and takes the focus in its own
-    turn: so this goes round until a round changes nothing (no worker running, the same screen and
-    focus before and after it), however slowly a busy machine gets there."""
+    turn, or move a cursor whose message starts the next query: so this goes round until a round
+    changes nothing (no worker waiting to start or running, the same screen and focus before and
+    after it), however slowly a busy machine gets there. A worker started during a round is still
+    pending when the round ends on a busy machine: ``is_finished``, not ``is_running``, sees it."""
     app = pilot.app
     for _ in range(12):
         with contextlib.suppress(WorkerCancelled):  # a newer query replaced it: waited next round
@@ -28,7 +30,7 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
         screen, focused = app.screen, app.focused
         await pilot.pause()
         if (
-            not any(worker.is_running for worker in app.workers)
+            all(worker.is_finished for worker in app.workers)
             and app.screen is screen
             and app.focused is focused
         ):
