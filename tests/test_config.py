@@ -50,8 +50,12 @@ def test_fabriqueterm_home_redirects_everything(fabriqueterm_home: Path) -> None
         paths.database,
         paths.config_file,
         paths.secrets_file,
+        paths.documents_dir,
     ):
         assert path.is_relative_to(fabriqueterm_home), path
+    assert paths.documents_dir == fabriqueterm_home / "documents"
+    # The demo's files written for people go to the same documents folder, not its data home.
+    assert Paths.under(demo_home()).documents_dir == paths.documents_dir
     assert demo_home().is_relative_to(fabriqueterm_home)
     assert not demo_home().is_relative_to(paths.data_dir)  # the demo never mixes with real data
     assert not fabriqueterm_home.exists()  # nothing created by merely asking
@@ -64,13 +68,18 @@ def test_without_fabriqueterm_home_the_user_dirs_are_used(
 
     monkeypatch.delenv("FABRIQUETERM_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "user"))
-    for variable in ("XDG_DATA_HOME", "XDG_CONFIG_HOME"):
+    for variable in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_DOCUMENTS_DIR"):
         monkeypatch.delenv(variable, raising=False)
     paths = Paths.default()
     assert paths.data_dir == Path(platformdirs.user_data_dir("fabriqueterm", appauthor=False))
     assert paths.config_dir == Path(platformdirs.user_config_dir("fabriqueterm", appauthor=False))
     assert paths.database.is_relative_to(tmp_path / "user")
     assert paths.config_file.is_relative_to(tmp_path / "user")
+    # Files written for people (summaries, exports) go to their documents folder.
+    assert paths.documents_dir == Path(platformdirs.user_documents_dir())
+    assert paths.documents_dir.is_relative_to(tmp_path / "user")
+    paths.ensure()
+    assert not paths.documents_dir.exists()  # created when a file is first written there
 
 
 def test_demo_home_can_be_set_on_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,5 +1,5 @@
 """Where data and config live, the config file (what people edit) and the secrets file (the API
-token, 0600, never printed).
+token, 0600, never printed), and the folder where the files the app writes for people go.
 
 ``$FABRIQUETERM_HOME`` puts all of them under one folder, so tests and the demo never touch a real
 coordinator's files. Nothing is created at import time.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,24 @@ class ConfigError(Exception):
     """A config file that cannot be used: says which file, which key and how to fix it."""
 
 
+def default_documents_dir() -> Path:
+    """Where the files the app writes for people go by default (weekly summaries, personal-data
+    exports): ``$FABRIQUETERM_HOME/documents`` when set, else the user's documents folder."""
+    home = os.environ.get(HOME_ENV)
+    if home:
+        return Path(home).expanduser() / "documents"
+    return Path(platformdirs.user_documents_dir())
+
+
 @dataclass(frozen=True)
 class Paths:
-    """Every file of one fabriqueterm home."""
+    """Every file of one fabriqueterm home, and the documents folder of its user."""
 
     data_dir: Path
     config_dir: Path
+    #: The person's documents folder (``$FABRIQUETERM_HOME/documents`` or ~/Documents), also for
+    #: the demo's home: what the app writes for people is found where their other files are.
+    documents_dir: Path = field(default_factory=default_documents_dir)
 
     @property
     def database(self) -> Path:

@@ -130,23 +130,26 @@ async def test_a_week_typed_by_hand_and_a_wrong_one(make_app) -> None:
 
 @pytest.mark.parametrize("fmt", ["csv", "md", "xlsx", "html"])
 async def test_export_each_format_writes_what_the_command_line_writes(
-    make_app, tmp_path, monkeypatch, fmt
+    make_app, tmp_path, monkeypatch, fabriqueterm_home, fmt
 ) -> None:
     work = tmp_path / "work"
     work.mkdir()
-    monkeypatch.chdir(work)
+    monkeypatch.chdir(work)  # where the app was started: not where its files go
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_summary(pilot)
         screen.query_one("#summary-format", Select).value = fmt
         await settle(pilot)
-        default = work / f"synthese-2026-W48.{fmt}"
+        # The documents folder ($FABRIQUETERM_HOME/documents here), created on the first write.
+        default = fabriqueterm_home / "documents" / f"synthese-2026-W48.{fmt}"
         assert screen.query_one("#summary-path", Input).value == str(default)
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert default.exists() and is_private(default)
-        assert str(default.name) in text_of(screen, "#summary-written")
-        assert any(str(default.name) in str(n.message) for n in app._notifications)
+        # The full path is said once written.
+        assert str(default) in text_of(screen, "#summary-written")
+        assert any(str(default) in str(n.message) for n in app._notifications)
+    assert list(work.iterdir()) == []
 
     from_cli = tmp_path / f"cli.{fmt}"
     assert (

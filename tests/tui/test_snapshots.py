@@ -7,12 +7,18 @@ the French catalogue does.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import Input, Select
-from tui_helpers import SIZE, settle, stop_blinking
+from tui_helpers import SIZE, TODAY, settle, stop_blinking
+
+from fabriqueterm.config import Config, Paths
+from fabriqueterm.domain.dates import Clock
+from fabriqueterm.store import Store
+from fabriqueterm.tui.app import FabriqueApp
 
 Step = str | Callable[[Any], Awaitable[None]]
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,3 +165,22 @@ def test_import_check_of_a_file_with_bad_rows(snap_compare, make_app, monkeypatc
 def test_erase_learner_confirmation(snap_compare, make_app) -> None:
     run = steps("4", "slash", "'Pinto", "enter", "enter", "ctrl+e", "'Pin")
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run)
+
+
+@pytest.fixture
+def first_run_app(paths: Paths) -> Iterator[FabriqueApp]:
+    """The app on an empty store, no server: what ``fabriqueterm`` shows the first time."""
+    clock = Clock(TODAY)
+    store = Store.open(paths.database, clock=clock)
+    try:
+        yield FabriqueApp(store, Config(language="en"), clock, paths=paths)
+    finally:
+        store.close()
+
+
+def test_first_run_welcome(snap_compare, first_run_app) -> None:
+    assert snap_compare(first_run_app, terminal_size=SIZE, run_before=steps())
+
+
+def test_first_run_welcome_80x24(snap_compare, first_run_app) -> None:
+    assert snap_compare(first_run_app, terminal_size=(80, 24), run_before=steps())

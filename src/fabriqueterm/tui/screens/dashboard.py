@@ -1,4 +1,5 @@
-"""The dashboard: where each site stands today, and the exit rates of the selected site's cohorts."""
+"""The dashboard: where each site stands today, and the exit rates of the selected site's cohorts.
+On a computer with no site and no sync (the first run), a welcome says which command to run."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from fabriqueterm.domain.indicators import IndicatorReport, Indicators
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.tui.format import bar, format_date, format_int
 from fabriqueterm.tui.screens.base import FabriqueScreen
+from fabriqueterm.tui.widgets.cards import welcome_card
 
 if TYPE_CHECKING:  # the models load SQLAlchemy: not before the first frame
     from fabriqueterm.domain.models import Cohort
@@ -88,6 +90,7 @@ class DashboardScreen(FabriqueScreen):
                 width = max(len(line) for line in label.splitlines())
                 table.add_column(Text(label, justify="right"), key=key, width=max(width, 7))
             yield table
+            yield Static("", id="dashboard-welcome")
             yield Static("", id="chart-title", classes="section-title")
             yield Static("", id="exit-chart")
 
@@ -109,6 +112,8 @@ class DashboardScreen(FabriqueScreen):
 
     def show_report(self, data: DashboardData) -> None:
         self.data = data
+        if self.show_welcome(not data.site_names and not self.fabrique.sync_configured):
+            return
         report = data.report
         self.query_one("#dashboard-as-of", Static).update(
             _(
@@ -135,6 +140,18 @@ class DashboardScreen(FabriqueScreen):
             self.query_one("#chart-title", Static).update(
                 _("No site yet: create one in Sites (key 6).")
             )
+
+    def show_welcome(self, shown: bool) -> bool:
+        """The first run: no site here and no sync to bring any. The welcome replaces the table
+        and the chart (they come back with the first site)."""
+        welcome = self.query_one("#dashboard-welcome", Static)
+        welcome.display = shown
+        for selector in ("#sites-indicators", "#chart-title", "#exit-chart"):
+            self.query_one(selector).display = not shown
+        if shown:
+            self.query_one("#dashboard-as-of", Static).update(_("Welcome to fabriqueterm"))
+            welcome.update(welcome_card(self.fabrique.config.server_url))
+        return shown
 
     @staticmethod
     def cells(name: str, indicators: Indicators, *, bold: bool = False) -> tuple[Any, ...]:

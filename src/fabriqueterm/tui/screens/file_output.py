@@ -1,12 +1,16 @@
 """Writing a file from the app: where to (a path input that completes folder and file names), a
-question before replacing a file, and the write itself, readable by its owner only."""
+question before replacing a file, and the write itself, readable by its owner only.
+
+Files go where people find them: the documents folder by default (:attr:`Paths.documents_dir`),
+a relative path is relative to it, a bare name gets the format's extension, and the full path is
+said once written."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterable
+from pathlib import Path, PurePath
 from typing import ClassVar
 
 from textual import on
@@ -17,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Button, Input, Label, Static
 
+from fabriqueterm.config import Paths
 from fabriqueterm.files import create_private_file
 from fabriqueterm.i18n import N_, _
 
@@ -25,12 +30,17 @@ class TargetError(ValueError):
     """A path the app cannot write to; the message says why and what to type instead."""
 
 
-def complete_path(value: str, suffixes: tuple[str, ...] = ()) -> str | None:
+def complete_path(
+    value: str, suffixes: tuple[str, ...] = (), base: Path | None = None
+) -> str | None:
     """``value`` completed with the first folder or file name it starts (folders end with "/";
-    files only with one of ``suffixes`` when given); None when nothing matches."""
+    files only with one of ``suffixes`` when given), a relative ``value`` inside ``base`` (else the
+    current folder); None when nothing matches."""
     if not value:
         return None
     typed = Path(value).expanduser()
+    if base is not None and not typed.is_absolute():
+        typed = base / typed
     folder, start = (typed, "") if value.endswith(os.sep) else (typed.parent, typed.name)
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name.casefold())
@@ -57,13 +67,21 @@ def complete_path(value: str, suffixes: tuple[str, ...] = ()) -> str | None:
 class PathSuggester(Suggester):
     """Suggests the rest of a folder or file name while a path is typed (→ accepts it)."""
 
-    def __init__(self, suffixes: tuple[str, ...] = ()) -> None:
+    def __init__(self, suffixes: tuple[str, ...] = (), base: Path | None = None) -> None:
         # Not cached: folders change while the app runs.
         super().__init__(use_cache=False, case_sensitive=True)
         self.suffixes = suffixes
+        self.base = base
 
     async def get_suggestion(self, value: str) -> str | None:
-        return await asyncio.to_thread(complete_path, value, self.suffixes)
+        return await asyncio.to_thread(complete_path, value, self.suffixes, self.base)
+
+
+def documents_folder(app: App[object]) -> Path:
+    """Where the app writes files for people by default: the documents folder of the app's paths
+    (``$FABRIQUETERM_HOME/documents`` in tests and the demo)."""
+    paths = getattr(app, "paths", None)
+    return (paths if isinstance(paths, Paths) else Paths.default()).documents_dir
 
 
 def shown_path(path: Path) -> str:
@@ -74,19 +92,54 @@ def shown_path(path: Path) -> str:
     return str(path)
 
 
-def resolve_target(text: str, default_name: str) -> Path:
-    """The file to write for the path a person typed: ``~`` expanded, relative to the current
-    folder, ``default_name`` inside it when it is a folder. :class:`TargetError` when empty or
-    when its folder does not exist (a typo should not create folders)."""
+def has_extension(name: str) -> bool:
+    """Whether a file name ends with an extension ("notes.txt", "bilan.S48"), not a bare name
+    ("synthese", "bilan 23.11.2026": digits only are no extension)."""
+    suffix = PurePath(name).suffix[1:]
+    return suffix.isalnum() and not suffix.isdigit()
+
+
+def with_extension(text: str, extension: str, known: Iterable[str]) -> str:
+    """``text`` (a typed path) ending with ``.extension`` when it ends with another of the
+    ``known`` extensions (case aside); unchanged otherwise."""
+    stripped = text.rstrip()
+    if not stripped or stripped.endswith(os.sep):
+        return text
+    suffix = PurePath(stripped).suffix
+    others = {other.casefold() for other in known} - {extension.casefold()}
+    if suffix[1:].casefold() in others:
+        return f"{stripped[: -len(suffix)]}.{extension}"
+    return text
+
+
+def resolve_target(
+    text: str,
+    default_name: str,
+    folder: Path,
+    *,
+    extension: str = "",
+    known: Iterable[str] = (),
+) -> Path:
+    """The file to write for the path a person typed: ``~`` expanded, relative to ``folder`` (the
+    documents folder), ``default_name`` inside it when it is a folder. With ``extension``, a bare
+    name gets it and a name ending with another of the ``known`` extensions gets it instead (the
+    extension follows the format). ``folder`` is created when missing; :class:`TargetError` when
+    the text is empty or names a folder that does not exist (a typo should not create folders)."""
     text = text.strip()
     if not text:
         raise TargetError(_("Give the file's name, e.g. {example}.").format(example=default_name))
+    if extension:
+        text = with_extension(text, extension, known)
     path = Path(text).expanduser()
     if not path.is_absolute():
-        path = Path.cwd() / path
+        path = folder / path
     try:
+        if folder in (path, path.parent):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         if path.is_dir():
             path = path / default_name
+        elif extension and not has_extension(path.name):
+            path = path.with_name(f"{path.name}.{extension}")
         folder_exists = path.parent.is_dir()
         if folder_exists and path.exists() and not path.is_file():
             raise TargetError(
@@ -183,18 +236,25 @@ class FilePathScreen(ModalScreen[Path | None]):
         Binding("escape", "cancel", N_("cancel"), id="file_path.cancel"),
     ]
 
-    def __init__(self, title: str, help_text: str, default: Path) -> None:
+    def __init__(self, title: str, help_text: str, default: Path, *, extension: str = "") -> None:
+        """``default`` is the file offered; a relative path is relative to its folder, and a bare
+        name gets ``extension``."""
         super().__init__()
         self.dialog_title = title
         self.help_text = help_text
         self.default = default
+        self.extension = extension
 
     def compose(self) -> ComposeResult:
         with Vertical(id="file-path-dialog", classes="dialog"):
             yield Label(self.dialog_title, classes="dialog-title")
             yield Static(self.help_text, classes="dialog-help")
             yield Label(_("File"), classes="form-label")
-            yield Input(str(self.default), id="file-path", suggester=PathSuggester())
+            yield Input(
+                shown_path(self.default),
+                id="file-path",
+                suggester=PathSuggester(base=self.default.parent),
+            )
             yield Static("", id="file-path-error", classes="form-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(_("Write"), variant="primary", id="file-path-write")
@@ -209,7 +269,12 @@ class FilePathScreen(ModalScreen[Path | None]):
     def action_choose(self) -> None:
         error = self.query_one("#file-path-error", Static)
         try:
-            path = resolve_target(self.query_one("#file-path", Input).value, self.default.name)
+            path = resolve_target(
+                self.query_one("#file-path", Input).value,
+                self.default.name,
+                self.default.parent,
+                extension=self.extension,
+            )
         except TargetError as problem:
             error.update(str(problem))
             error.add_class("-shown")

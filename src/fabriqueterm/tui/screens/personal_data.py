@@ -27,7 +27,7 @@ from fabriqueterm.reports.personal_data import (
 from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.screens.file_output import (
     FilePathScreen,
-    shown_path,
+    documents_folder,
     unless_kept,
     write_error_message,
     write_private_file,
@@ -51,7 +51,8 @@ def personal_data_filename(learner: Learner) -> str:
 
 
 def export_personal_data(screen: FabriqueScreen, learner: Learner) -> None:
-    """Ask where, then write everything held about ``learner`` as JSON (mode 0600)."""
+    """Ask where (the documents folder by default), then write everything held about ``learner``
+    as JSON (mode 0600) and say the file's full path."""
     store, name = screen.store, full_name(learner)
 
     def write(path: Path) -> None:
@@ -74,7 +75,7 @@ def export_personal_data(screen: FabriqueScreen, learner: Learner) -> None:
             else:
                 screen.notify(
                     _("Personal data of {name} written to {file} (readable by you only).").format(
-                        name=name, file=shown_path(path)
+                        name=name, file=path
                     ),
                     timeout=10,
                 )
@@ -92,7 +93,8 @@ def export_personal_data(screen: FabriqueScreen, learner: Learner) -> None:
                 "Everything this computer holds about them (profile, cohort, placements, follow-ups, history of "
                 "changes, changes not yet synced), as a JSON file readable by you only. Hand it to them, then delete it."
             ),
-            Path.cwd() / personal_data_filename(learner),
+            documents_folder(screen.app) / personal_data_filename(learner),
+            extension="json",
         ),
         chosen,
     )

@@ -1,5 +1,6 @@
 """The weekly summary in the app: preview and export in every format. The figures and the files
-come from :mod:`fabriqueterm.reports`; this screen only asks, shows and writes."""
+come from :mod:`fabriqueterm.reports`; this screen only asks, shows and writes (in the documents
+folder by default, with the chosen format's extension: :mod:`.file_output`)."""
 
 from __future__ import annotations
 
@@ -32,9 +33,11 @@ from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.screens.file_output import (
     PathSuggester,
     TargetError,
+    documents_folder,
     resolve_target,
     shown_path,
     unless_kept,
+    with_extension,
     write_error_message,
     write_private_file,
 )
@@ -78,8 +81,8 @@ class Written:
 
 
 class SummaryScreen(FabriqueScreen):
-    """The weekly summary: week, sites and format on the left, the figures on the right, and the
-    file written where the person says."""
+    """The weekly summary: week, sites and format on the left, the figures on the right, and below
+    them the file to write (the whole width, so a long path reads)."""
 
     HELP = N_(
         "The weekly summary of your sites: choose the week ([ and ] move by a week), the sites and the "
@@ -147,15 +150,16 @@ class SummaryScreen(FabriqueScreen):
                 yield Label(_("Sites"), classes="form-label")
                 yield SelectionList[str](id="summary-sites")
                 yield Static("", id="summary-sites-error", classes="form-error")
-                yield Label(_("File"), classes="form-label")
-                yield Input(id="summary-path", suggester=PathSuggester())
-                yield Static("", id="summary-path-error", classes="form-error")
-                yield Button(_("Write the file"), variant="primary", id="summary-write")
-                yield Static("", id="summary-written")
             with Vertical(id="summary-result"):
                 yield Static("", id="summary-title", classes="section-title")
                 yield Static("", id="summary-period")
                 yield DataTable(id="summary-preview", cursor_type="row")
+        with Horizontal(id="summary-save"):
+            yield Label(_("File"), id="summary-path-label")
+            yield Input(id="summary-path", suggester=PathSuggester(base=documents_folder(self.app)))
+            yield Button(_("Write the file"), variant="primary", id="summary-write")
+        yield Static("", id="summary-path-error", classes="form-error")
+        yield Static("", id="summary-written")
 
     # --- choices ----------------------------------------------------------------------------
 
@@ -232,6 +236,10 @@ class SummaryScreen(FabriqueScreen):
 
     @on(Select.Changed, "#summary-format")
     def _format_changed(self) -> None:
+        """The path follows the format: the default one, or the extension of a typed one."""
+        field = self.query_one("#summary-path", Input)
+        if field.value not in ("", self._default_path):
+            field.value = with_extension(field.value, self.fmt(), FORMATS)
         self.update_default_path()
 
     @on(Input.Changed, "#summary-path")
@@ -332,11 +340,14 @@ class SummaryScreen(FabriqueScreen):
             self.action_write()
 
     def update_default_path(self) -> None:
-        """The path field follows the week and the format until the person types their own."""
+        """The path field follows the week and the format until the person types their own: the
+        documents folder (``$FABRIQUETERM_HOME/documents`` in tests and the demo)."""
         if self.summary is None:
             return
         field = self.query_one("#summary-path", Input)
-        default = str(Path.cwd() / default_filename(self.summary, self.fmt()))
+        default = shown_path(
+            documents_folder(self.app) / default_filename(self.summary, self.fmt())
+        )
         if field.value in ("", self._default_path):
             field.value = default
         self._default_path = default
@@ -374,7 +385,11 @@ class SummaryScreen(FabriqueScreen):
         summary, fmt = self.summary, self.fmt()
         try:
             path = resolve_target(
-                self.query_one("#summary-path", Input).value, default_filename(summary, fmt)
+                self.query_one("#summary-path", Input).value,
+                default_filename(summary, fmt),
+                documents_folder(self.app),
+                extension=fmt,
+                known=FORMATS,
             )
         except TargetError as error:
             self.path_error(str(error))
@@ -409,9 +424,7 @@ class SummaryScreen(FabriqueScreen):
             self.notify(written.error, title=_("Nothing written"), severity="error", timeout=10)
             return
         week = self.summary.week if self.summary else ""
-        message = _("Weekly summary {week} written to {file}.").format(
-            week=week, file=shown_path(written.path)
-        )
+        message = _("Weekly summary {week} written to {file}.").format(week=week, file=written.path)
         done.update(message)
         self.notify(message, timeout=8)
 

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -27,6 +28,7 @@ from fabriqueterm.sync.engine import rejection_message
 from fabriqueterm.tui.format import format_int
 from fabriqueterm.tui.messages import SyncPhase, SyncState
 from fabriqueterm.tui.screens.base import AppAccess, FabriqueScreen
+from fabriqueterm.tui.widgets.cards import login_card
 
 OUTBOX_SHOWN = 500
 
@@ -166,11 +168,13 @@ class SyncScreen(FabriqueScreen):
 
     def show_state(self, state: SyncState) -> None:
         self.query_one("#sync-state", Static).update(state.label())
-        if state.phase == SyncPhase.NOT_CONFIGURED:
-            explain = _(
-                "No commons server is set (server_url in {file}). Everything you enter stays on this "
-                "device and is kept in the list below, ready to be sent once sync is set up."
-            ).format(file=self.fabrique.config_file_shown)
+        explain: str | Text
+        app = self.fabrique
+        if state.phase == SyncPhase.NOT_CONFIGURED or (
+            state.phase == SyncPhase.NOT_STARTED and not app.sync_configured
+        ):
+            # No server, or no token: the exact command that connects this computer.
+            explain = login_card(app.config.server_url, app.config_file_shown)
         elif state.phase == SyncPhase.NOT_STARTED:
             explain = state.detail or _(
                 "A commons server is set but no sync has run yet. The changes below wait on this device; nothing is lost."

@@ -1,8 +1,13 @@
-"""Text blocks describing a learner: contact card and history (placements, follow-ups)."""
+"""Text blocks: a learner's contact card and history (placements, follow-ups), and the first-run
+cards saying which command connects this computer to a commons or opens the demo.
+
+Light to import (the dashboard, shown first, uses the first-run cards): the models and the store
+are named for type checking only."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -16,10 +21,98 @@ from fabriqueterm.domain.enums import (
     PlacementKind,
     QualificationLevel,
 )
-from fabriqueterm.domain.models import FollowUp, Placement
 from fabriqueterm.i18n import _
-from fabriqueterm.store.repositories import LearnerProfile
 from fabriqueterm.tui.format import format_date, format_phone, yes_no
+
+if TYPE_CHECKING:
+    from fabriqueterm.domain.models import FollowUp, Placement
+    from fabriqueterm.store.repositories import LearnerProfile
+
+#: The address shown in the login command when no commons server is set yet.
+EXAMPLE_SERVER = "https://commons.example.org"
+COMMAND_STYLE = "bold"
+
+
+def login_command(server_url: str = "") -> str:
+    """The command that connects this computer to the commons at ``server_url``."""
+    return f"fabriqueterm login {server_url or EXAMPLE_SERVER}"
+
+
+def _command(text: Text, command: str) -> None:
+    """A command on its own line, indented, ready to be typed (never translated)."""
+    text.append("\n    ")
+    text.append(command, style=COMMAND_STYLE)
+    text.append("\n")
+
+
+def welcome_card(server_url: str = "") -> Text:
+    """What the app says on a computer with no data and no sync: how to log in to the commons
+    (``server_url`` when set, else an example address), how to try the demo, or how to start alone."""
+    text = Text()
+    if server_url:
+        text.append(
+            _("This computer holds no data yet and is not logged in to the commons {url}.").format(
+                url=server_url
+            )
+        )
+    else:
+        text.append(_("This computer holds no data yet and is not connected to a commons server."))
+    text.append("\n\n")
+    text.append(
+        _(
+            "To work with your network's commons: quit the app (ctrl+q) and log in with the "
+            "address and the token your commons administrator gave you:"
+        )
+    )
+    _command(text, login_command(server_url))
+    text.append(
+        _(
+            "then run fabriqueterm again: the first sync brings the sites you work on, with their "
+            "cohorts and learners."
+        )
+    )
+    text.append("\n\n")
+    text.append(_("To try the app on made-up data first, quit and run:"))
+    _command(text, "fabriqueterm demo")
+    text.append(_("The demo keeps its data apart from yours."))
+    text.append("\n\n")
+    text.append(
+        _(
+            "To work on this computer only, without a commons: create your first site in Sites "
+            "(key 6)."
+        )
+    )
+    return text
+
+
+def login_card(server_url: str, config_file: str) -> Text:
+    """What the sync screen says while nothing can be sent: no commons server set (``server_url``
+    empty, kept in ``config_file``) or no token yet. The exact command to run, not only a file."""
+    text = Text()
+    if server_url:
+        text.append(
+            _(
+                "Not logged in to the commons {url}: your changes wait on this computer and "
+                "nothing is lost. To send them, quit the app (ctrl+q) and run (it asks for the "
+                "token your commons administrator gave you):"
+            ).format(url=server_url)
+        )
+    else:
+        text.append(
+            _(
+                "No commons server is set: everything you enter stays on this computer and "
+                "waits in the list below, ready to be sent. To sync with your network's commons, "
+                "quit the app (ctrl+q) and run, with the address your commons administrator gave "
+                "you (it asks for your token):"
+            )
+        )
+    _command(text, login_command(server_url))
+    text.append(
+        _("then open the app again (fabriqueterm). The address is kept in {file}.").format(
+            file=config_file
+        )
+    )
+    return text
 
 
 def label_of(enum: type, value: str | None) -> str:
