@@ -31,6 +31,9 @@ from fabriqueterm.tui.screens.personal_data import ask_to_erase, export_personal
 from fabriqueterm.tui.widgets import history as history_lines
 from fabriqueterm.tui.widgets.cards import is_overdue, label_of, profile_card
 
+#: A date as format_date writes it, in either language (25/11/2026, 2026-11-25).
+DATE_WIDTH = 10
+
 
 @dataclass(frozen=True)
 class LearnerLine:
@@ -169,7 +172,10 @@ class LearnerDetailScreen(FabriqueScreen):
             yield Static("", id="learner-changes")
             yield Static(_("Placements"), classes="section-title")
             placements: DataTable[Any] = DataTable(id="learner-placements", cursor_type="row")
-            placements.add_column(_("Start"), key="start")
+            # Dates have a fixed width (as every other column here): a width measured from the rows
+            # is applied when the table is next idle, and a dialog opened before that left the
+            # header drawn with the old width beneath it.
+            placements.add_column(_("Start"), key="start", width=DATE_WIDTH)
             placements.add_column(_("Kind"), key="kind", width=38)
             placements.add_column(_("Job title"), key="job", width=30)
             placements.add_column(_("Partner"), key="partner", width=30)
@@ -177,8 +183,8 @@ class LearnerDetailScreen(FabriqueScreen):
             yield Static(_("Follow-ups"), classes="section-title")
             follow_ups: DataTable[Any] = DataTable(id="learner-follow-ups", cursor_type="row")
             follow_ups.add_column(_("Milestone"), key="milestone", width=16)
-            follow_ups.add_column(_("Due"), key="due")
-            follow_ups.add_column(_("Done"), key="done")
+            follow_ups.add_column(_("Due"), key="due", width=DATE_WIDTH)
+            follow_ups.add_column(_("Done"), key="done", width=DATE_WIDTH)
             follow_ups.add_column(_("Channel"), key="channel", width=7)
             follow_ups.add_column(_("Outcome"), key="outcome", width=12)
             follow_ups.add_column(_("Notes"), key="notes", width=44)
