@@ -10,13 +10,12 @@ import shutil
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Static
-from tui_helpers import SIZE, settle
+from tui_helpers import SIZE, settle, until
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sync"))
 
@@ -115,11 +114,11 @@ def synced_app(tmp_path: Path, team: Team, closing: list) -> Callable[..., Fabri
 
 
 async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; sync state: {pilot.app.sync_state}")
-        await pilot.pause(0.05)
+    """:func:`tui_helpers.until`, saying where sync stood when it gave up."""
+    try:
+        await until(pilot, predicate, "the sync condition", timeout)
+    except AssertionError as error:
+        raise AssertionError(f"timed out; sync state: {pilot.app.sync_state}") from error
 
 
 def synced(app: FabriqueApp) -> Callable[[], bool]:
