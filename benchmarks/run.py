@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import Row, print_table  # noqa: E402
 
-SUITES = ("foundation", "server", "sync", "tui", "reports")
+SUITES = ("foundation", "server", "sync", "tui", "search", "reports")
 
 
 def main(argv: list[str] | None = None) -> int:

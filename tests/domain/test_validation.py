@@ -18,7 +18,7 @@ from fabriqueterm.domain.validation import (
     normalise_phone,
     validate,
 )
-from fabriqueterm.i18n import set_language
+from fabriqueterm.i18n import _, set_language
 
 SITE = {"name": "Fabrique de Roubaix", "city": "Roubaix", "region": "Hauts-de-France"}
 COHORT = {
@@ -326,7 +326,47 @@ def test_enumerated_fields_refuse_other_values(
 ) -> None:
     error = only_error(entity, {**VALID[entity], field: bad})
     assert (error.field, error.value, error.code) == (field, bad, "choice")
-    assert dict(error.params) == {"choices": choices}
+    # The codes for a program reading the reason; the enum, to show its labels to a person.
+    assert dict(error.params)["choices"] == choices
+    enum = getattr(enums, dict(error.params)["enum"])
+    assert ", ".join(member.value for member in enum) == choices
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize(
+    ("entity", "field", "bad", "enum"),
+    [
+        ("learner", "gender", "Z", enums.Gender),
+        ("learner", "qualification", "9", enums.QualificationLevel),
+        ("learner", "status", "expelled", enums.LearnerStatus),
+        ("placement", "kind", "cdd", enums.PlacementKind),
+        ("follow_up", "outcome", "maybe", enums.Outcome),
+        ("partner", "kinds", "boss", enums.PartnerKind),
+    ],
+)
+def test_a_refused_choice_lists_the_labels_a_person_reads_never_the_codes(
+    language: str, entity: str, field: str, bad: str, enum: Any
+) -> None:
+    """Finding 8 of issue 12: "l'une des valeurs : F, M, X" showed the stored codes."""
+    set_language(language)
+    error = only_error(entity, {**VALID.get(entity, PARTNER), field: bad})
+    labels = " · ".join(member.label for member in enum)
+    assert error.expected == _("one of: {choices}").format(choices=labels)
+    assert labels in str(error)
+    codes = ", ".join(member.value for member in enum)
+    assert codes not in str(error)
+    assert not [m.value for m in enum if "_" in m.value and m.value in str(error)]
+
+
+def test_the_choice_follows_a_language_switch() -> None:
+    error = only_error("learner", {**LEARNER, "gender": "Z"})
+    set_language("en")
+    assert str(error) == (
+        "gender: “Z” is not valid; expected one of: woman · man · non-binary / not stated."
+    )
+    set_language("fr")
+    assert str(error).startswith("genre : « Z » n'est pas valide ; attendu : l'une des valeurs : ")
+    assert enums.Gender.F.label in str(error)
 
 
 def test_numbers_out_of_range_say_the_range() -> None:
@@ -343,6 +383,9 @@ def test_numbers_out_of_range_say_the_range() -> None:
 def test_too_long_text_says_the_limit() -> None:
     error = only_error("site", {**SITE, "name": "x" * 201})
     assert (error.field, error.code, dict(error.params)) == ("name", "too_long", {"limit": 200})
+    set_language("en")
+    assert error.expected == "at most 200 characters"
+    assert FieldError("name", "xy", "too_long", (("limit", 1),)).expected == "at most 1 character"
 
 
 # --- enumerations exactly as docs/domain.md --------------------------------------------------------

@@ -119,6 +119,15 @@ def test_import_good_file(home, network, capsys):
     assert len(network.store.learners.in_cohort(cohort)) == 3 + 4
 
 
+def test_import_counts_take_the_singular(home, network, capsys, tmp_path):
+    """Issue 12, finding 8: "1 rows", "1 learners imported"."""
+    path = tmp_path / "one.csv"
+    path.write_text("Prénom;Nom;Genre;Niveau\nAda;Lovelace;F;7\n", encoding="utf-8")
+    assert run(["import", "learners", str(path), "--cohort", network.cohorts["B1"]]) == 0
+    out = capsys.readouterr().out
+    assert ": 1 row, UTF-8" in out and "1 learner imported into the cohort" in out
+
+
 def test_import_bad_file_writes_nothing_then_valid_only(home, network, capsys):
     store, cohort = network.store, network.cohorts["B1"]
     count = store.learners.count()

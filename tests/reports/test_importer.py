@@ -7,13 +7,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from fabriqueterm.domain.enums import CohortStatus
+from fabriqueterm.i18n import _, set_language
 from fabriqueterm.reports.importer import (
+    TARGETS,
     ImportFileError,
     apply_import,
     decode,
     parse_mapping,
     prepare_import,
     sniff_delimiter,
+    target_label,
 )
 
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "import"
@@ -334,3 +338,78 @@ def test_cohort_by_name_or_a_helpful_list(network, tmp_path):
         and "TAI 2026-2027" in message
         and "Dev web 2026" not in message
     )
+
+
+# --- fields and values by their labels (issue 12, finding 8) -------------------------------------
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_mapping_names_the_field_by_its_label_in_the_ui_language(network, language):
+    """The mapping showed and asked for codes ("Nom usuel=last_name"): a person names the field."""
+    set_language(language)
+    store, cohort = network.store, network.cohorts["B1"]
+    path = SAMPLES / "apprenants-colonnes-a-renommer.csv"
+    label = target_label("last_name")  # "nom" in French, "last name" in English
+    plan = prepare_import(store, path, cohort, mapping=parse_mapping([f"Nom usuel={label}"]))
+    assert plan.columns["Nom usuel"] == "last_name" and plan.ok
+    # The English label works in both languages, and the code still does (scripts written before).
+    for target in ("last_name", "LAST NAME", "Last name"):
+        assert parse_mapping([f"Nom usuel={target}"]) == {"Nom usuel": target}
+        plan = prepare_import(store, path, cohort, mapping={"Nom usuel": target})
+        assert plan.columns["Nom usuel"] == "last_name"
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_mapping_errors_list_the_fields_by_their_labels(network, language, tmp_path):
+    set_language(language)
+    with pytest.raises(ImportFileError) as caught:
+        parse_mapping(["Nom=pointure"])
+    message = str(caught.value)
+    assert target_label("birth_date") in message and target_label("dropout_reason") in message
+    assert not [code for code in TARGETS if "_" in code and code in message]
+    path = tmp_path / "no-name.csv"
+    path.write_text("Prénom;Genre\nAda;F\n", encoding="utf-8")
+    with pytest.raises(ImportFileError) as caught:
+        prepare_import(network.store, path, network.cohorts["B1"])
+    message = str(caught.value)
+    assert target_label("last_name") in message and target_label("qualification") in message
+    assert not [code for code in TARGETS if "_" in code and code in message]
+
+
+def test_birth_date_is_shown_by_its_label(network):
+    set_language("fr")
+    plan = prepare_import(
+        network.store, SAMPLES / "apprenants-windows-1252.csv", network.cohorts["B1"]
+    )
+    assert plan.columns["Date de naissance"] == "birth_date"
+    assert target_label("birth_date") == _("birth date") != "birth_date"
+
+
+def test_cells_holding_the_labels_an_error_lists_are_read(network, tmp_path):
+    """An error lists the labels of the current language: typing one of them must then work."""
+    set_language("fr")
+    from fabriqueterm.domain.enums import Gender, LearnerStatus, QualificationLevel
+
+    path = tmp_path / "labels.csv"
+    path.write_text(
+        "Prénom;Nom;Genre;Niveau;Statut\n"
+        f"Ana;Un;{Gender.X.label};{QualificationLevel.L6.label};{LearnerStatus.ENROLLED.label}\n"
+        f"Bo;Deux;{Gender.F.label.upper()};{QualificationLevel.NONE.label};{LearnerStatus.CANDIDATE.label}\n",
+        encoding="utf-8",
+    )
+    plan = prepare_import(network.store, path, network.cohorts["B1"])
+    assert plan.ok, [str(e) for e in plan.errors]
+    values = [
+        (row.values["gender"], row.values["qualification"], row.values["status"])
+        for row in plan.rows
+    ]
+    assert values == [("X", "6", "enrolled"), ("F", "none", "candidate")]
+
+
+def test_the_cohort_list_shows_statuses_by_their_labels(network):
+    set_language("fr")
+    with pytest.raises(ImportFileError) as caught:
+        prepare_import(network.store, SAMPLES / "learners-utf8-comma-english.csv", "Nope")
+    message = str(caught.value)
+    assert CohortStatus.RUNNING.label in message or CohortStatus.PLANNED.label in message
+    assert ", running)" not in message and ", planned)" not in message

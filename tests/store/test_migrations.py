@@ -276,6 +276,104 @@ def test_database_from_schema_v1_upgrades_with_no_row_lost(tmp_path: Path) -> No
         assert table_rows(backup, table) == rows, table
 
 
+#: Learners added to the rows of version 1 in a database at version 5, before the search index
+#: of version 6: found as they are typed once upgraded.
+V5_LEARNERS = [
+    (
+        "0199a8a0-0000-7000-8000-00000000d005",
+        "Ahmed",
+        "Saïdi",
+        None,
+        "+33651316127",
+        None,
+    ),
+    (
+        "0199a8a0-0000-7000-8000-00000000d006",
+        "Zoé",
+        "Martin",
+        "zoe.martin@example.org",
+        "+33612345679",
+        None,
+    ),
+    (
+        "0199a8a0-0000-7000-8000-00000000d007",
+        "Zoé",
+        "Marchand",
+        None,
+        "+33612000000",
+        TS,  # deleted
+    ),
+]
+
+
+def build_v5_database(path: Path) -> None:
+    """The rows of version 1 and :data:`V5_LEARNERS` in a database at version 5."""
+    connection = sqlite3.connect(path)
+    try:
+        for migration in MIGRATIONS[:5]:
+            for statement in migration:
+                connection.execute(statement)
+        for table, rows in V1_ROWS.items():
+            marks = ", ".join("?" * len(rows[0]))
+            connection.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        learner = V1_ROWS["learner"][0]
+        for row_id, first, last, email, phone, deleted_at in V5_LEARNERS:
+            values = (row_id, TS, TS, None, deleted_at, *learner[5:7], first, last, email, phone)
+            marks = ", ".join("?" * len(learner))
+            connection.execute(
+                f"INSERT INTO learner VALUES ({marks})", values + tuple(learner[len(values) :])
+            )
+        connection.execute("PRAGMA user_version = 5")
+        connection.commit()
+    finally:
+        connection.close()
+
+
+@pytest.mark.skipif(SCHEMA_VERSION < 6, reason="no search-as-typed index yet")
+def test_database_from_schema_v5_finds_people_as_typed_once_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    build_v5_database(path)
+    path.chmod(0o600)
+    before = table_rows(path, "learner")
+
+    with Store.open(path, clock=Clock(date(2026, 12, 7))) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert table_rows(path, "learner") == before  # no row lost or changed
+
+        def found(needle: str) -> list[str]:
+            rows, total = store.learners.search(needle)
+            assert total == len(rows)
+            return [row.id for row in rows]
+
+        ahmed, zoe, gone = (row[0] for row in V5_LEARNERS)
+        assert found("Ahmed Saïdi") == found("saidi ahmed") == [ahmed]
+        assert found("Zoé Martin") == found("martin zoe") == found("zoe mar") == [zoe]
+        assert found("zoe") == [zoe]  # Zoé Marchand is deleted: not found
+        assert found("0612") == [LEARNER_IDS[0], zoe]  # not Ahmed's 06 51 31 61 27
+        assert found("+33 6 51") == [ahmed]
+        assert found("aicha benali") == [LEARNER_IDS[0]]
+        assert found("Martin") == [zoe]  # Lucas Martin was deleted at v1
+        # The index follows new writes, and the deleted learner stays out of it.
+        store.learners.update(zoe, {"last_name": "Lefèvre", "email": None})
+        assert found("lefevre zoe") == [zoe] and found("zoe martin") == []
+        assert gone not in found("marchand")
+
+    connection = sqlite3.connect(path)
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        connection.execute(
+            "INSERT INTO learner_search (learner_search, rank) VALUES ('integrity-check', 1)"
+        )
+    finally:
+        connection.close()
+    backup = path.with_name(f"{path.name}.before-v{SCHEMA_VERSION}")
+    connection = sqlite3.connect(backup)
+    try:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 5
+    finally:
+        connection.close()
+
+
 def test_opening_an_up_to_date_database_makes_no_backup(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     for _ in range(2):

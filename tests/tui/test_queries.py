@@ -1,5 +1,6 @@
 """The store's read methods the app's screens use: bounded pages with true totals, filters, and
-the call log written in one transaction."""
+the call log written in one transaction; and people found as they are typed in the palette and the
+learners list (issue 12, finding 4)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tui_helpers import TODAY
+from tui_helpers import SIZE, TODAY, palette_highlights, settle, until
 
 from fabriqueterm.domain.dates import Clock
 from fabriqueterm.store import Store
 from fabriqueterm.store.repositories import CallLogValidationError
+from fabriqueterm.tui.app import FabriqueApp
+from fabriqueterm.tui.commands import highlight_words
+from fabriqueterm.tui.screens.learners import LearnerDetailScreen, LearnersScreen
 
 
 @pytest.fixture
@@ -32,7 +36,8 @@ def test_pages_are_bounded_and_count_everything(demo_store: Store) -> None:
     assert names == sorted(names)
 
 
-@pytest.mark.parametrize("needle", ["ma", "mar", "example.org"])  # a name prefix, then trigrams
+# Word starts of one and two letters, an email's words, the start of phone numbers.
+@pytest.mark.parametrize("needle", ["m", "ma", "example.org", "06 1"])
 def test_search_pages_follow_one_another_and_keep_the_total(demo_store: Store, needle: str) -> None:
     everything = demo_store.learners.page(needle, limit=500)
     assert 20 <= everything.total == len(everything.rows) < 300
@@ -138,3 +143,101 @@ def test_partner_detail_reads(demo_store: Store) -> None:
     assert site.id not in {s.id for s in demo_store.partners.sites_of(employer.id)}
     demo_store.partners.link(employer.id, site.id)
     assert site.id in {s.id for s in demo_store.partners.sites_of(employer.id)}
+
+
+# --- people found as they are typed, in the palette and the learners list ---------------------------
+
+
+def add_people(app: FabriqueApp) -> dict[str, str]:
+    """Zoé Martin (06 12 34 56 78) and Ahmed Saïdi (06 51 31 61 27) in a demo cohort: their ids."""
+    cohort = app.store.cohorts.page(status="running").rows[0].cohort
+    people = {}
+    for first, last, phone in (
+        ("Zoé", "Martin", "06 12 34 56 78"),
+        ("Ahmed", "Saïdi", "06 51 31 61 27"),
+    ):
+        learner = app.store.learners.create(
+            {
+                "cohort_id": cohort.id,
+                "first_name": first,
+                "last_name": last,
+                "phone": phone,
+                "gender": "X",
+                "qualification": "4",
+                "status": "enrolled",
+            }
+        )
+        people[f"{first} {last}"] = learner.id
+    return people
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("Ahmed Saïdi", "Ahmed Saïdi"),
+        ("Zoé Martin", "Zoé Martin"),
+        ("saidi ahmed", "Ahmed Saïdi"),
+        ("zoe mar", "Zoé Martin"),
+    ],
+)
+async def test_the_palette_finds_a_learner_typed_as_displayed(
+    make_app, typed: str, name: str
+) -> None:
+    app = make_app()
+    people = add_people(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *typed)
+        await settle(pilot)  # the search of the whole text typed is done, not one of a prefix
+        await until(pilot, palette_highlights(app, name), f"the palette to offer {name}")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LearnerDetailScreen)
+        assert app.screen.learner_id == people[name]
+
+
+def listed(screen: LearnersScreen) -> list[str]:
+    table = screen.table
+    return [
+        screen.row_id(row) for row in map(table.row_at, range(table.row_count)) if row is not None
+    ]
+
+
+@pytest.mark.anyio
+async def test_the_learners_filter_finds_names_and_numbers_as_typed(make_app) -> None:
+    app = make_app()
+    people = add_people(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LearnersScreen)
+        await pilot.press("slash", *"zoé mar")
+        await settle(pilot)
+        assert listed(screen) == [people["Zoé Martin"]]
+        for _ in "zoé mar":
+            await pilot.press("backspace")
+        await pilot.press(*"SAIDI ahmed")
+        await settle(pilot)
+        assert listed(screen) == [people["Ahmed Saïdi"]]
+        for _ in "SAIDI ahmed":
+            await pilot.press("backspace")
+        await pilot.press(*"0612 34")  # 06 12 34 56 78, not 06 51 31 61 27
+        await settle(pilot)
+        assert people["Zoé Martin"] in listed(screen)
+        assert people["Ahmed Saïdi"] not in listed(screen)
+
+
+def highlighted(text: str, query: str) -> tuple[str, float]:
+    content, share = highlight_words(text, query, "reverse")
+    return "".join(text[span.start : span.end] for span in content.spans), share
+
+
+def test_palette_hits_highlight_the_words_typed_accents_and_case_ignored() -> None:
+    assert highlighted("Zoé Martin", "zoe MAR") == ("ZoéMar", 6 / 9)
+    assert highlighted("Ahmed Saïdi", "saidi") == ("Saïdi", 5 / 10)
+    assert highlighted("Lætitia Øster", "laetitia oster") == ("LætitiaØster", 1.0)
+    assert highlighted("Anna Tanner", "an") == ("An", 2 / 10)  # a word's start first
+    assert highlighted("Développeur·se web", "peur") == ("peur", 4 / 16)  # else anywhere
+    assert highlighted("Zoé Martin", "06 12") == ("", 0.0)  # found by the phone number

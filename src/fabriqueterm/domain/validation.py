@@ -34,7 +34,7 @@ from fabriqueterm.domain.enums import (
     PlacementKind,
     QualificationLevel,
 )
-from fabriqueterm.i18n import N_, _
+from fabriqueterm.i18n import N_, _, ngettext
 
 FIELD_LABELS: dict[str, str] = {
     "name": N_("name"),
@@ -83,7 +83,6 @@ _EXPECTED: dict[str, str] = {
     "missing": N_("a value (this field is required)"),
     "required": N_("a value (this field is required)"),
     "blank": N_("a value (this field is required)"),
-    "too_long": N_("at most {limit} characters"),
     "int": N_("a whole number"),
     "int_range": N_("a whole number between {low} and {high}"),
     "bool": N_("yes or no"),
@@ -108,6 +107,29 @@ _EXPECTED: dict[str, str] = {
 }
 
 
+#: The enums a "choice" error can name (its ``enum`` parameter), to list their labels, not their codes.
+_CHOICE_ENUMS: dict[str, type[StrEnum]] = {
+    enum.__name__: enum
+    for enum in (
+        Channel,
+        CohortStatus,
+        Gender,
+        LearnerStatus,
+        Milestone,
+        Outcome,
+        PartnerKind,
+        PlacementKind,
+        QualificationLevel,
+    )
+}
+
+
+def choice_labels(enum: type[StrEnum]) -> str:
+    """The values of ``enum`` as a person reads them, in the UI language: "woman · man · …"
+    (a middle dot, as labels may hold commas: "level 3 (CAP, BEP)")."""
+    return " · ".join(member.label for member in enum)  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One problem with one field. ``str()`` renders it in the current UI language."""
@@ -123,7 +145,16 @@ class FieldError:
 
     @property
     def expected(self) -> str:
-        return _(_EXPECTED.get(self.code, self.code)).format(**dict(self.params))
+        params = dict(self.params)
+        if self.code == "too_long":
+            limit = params.get("limit") or 0
+            return ngettext(
+                "at most {limit} character", "at most {limit} characters", limit
+            ).format(limit=limit)
+        enum = _CHOICE_ENUMS.get(str(params.get("enum", "")))
+        if self.code == "choice" and enum is not None:
+            params["choices"] = choice_labels(enum)
+        return _(_EXPECTED.get(self.code, self.code)).format(**params)
 
     def __str__(self) -> str:
         shown = "" if self.value is None else str(self.value).strip()
@@ -289,7 +320,9 @@ class PartnerIn(_Input):
         kinds = [str(k).strip() for k in items if str(k).strip()]
         allowed = [k.value for k in PartnerKind]
         if not kinds or any(k not in allowed for k in kinds):
-            raise PydanticCustomError("choice", "bad kind", {"choices": ", ".join(allowed)})
+            raise PydanticCustomError(
+                "choice", "bad kind", {"choices": ", ".join(allowed), "enum": PartnerKind.__name__}
+            )
         return ",".join(k for k in allowed if k in kinds)  # canonical order, no duplicates
 
 
@@ -364,6 +397,24 @@ INPUT_MODELS: dict[str, type[_Input]] = {
     for m in (SiteIn, CohortIn, PartnerIn, PartnerSiteIn, LearnerIn, PlacementIn, FollowUpIn)
 }
 
+#: Each entity as a person names it (English msgids, translated where shown).
+ENTITY_LABELS: dict[str, str] = {
+    "site": N_("site"),
+    "partner": N_("partner"),
+    "partner_site": N_("partner's site"),
+    "cohort": N_("cohort"),
+    "learner": N_("learner"),
+    "follow_up": N_("follow-up"),
+    "placement": N_("placement"),
+    "conflict": N_("conflict"),
+}
+
+
+def entity_label(entity: str) -> str:
+    """An entity's name in the UI language: "follow_up" -> "suivi"."""
+    return _(ENTITY_LABELS.get(entity, entity))
+
+
 # Cross-field errors are reported on the field a person must change.
 _MODEL_ERROR_FIELD = {"end_after_start": "end_date", "dropout_needs_date": "dropout_date"}
 
@@ -402,8 +453,13 @@ def _field_error(model: type[_Input], data: dict[str, Any], err: dict[str, Any])
             ),
             None,
         )
-        choices = ", ".join(m.value for m in enum_type) if enum_type else ""
-        return FieldError(field, value, "choice", (("choices", choices),))
+        if enum_type is None:
+            return FieldError(field, value, "choice", (("choices", ""),))
+        # The codes for a program reading the reason; the labels are shown (FieldError.expected).
+        choices = ", ".join(m.value for m in enum_type)
+        return FieldError(
+            field, value, "choice", (("choices", choices), ("enum", enum_type.__name__))
+        )
     if kind == "extra_forbidden":
         return FieldError(field, value, "unknown_field")
     if kind in {"string_type"}:

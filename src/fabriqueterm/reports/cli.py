@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fabriqueterm.i18n import _
+from fabriqueterm.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from fabriqueterm.store.db import Store
@@ -133,12 +133,12 @@ def _delimiter(text: str) -> str:
 
 def cmd_import_learners(args: argparse.Namespace) -> int:
     """Read a CSV file, report bad rows and duplicates, write the rows (all or nothing by default)."""
-    from fabriqueterm.domain.validation import FIELD_LABELS
     from fabriqueterm.reports.importer import (
         ENCODING_NAMES,
         apply_import,
         parse_mapping,
         prepare_import,
+        target_label,
     )
 
     mapping = parse_mapping(args.map or [])
@@ -153,7 +153,11 @@ def cmd_import_learners(args: argparse.Namespace) -> int:
         )
         shown_delimiter = {"\t": "tab"}.get(plan.delimiter, plan.delimiter)
         print(
-            _("{file}: {rows} rows, {encoding}, cells separated by “{delimiter}”.").format(
+            ngettext(
+                "{file}: {rows} row, {encoding}, cells separated by “{delimiter}”.",
+                "{file}: {rows} rows, {encoding}, cells separated by “{delimiter}”.",
+                plan.total_rows,
+            ).format(
                 file=plan.path,
                 rows=plan.total_rows,
                 encoding=ENCODING_NAMES.get(plan.encoding, plan.encoding),
@@ -161,8 +165,7 @@ def cmd_import_learners(args: argparse.Namespace) -> int:
             )
         )
         columns = ", ".join(
-            f"{column} → {_(FIELD_LABELS.get(target, target)) if target in FIELD_LABELS else target}"
-            for column, target in plan.columns.items()
+            f"{column} → {target_label(target)}" for column, target in plan.columns.items()
         )
         print(_("Columns read: {columns}.").format(columns=columns))
         if plan.ignored_columns:
@@ -177,17 +180,21 @@ def cmd_import_learners(args: argparse.Namespace) -> int:
                 print(f"  {duplicate}")
         if not plan.ok and not args.valid_only:
             print(
-                _(
-                    "Nothing imported: {count} bad rows. Fix them in the file, or import only the valid rows with --valid-only."
+                ngettext(
+                    "Nothing imported: {count} bad row. Fix it in the file, or import only the valid rows with --valid-only.",
+                    "Nothing imported: {count} bad rows. Fix them in the file, or import only the valid rows with --valid-only.",
+                    len(plan.errors),
                 ).format(count=len(plan.errors)),
                 file=sys.stderr,
             )
             return 2
         result = apply_import(store, plan, valid_only=args.valid_only)
     print(
-        _("{count} learners imported into the cohort “{cohort}”.").format(
-            count=len(result.created_ids), cohort=plan.cohort.name
-        )
+        ngettext(
+            "{count} learner imported into the cohort “{cohort}”.",
+            "{count} learners imported into the cohort “{cohort}”.",
+            len(result.created_ids),
+        ).format(count=len(result.created_ids), cohort=plan.cohort.name)
     )
     return 0
 
@@ -226,15 +233,17 @@ def cmd_learner_erase(args: argparse.Namespace) -> int:
         if preview.already_erased:
             print(_("Learner {id} is already erased.").format(id=preview.learner_id))
             return 0
+        placements = ngettext("{count} placement", "{count} placements", preview.placements)
+        follow_ups = ngettext("{count} follow-up", "{count} follow-ups", preview.follow_ups)
         print(
             _(
-                "Erase {name} ({cohort}, {site})? Their name, email, phone, birth year and dropout reason are wiped, and the notes of their {placements} placements and {follow_ups} follow-ups; the erasure reaches the commons at the next sync. This cannot be undone."
+                "Erase {name} ({cohort}, {site})? Their name, email, phone, birth year and dropout reason are wiped, and the notes of their {placements} and {follow_ups}; the erasure reaches the commons at the next sync. This cannot be undone."
             ).format(
                 name=preview.name or preview.learner_id,
                 cohort=preview.cohort_name,
                 site=preview.site_name,
-                placements=preview.placements,
-                follow_ups=preview.follow_ups,
+                placements=placements.format(count=preview.placements),
+                follow_ups=follow_ups.format(count=preview.follow_ups),
             )
         )
         if not args.yes:
@@ -333,7 +342,7 @@ def add_report_commands(commands: Any) -> None:
         action="append",
         metavar="COLUMN=FIELD",
         help=_(
-            'read a column as a field, e.g. "Prénom usuel=first_name"; "Column=" ignores it; repeatable'
+            'read a column as a field named in words or by its code, e.g. "Usual name=last name"; "Column=" ignores it; repeatable'
         ),
     )
     _add_demo(learners)

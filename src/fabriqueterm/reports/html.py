@@ -56,18 +56,28 @@ def _percent_text(rate: Rate) -> str:
     return rate.format()
 
 
+def _paragraph(text: str) -> str:
+    return f"<p>{escape(text)}</p>"
+
+
+def _svg_start(width: int, height: int, label: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="system-ui, sans-serif" role="img" '
+        f'aria-label="{escape(label)}">'
+    )
+
+
 def exit_rate_chart(cohorts: list[CohortExits]) -> str:
     """Horizontal bars: each cohort's positive exit rate at the end, +3 and +6 months."""
     if not cohorts:
-        return f"<p>{escape(_('No cohort has ended with completers yet.'))}</p>"
+        return _paragraph(_("No cohort has ended with completers yet."))
     label_width, bar_width, bar_height, gap, top = 250, 330, 13, 12, 46
     block = bar_height * len(_EXIT_BARS) + gap
     width = label_width + bar_width + 70
     height = top + block * len(cohorts) + 16
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="system-ui, sans-serif" role="img" aria-label="{escape(_("Exit rates per cohort"))}">'
-    ]
+    parts = [_svg_start(width, height, _("Exit rates per cohort"))]
+    not_available = escape(_("n/a"))
     # Legend, then a light grid every 25 %.
     x = label_width
     for months, colour in _EXIT_BARS:
@@ -94,7 +104,7 @@ def exit_rate_chart(cohorts: list[CohortExits]) -> str:
             by = y + row * bar_height
             if rate.value is None:
                 parts.append(
-                    f'<text x="{label_width + 4}" y="{by + 10}" fill="#777">{escape(_("n/a"))}</text>'
+                    f'<text x="{label_width + 4}" y="{by + 10}" fill="#777">{not_available}</text>'
                 )
                 continue
             length = bar_width * rate.value
@@ -111,14 +121,11 @@ def placements_chart(section: SectionSummary) -> str:
     """Horizontal bars: placements logged this week by kind."""
     counts = [(kind, section.placements(kind)) for kind in PlacementKind]
     if not any(count for _kind, count in counts):
-        return f"<p>{escape(_('No placement logged this week.'))}</p>"
+        return _paragraph(_("No placement logged this week."))
     label_width, bar_width, bar_height, top = 270, 300, 18, 6
     width, height = label_width + bar_width + 60, top + bar_height * len(counts) + 6
     largest = max(count for _kind, count in counts)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="system-ui, sans-serif" role="img" aria-label="{escape(_("Placements logged this week by kind"))}">'
-    ]
+    parts = [_svg_start(width, height, _("Placements logged this week by kind"))]
     for index, (kind, count) in enumerate(counts):
         y = top + index * bar_height
         length = bar_width * count / largest
@@ -159,23 +166,28 @@ def to_html(summary: WeeklySummary) -> str:
         _("Sites: {sites}.") if summary.all_sites else _("Selected sites: {sites}.")
     ).format(sites=sites)
     generated = summary.generated_at.strftime("%Y-%m-%d %H:%M UTC")
+    # Each text is translated apart from the markup: the extractor does not look inside f-strings.
+    note = _("Aggregated figures only: no names, no contact details.")
+    exits_title = _("Positive exit rate per cohort (most recently ended)")
+    placements_title = _("Placements logged this week by kind")
+    made_by = _("Made by fabriqueterm on {when}.").format(when=generated)
     body = [
         "<header>",
         f"<h1>{escape(summary.title)}</h1>",
         f'<p class="meta">{escape(period_text(summary))}</p>',
         f'<p class="meta">{escape(sites_line)}</p>',
-        f'<p class="note">{escape(_("Aggregated figures only: no names, no contact details."))}</p>',
+        f'<p class="note">{escape(note)}</p>',
         "</header>",
         '<section class="charts">',
-        f"<figure><figcaption>{escape(_('Positive exit rate per cohort (most recently ended)'))}</figcaption>"
+        f"<figure><figcaption>{escape(exits_title)}</figcaption>"
         f"{exit_rate_chart(summary.cohorts)}</figure>",
-        f"<figure><figcaption>{escape(_('Placements logged this week by kind'))}</figcaption>"
+        f"<figure><figcaption>{escape(placements_title)}</figcaption>"
         f"{placements_chart(summary.total)}</figure>",
         "</section>",
         '<div class="sections">',
         *(_section_table(section) for section in summary.sections),
         "</div>",
-        f"<footer>{escape(_('Made by fabriqueterm on {when}.').format(when=generated))}</footer>",
+        f"<footer>{escape(made_by)}</footer>",
     ]
     return (
         "<!DOCTYPE html>\n"

@@ -98,9 +98,10 @@ def upsert_learners_in_bulk(driver: Any, upsert: str, values: list[list[Any]]) -
     last = driver.execute("SELECT coalesce(max(rowid), 0) FROM learner").fetchone()[0]
     driver.execute("DROP TRIGGER learner_search_ai")
     driver.executemany(upsert, values)  # updated rows still go through the update trigger
+    # The index's own view computes what its triggers would (migration version 6).
     driver.execute(
-        "INSERT INTO learner_search (rowid, first_name, last_name, email, phone)"
-        " SELECT rowid, first_name, last_name, email, phone FROM learner WHERE rowid > ?",
+        "INSERT INTO learner_search (rowid, words, phones)"
+        " SELECT learner_rowid, words, phones FROM learner_search_source WHERE learner_rowid > ?",
         (last,),
     )
     driver.execute(trigger[0])

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fabriqueterm.i18n import _
+from fabriqueterm.i18n import _, ngettext
 
 
 def cmd_login(args: argparse.Namespace) -> int:
@@ -57,9 +57,11 @@ def cmd_login(args: argparse.Namespace) -> int:
     save_token(paths.secrets_file, token)
     save_config(paths.config_file, replace(load_config(paths.config_file), server_url=url))
     print(
-        _("Logged in as {name} <{email}>: {count} sites.").format(
-            name=who.coordinator.name, email=who.coordinator.email, count=len(who.sites)
-        )
+        ngettext(
+            "Logged in as {name} <{email}>: {count} site.",
+            "Logged in as {name} <{email}>: {count} sites.",
+            len(who.sites),
+        ).format(name=who.coordinator.name, email=who.coordinator.email, count=len(who.sites))
     )
     return 0
 
@@ -76,9 +78,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
         with Store.open(paths.database) as store:
             count = store.outbox.export(args.export_outbox)
         print(
-            _("{count} unsent change(s) written to {file}.").format(
-                count=count, file=args.export_outbox
-            )
+            ngettext(
+                "{count} unsent change written to {file}.",
+                "{count} unsent changes written to {file}.",
+                count,
+            ).format(count=count, file=args.export_outbox)
         )
         return 0
     url = load_config(paths.config_file).server_url
@@ -101,8 +105,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not quiet:
         print(file=sys.stderr)
     print(report.summary())
+    from fabriqueterm.domain.validation import entity_label
+
     for row in report.kept:
-        print(_("kept (unsent edits): {entity} {id}").format(entity=row[0], id=row[1]))
+        print(
+            _("kept (unsent edits): {entity} {id}").format(entity=entity_label(row[0]), id=row[1])
+        )
     return 0 if report.ok else 1
 
 

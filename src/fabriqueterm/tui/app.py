@@ -34,6 +34,7 @@ from fabriqueterm.resources import data_path
 from fabriqueterm.tui.background_sync import BackgroundSync
 from fabriqueterm.tui.commands import PROVIDERS
 from fabriqueterm.tui.messages import DataChanged
+from fabriqueterm.tui.palette import open_palette, translated_system_commands
 from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.screens.help import HelpScreen
 from fabriqueterm.tui.sections import SECTIONS, Section, screen_class
@@ -117,10 +118,20 @@ class FabriqueApp(StoreStartup, BackgroundSync, App[int]):
             self.push_screen(HelpScreen(self.screen))
 
     def get_system_commands(self, screen: Screen):  # type: ignore[no-untyped-def]
-        yield from super().get_system_commands(screen)
+        yield from translated_system_commands(super().get_system_commands(screen))
         yield SystemCommand(
             _("Help"), _("The keys of this screen and of the app"), self.action_help
         )
+
+    # --- the palette in the UI language ------------------------------------------------------
+
+    def action_command_palette(self) -> None:
+        open_palette(self, id="--command-palette")
+
+    def search_themes(self) -> None:
+        from textual.theme import ThemeProvider
+
+        open_palette(self, providers=[ThemeProvider], placeholder=_("Search for themes…"))
 
     # --- data and settings ---------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """Command palette providers: find learners (name, email, phone), cohorts, sites and partners.
 
 Each provider queries the store in a thread (``asyncio.to_thread``) with a small limit, so the
-palette stays responsive on 100,000 learners.
+palette stays responsive on 100,000 learners. The store finds them as people type them (accents
+and case ignored, words in any order: domain/search.py); the hits highlight the words typed the
+same way, where Textual's fuzzy matcher would miss "zoe" in "Zoé".
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 
+from fabriqueterm.domain.search import fold, words
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.tui.format import format_phone
 
@@ -23,25 +27,57 @@ if TYPE_CHECKING:
 LIMIT = 8
 
 
+def _word_at(folded: str, word: str) -> int:
+    """Where ``word`` is in ``folded``: at the start of a word if it is there, else anywhere
+    (-1: nowhere)."""
+    start = folded.find(word)
+    first = start
+    while start >= 0:
+        if start == 0 or not folded[start - 1].isalnum():
+            return start
+        start = folded.find(word, start + 1)
+    return first
+
+
+def highlight_words(text: str, query: str, style: Any) -> tuple[Content, float]:
+    """``text`` with the words of ``query`` in ``style`` where they are, accents and case ignored,
+    and the share of its letters they cover (0 to 1)."""
+    pieces = [fold(ch) for ch in text]  # "é" is "e", "æ" is "ae", a lone combining mark is ""
+    folded = "".join(pieces)
+    owner = [index for index, piece in enumerate(pieces) for _ in piece]
+    marked: set[int] = set()
+    for word in words(query):
+        start = _word_at(folded, word)
+        if start >= 0:
+            marked.update(owner[start : start + len(word)])
+    content = Content(text)
+    for index in sorted(marked):
+        content = content.stylize(style, index, index + 1)
+    letters = sum(1 for ch in text if ch.isalnum())
+    return content, (len(marked) / letters if letters else 0.0)
+
+
 class _StoreProvider(Provider):
     @property
     def fabrique(self) -> FabriqueApp:
         return cast("FabriqueApp", self.app)
 
-    def score(self, query: str, text: str) -> float:
-        """The fuzzy score, but never 0 for a row the store found (phone digits match too)."""
-        return max(self.matcher(query).match(text), 0.3)
+    def shown(self, query: str, text: str) -> tuple[Content, float]:
+        """``text`` with the words typed highlighted, and its score: never 0 for a row the store
+        found (by a phone number or an email, the name shows no match), higher the more of the
+        name the words cover."""
+        content, share = highlight_words(text, query, self.matcher(query).match_style)
+        return content, 0.3 + 0.7 * share
 
 
 class LearnerCommands(_StoreProvider):
-    """Learners by any part of their name, email or phone number."""
+    """Learners by the start of their names (in any order), email or phone number."""
 
     async def search(self, query: str) -> Hits:
         if len(query.strip()) < 2:
             return
         store = self.fabrique.store
         learners, _total = await asyncio.to_thread(store.learners.search, query, limit=LIMIT)
-        matcher = self.matcher(query)
         for learner in learners:
             name = f"{learner.first_name} {learner.last_name}"
             details = " · ".join(
@@ -52,9 +88,10 @@ class LearnerCommands(_StoreProvider):
                 )
                 if part
             )
+            display, score = self.shown(query, name)
             yield Hit(
-                self.score(query, name),
-                matcher.highlight(name),
+                score,
+                display,
                 partial(self.fabrique.open_learner, learner.id),
                 text=name,
                 help=_("Learner") + (f" · {details}" if details else ""),
@@ -69,12 +106,12 @@ class CohortCommands(_StoreProvider):
             return
         store = self.fabrique.store
         page = await asyncio.to_thread(store.cohorts.page, query, limit=LIMIT)
-        matcher = self.matcher(query)
         for line in page.rows:
             cohort = line.cohort
+            display, score = self.shown(query, cohort.name)
             yield Hit(
-                self.score(query, cohort.name),
-                matcher.highlight(cohort.name),
+                score,
+                display,
                 partial(self.fabrique.open_cohort, cohort.id),
                 text=cohort.name,
                 help=_("Cohort") + f" · {line.site_name} · {cohort.programme}",
@@ -87,12 +124,12 @@ class SiteCommands(_StoreProvider):
     async def search(self, query: str) -> Hits:
         store = self.fabrique.store
         page = await asyncio.to_thread(store.sites.page, query, limit=LIMIT)
-        matcher = self.matcher(query)
         for line in page.rows:
             site = line.site
+            display, score = self.shown(query, site.name)
             yield Hit(
-                self.score(query, site.name),
-                matcher.highlight(site.name),
+                score,
+                display,
                 partial(self.fabrique.show_cohorts, site_id=site.id),
                 text=site.name,
                 help=_("Site") + f" · {site.city}",
@@ -107,11 +144,11 @@ class PartnerCommands(_StoreProvider):
             return
         store = self.fabrique.store
         page = await asyncio.to_thread(store.partners.page, query, limit=LIMIT)
-        matcher = self.matcher(query)
         for partner in page.rows:
+            display, score = self.shown(query, partner.name)
             yield Hit(
-                self.score(query, partner.name),
-                matcher.highlight(partner.name),
+                score,
+                display,
                 partial(self.fabrique.open_partner, partner.id),
                 text=partner.name,
                 help=_("Partner") + f" · {partner.city}",

@@ -36,12 +36,14 @@ from fabriqueterm.reports.importer.reading import (
     ENCODING_NAMES,
     IGNORE,
     REQUIRED,
+    TARGET_LABELS,
     TARGETS,
     decode,
     map_columns,
     parse_mapping,
     read_rows,
     sniff_delimiter,
+    target_label,
 )
 from fabriqueterm.reports.importer.writing import apply_import
 
@@ -50,6 +52,7 @@ __all__ = [
     "IGNORE",
     "REQUIRED",
     "TARGETS",
+    "TARGET_LABELS",
     "Duplicate",
     "ExtraCells",
     "ImportFileError",
@@ -66,4 +69,5 @@ __all__ = [
     "read_rows",
     "resolve_cohort",
     "sniff_delimiter",
+    "target_label",
 ]

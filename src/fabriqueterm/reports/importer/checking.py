@@ -8,9 +8,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fabriqueterm.domain.enums import CohortStatus, Gender, LearnerStatus, QualificationLevel
 from fabriqueterm.domain.models import Cohort
 from fabriqueterm.domain.validation import (
     DomainValidationError,
@@ -68,10 +70,23 @@ def _from_table(table: dict[str, str], text: str) -> str:
     return table.get(plain_key(text), text)
 
 
+def _from_words(table: dict[str, str], enum: type[StrEnum], text: str) -> str:
+    """A cell read through the words people type, else through the labels the app shows (the
+    ones an error lists: "non binaire / non précisé")."""
+    key = plain_key(text)
+    if key in table:
+        return table[key]
+    labels = {plain_key(member.label): member.value for member in enum}  # type: ignore[attr-defined]
+    return labels.get(key, text)
+
+
 def _qualification(text: str) -> str:
     key = level_key(text)
     if key in LEVELS:
         return LEVELS[key]
+    labels = {level_key(level.label): level.value for level in QualificationLevel}
+    if key in labels:
+        return labels[key]
     match = LEVEL_NUMBER.match(key)
     return match.group(1) if match else text
 
@@ -109,13 +124,13 @@ class _RowConverter:
             if raw == "":
                 continue  # the domain's default, or its "required" error
             if target == "gender":
-                data["gender"] = _from_table(GENDERS, raw)
+                data["gender"] = _from_words(GENDERS, Gender, raw)
             elif target in ("qpv", "job_seeker", "refugee"):
                 data[target] = _from_table(BOOLEANS, raw)
             elif target == "qualification":
                 data["qualification"] = _qualification(raw)
             elif target == "status":
-                data["status"] = _from_table(STATUSES, raw)
+                data["status"] = _from_words(STATUSES, LearnerStatus, raw)
             elif target == "phone":
                 data["phone"] = _phone(raw)
             elif target == "birth_year":
@@ -161,7 +176,8 @@ def resolve_cohort(store: Store, reference: str) -> Cohort:
     # Several with that name: list them; none: list the cohorts people usually import into.
     shown = matches or [c for c in cohorts if c.status != "finished"][:20]
     listing = "\n".join(
-        f"  {c.id}  {c.name} ({sites.get(c.site_id, '')}, {c.status})" for c in shown
+        f"  {c.id}  {c.name} ({sites.get(c.site_id, '')}, {CohortStatus(c.status).label})"
+        for c in shown
     )
     message = (
         _("Several cohorts are named “{value}”: give the id of one of them:")

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 
 from fabriqueterm.domain.validation import FIELD_LABELS
-from fabriqueterm.i18n import _
+from fabriqueterm.i18n import N_, _
 from fabriqueterm.reports.importer.plan import ImportFileError
 from fabriqueterm.reports.importer.vocabulary import COLUMN_NAMES, plain_key
 
@@ -33,6 +33,20 @@ TARGETS = (
     "dropout_date",
     "dropout_reason",
 )
+#: What each target is called on screen (English msgids, translated where shown).
+_IMPORT_ONLY = {"birth_date": N_("birth date"), "prescriber": FIELD_LABELS["prescriber_id"]}
+TARGET_LABELS = {target: _IMPORT_ONLY.get(target) or FIELD_LABELS[target] for target in TARGETS}
+
+
+def target_label(target: str) -> str:
+    """A target as a person reads it, in the UI language: "birth_date" -> "date de naissance"."""
+    return _(TARGET_LABELS.get(target, target))
+
+
+def target_labels(targets: tuple[str, ...] = TARGETS) -> str:
+    return ", ".join(target_label(target) for target in targets)
+
+
 #: Fields without which no row can be valid.
 REQUIRED = ("first_name", "last_name", "gender", "qualification")
 #: Values of a mapping that mean "ignore this column".
@@ -114,18 +128,29 @@ def read_rows(text: str, delimiter: str) -> tuple[list[str], list[tuple[int, lis
 
 
 def _target_of(text: str) -> str | None:
+    """The field a mapping's right-hand side names: its label in the UI language or in English
+    ("nom", "last name"), or its code ("last_name")."""
     target = text.strip()
     if target.casefold() in IGNORE:
         return None
     aliases = {"prescriber_id": "prescriber"}
     target = aliases.get(target, target)
-    if target not in TARGETS:
+    if target in TARGETS:
+        return target
+    key = plain_key(target)
+    by_label = {
+        plain_key(label): name
+        for name, msgid in TARGET_LABELS.items()
+        for label in (msgid, _(msgid))
+    }
+    found = by_label.get(key)
+    if found is None:
         raise ImportFileError(
             _(
                 "“{value}” is not a field a column can be read as; expected one of: {choices} (or nothing to ignore the column)."
-            ).format(value=text, choices=", ".join(TARGETS))
+            ).format(value=text, choices=target_labels())
         )
-    return target
+    return found
 
 
 def map_columns(header: list[str], overrides: Mapping[str, str] | None = None) -> dict[int, str]:
@@ -167,32 +192,36 @@ def map_columns(header: list[str], overrides: Mapping[str, str] | None = None) -
                 ).format(
                     first=header[seen[target]],
                     second=header[index],
-                    field=_(FIELD_LABELS.get(target, target)),
+                    field=target_label(target),
                 )
             )
         seen[target] = index
         mapping[index] = target
     missing = [t for t in REQUIRED if t not in seen]
     if missing:
-        labels = ", ".join(_(FIELD_LABELS[t]) for t in missing)
         raise ImportFileError(
             _(
                 'No column for: {fields}. Columns found: {found}. Name the column with --map "Column=field" (fields: {choices}).'
-            ).format(fields=labels, found=", ".join(header), choices=", ".join(TARGETS))
+            ).format(
+                fields=target_labels(tuple(missing)),
+                found=", ".join(header),
+                choices=target_labels(),
+            )
         )
     return dict(sorted(mapping.items()))
 
 
 def parse_mapping(items: list[str]) -> dict[str, str]:
-    """``["Prénom=first_name", "Remarques="]`` -> ``{"Prénom": "first_name", "Remarques": ""}``;
-    :class:`ImportFileError` for an item without "="."""
+    """``["Prénom usuel=prénom", "Remarques="]`` -> ``{"Prénom usuel": "prénom", "Remarques": ""}``
+    (the field by its label or its code); :class:`ImportFileError` for an item
+    without "=" or naming no field."""
     mapping: dict[str, str] = {}
     for item in items:
         column, sep, target = item.partition("=")
         if not sep or not column.strip():
             raise ImportFileError(
                 _(
-                    "“{value}” is not a column mapping; expected “Column=field”, e.g. “Prénom=first_name”."
+                    "“{value}” is not a column mapping; expected “Column=field”, e.g. “Usual name=last name”."
                 ).format(value=item)
             )
         _target_of(target)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from fabriqueterm.domain.models import Cohort, FollowUp, Learner, Placement, Site
 from fabriqueterm.domain.validation import DomainValidationError, FieldError
-from fabriqueterm.store.repositories.base import Page, Repository, contains_pattern
+from fabriqueterm.store.repositories.base import Page, Repository
 from fabriqueterm.store.repositories.read_models import CohortLine, RosterLine
+from fabriqueterm.store.repositories.sites import words_found
 
 
 class CohortRepository(Repository[Cohort]):
@@ -71,20 +72,13 @@ class CohortRepository(Repository[Cohort]):
         limit: int = 200,
         offset: int = 0,
     ) -> Page[CohortLine]:
-        """Cohorts whose name or programme contains ``needle``, optionally of one site and one
-        status, newest first, with their site's name and their learners counted."""
+        """Cohorts whose name or programme holds each word of ``needle`` (accents and case
+        ignored), optionally of one site and one status, newest first, with their site's name and
+        their learners counted."""
         with self.store.read() as session:
             where: list[Any] = [col(Cohort.deleted_at).is_(None)]
             if needle.strip():
-                pattern = contains_pattern(needle)
-                where.append(
-                    or_(
-                        *(
-                            col(c).like(pattern, escape="\\")
-                            for c in (Cohort.name, Cohort.programme)
-                        )
-                    )
-                )
+                where.append(words_found(session, (Cohort.name, Cohort.programme), needle))
             if site_id:
                 where.append(col(Cohort.site_id) == site_id)
             if status:

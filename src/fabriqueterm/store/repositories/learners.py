@@ -22,6 +22,7 @@ from fabriqueterm.domain.models import (
     Placement,
     Site,
 )
+from fabriqueterm.domain.search import SearchTerms, search_terms
 from fabriqueterm.domain.validation import INPUT_MODELS, DomainValidationError, FieldError, validate
 from fabriqueterm.store.repositories.base import NotFound, Page, Repository, create_mutation
 from fabriqueterm.store.repositories.read_models import LearnerProfile, LocalChange
@@ -30,6 +31,9 @@ from fabriqueterm.store.repositories.read_models import LearnerProfile, LocalCha
 _BULK_BATCH = 500
 _LEARNER_FIELDS = frozenset(INPUT_MODELS["learner"].model_fields)
 _FROM_COHORT = frozenset({"cohort_id", "site_id"})
+#: Up to this many matches a search sorts them by name; beyond, walking the name index until a page
+#: is full costs less (about 10 ms against 50 at 20,000 matches of 100,000 learners).
+_SORTED_AT_MOST = 2_000
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _LEARNER_TABLE: Any = Learner.__table__  # type: ignore[attr-defined]
 _FOLLOW_UP_TABLE: Any = FollowUp.__table__  # type: ignore[attr-defined]
@@ -49,6 +53,14 @@ def _bulk_learner_values(values: Mapping[str, Any], cohort: Cohort) -> dict[str,
             f"values of cohort {values['cohort_id']} given to create learners in cohort {cohort.id}"
         )
     return {**values, "cohort_id": cohort.id, "site_id": cohort.site_id}
+
+
+def match_expression(terms: SearchTerms) -> str:
+    """The FTS5 query of the learner search index finding ``terms``: each phrase from the start of
+    a word of the names or email, each number from the start of a phone form (migration v6)."""
+    parts = [f'words : "{" ".join(phrase)}" *' for phrase in terms.phrases]
+    parts += [f'phones : "{digits}" *' for digits in terms.phones]
+    return " AND ".join(parts)
 
 
 class LearnerRepository(Repository[Learner]):
@@ -208,68 +220,48 @@ class LearnerRepository(Repository[Learner]):
     def search(
         self, needle: str, *, limit: int = 50, offset: int = 0, total: int | None = None
     ) -> tuple[list[Learner], int]:
-        """Learners whose name, email or phone contains ``needle``: (``limit`` of them by name from
-        ``offset``, total). A ``total`` already known (a later page) is not counted again.
+        """Learners found by ``needle`` as people type it (:func:`fabriqueterm.domain.search.
+        search_terms`): each word starts a word of their names or email, in any order, accents
+        and case ignored ("zoe mar", "Martin Zoé"), and each number starts their phone number or
+        one of its groups ("06 12", "+33 6 12", "612"). Returns ``limit`` of them by name from
+        ``offset``, and their total (``total`` when given: a later page is not counted again).
 
-        Uses the FTS5 trigram index for 3 characters or more, a NOCASE name-prefix index below.
-        Phone digits typed with spaces or dots ("06 12") match the stored E.164 form.
+        The search index (migration version 6) holds live learners only: it counts the matches
+        itself. A few thousand matches are sorted by name; more, as a first letter typed finds,
+        are taken in the order of the name index until the page is full.
         """
-        needle = needle.strip()
-        if not needle:
+        match = match_expression(search_terms(needle))
+        if not match:
             return [], 0
-        digits = "".join(ch for ch in needle if ch.isdigit())
-        terms = [needle]
-        if (
-            digits
-            and len(digits) >= 3
-            and len(digits) >= len(needle.replace(" ", "").replace(".", "")) - 1
-        ):
-            terms.append(digits[1:] if digits.startswith("0") else digits)
+        found = "SELECT rowid FROM learner_search WHERE learner_search MATCH :match"
         with self.store.read() as session:
-            if len(needle) >= 3:
-                match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms if len(t) >= 3)
-                where = (
-                    "rowid IN (SELECT rowid FROM learner_search WHERE learner_search MATCH :match)"
-                    " AND deleted_at IS NULL"
-                )
-                params: dict[str, Any] = {"match": match}
-            else:
-                where = (
-                    "(last_name LIKE :prefix ESCAPE '\\' OR first_name LIKE :prefix ESCAPE '\\')"
-                    " AND deleted_at IS NULL"
-                )
-                params = {"prefix": needle.replace("%", r"\%").replace("_", r"\_") + "%"}
-            # Trigram matches are all sorted anyway: counting them in that same pass reads each match
-            # once, not twice. The name-prefix walk stops early in its index: it is counted apart.
-            count_in_page = total is None and len(needle) >= 3
-            if total is None and not count_in_page:
-                total = (
+            if total is None:
+                total = int(
                     session.execute(
-                        text(f"SELECT count(*) FROM learner WHERE {where}"), params
+                        text(
+                            "SELECT count(*) FROM learner_search WHERE learner_search MATCH :match"
+                        ),
+                        {"match": match},
                     ).scalar()
                     or 0
                 )
+            if offset >= total:
+                return [], total
+            walk = "INDEXED BY ix_learner_name " if total > _SORTED_AT_MOST else ""
             # rowid breaks ties between namesakes, so consecutive pages never overlap.
-            found = session.execute(
-                text(
-                    f"SELECT id{', count(*) OVER ()' if count_in_page else ''} FROM learner WHERE {where}"
-                    " ORDER BY last_name COLLATE NOCASE, first_name COLLATE NOCASE, rowid"
-                    " LIMIT :limit OFFSET :offset"
-                ),
-                {**params, "limit": limit, "offset": offset},
-            ).all()
-            ids = [r[0] for r in found]
-            if count_in_page:
-                total = found[0][1] if found else 0
-                if not found and offset:  # past the end: the window saw no row to count
-                    total = (
-                        session.execute(
-                            text(f"SELECT count(*) FROM learner WHERE {where}"), params
-                        ).scalar()
-                        or 0
-                    )
+            ids = [
+                r[0]
+                for r in session.execute(
+                    text(
+                        f"SELECT id FROM learner {walk}WHERE rowid IN ({found})"
+                        " ORDER BY last_name COLLATE NOCASE, first_name COLLATE NOCASE, rowid"
+                        " LIMIT :limit OFFSET :offset"
+                    ),
+                    {"match": match, "limit": limit, "offset": offset},
+                )
+            ]
             rows = {r.id: r for r in session.exec(select(Learner).where(col(Learner.id).in_(ids)))}
-            return [rows[i] for i in ids if i in rows], int(total)
+            return [rows[i] for i in ids if i in rows], total
 
     def page(
         self, needle: str = "", *, limit: int = 200, offset: int = 0, total: int | None = None

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from fabriqueterm.domain.ids import partner_site_id
 from fabriqueterm.domain.models import Partner, PartnerSite, Site
 from fabriqueterm.domain.validation import validate
-from fabriqueterm.store.repositories.base import Page, Repository, contains_pattern
+from fabriqueterm.store.repositories.base import Page, Repository
+from fabriqueterm.store.repositories.sites import words_found
 
 
 class PartnerRepository(Repository[Partner]):
@@ -21,19 +22,13 @@ class PartnerRepository(Repository[Partner]):
     def page(
         self, needle: str = "", *, kind: str | None = None, limit: int = 200, offset: int = 0
     ) -> Page[Partner]:
-        """Partners whose name, city or contact contains ``needle`` (of ``kind`` when given), by name."""
+        """Partners whose name, city or contact holds each word of ``needle`` (accents and case
+        ignored), of ``kind`` when given, by name."""
         with self.store.read() as session:
             where: list[Any] = [col(Partner.deleted_at).is_(None)]
             if needle.strip():
-                pattern = contains_pattern(needle)
-                where.append(
-                    or_(
-                        *(
-                            col(c).like(pattern, escape="\\")
-                            for c in (Partner.name, Partner.city, Partner.contact_name)
-                        )
-                    )
-                )
+                columns = (Partner.name, Partner.city, Partner.contact_name)
+                where.append(words_found(session, columns, needle))
             if kind:
                 where.append(col(Partner.kinds).like(f"%{kind}%"))
             total = session.exec(select(func.count()).select_from(Partner).where(*where)).one()

@@ -115,9 +115,11 @@ class CohortsScreen(ListScreen[CohortLine]):
             return
         if row.learners:
             self.notify(
-                _("{name} has {count} learners: move or delete them first.").format(
-                    name=row.cohort.name, count=row.learners
-                ),
+                ngettext(
+                    "{name} has {count} learner: move or delete them first.",
+                    "{name} has {count} learners: move or delete them first.",
+                    row.learners,
+                ).format(name=row.cohort.name, count=format_int(row.learners)),
                 severity="warning",
             )
             return

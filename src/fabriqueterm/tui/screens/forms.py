@@ -8,9 +8,7 @@ from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from fabriqueterm.domain.enums import (
@@ -25,17 +23,20 @@ from fabriqueterm.domain.enums import (
     QualificationLevel,
 )
 from fabriqueterm.domain.models import Cohort, FollowUp, Learner, Partner, Placement, Site
-from fabriqueterm.i18n import N_, _
+from fabriqueterm.i18n import _
 from fabriqueterm.store.db import Store
 from fabriqueterm.tui.format import date_for_input, format_phone_for_input
 from fabriqueterm.tui.screens.modal import (
     FormField,
     ModalForm,
+    YesNoQuestion,
+    answer_bindings,
     enum_options,
     field_rows,
     read_field,
     render_field,
     save_and_cancel,
+    yes_key,
 )
 
 
@@ -94,13 +95,11 @@ class FormScreen(ModalForm[str | None]):
         return row_id
 
 
-class ConfirmScreen(ModalScreen[bool]):
-    """Ask before something that cannot be undone from this device (a delete)."""
+class ConfirmScreen(YesNoQuestion):
+    """Ask before something that cannot be undone from this device (a delete): o (oui) or y (yes),
+    as the language says, deletes; n or escape keeps."""
 
-    BINDINGS: ClassVar = [
-        Binding("y", "answer(True)", N_("yes"), id="confirm.yes"),
-        Binding("n,escape", "answer(False)", N_("no"), id="confirm.no"),
-    ]
+    BINDINGS: ClassVar = answer_bindings("confirm")
 
     def __init__(self, question: str, detail: str = "") -> None:
         super().__init__()
@@ -115,13 +114,12 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(_("Delete"), variant="error", id="confirm-yes")
                 yield Button(_("Keep"), id="confirm-no")
-            yield Static(_("y delete · n or esc keep"), classes="dialog-keys")
+            yield Static(
+                _("{yes} delete · n or esc keep").format(yes=yes_key()), classes="dialog-keys"
+            )
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from rich.table import Table
@@ -12,7 +13,36 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
-from fabriqueterm.i18n import N_, _
+from fabriqueterm.i18n import LANGUAGES, N_, _, current_language
+
+#: Textual's names of keys, as a keyboard of the UI language labels them ("échap", "entrée").
+KEY_NAMES = {
+    "esc": N_("esc"),
+    "escape": N_("esc"),
+    "enter": N_("enter"),
+    "del": N_("del"),
+    "delete": N_("del"),
+    "pgup": N_("pgup"),
+    "pgdn": N_("pgdn"),
+    "space": N_("space"),
+}
+
+
+def key_label(display: str) -> str:
+    """A key as shown (``esc``, ``shift+tab``, ``↑ ↓ pgup pgdn``) in the UI language: each name
+    Textual writes in English is translated, symbols and letters are kept."""
+    return re.sub(
+        r"[a-z]+",
+        lambda word: _(KEY_NAMES[word[0]]) if word[0] in KEY_NAMES else word[0],
+        display,
+    )
+
+
+def binding_language(binding: Binding) -> str | None:
+    """The language a binding is for, when its id ends with one (``confirm.yes.fr``), else None:
+    the help lists only the UI language's."""
+    last = (binding.id or "").rpartition(".")[2]
+    return last if last in LANGUAGES else None
 
 
 def declared_bindings(node: DOMNode) -> list[Binding]:
@@ -60,10 +90,11 @@ class HelpScreen(ModalScreen[None]):
                 or not binding.id
                 or "." not in binding.id
                 or binding.action in seen
+                or binding_language(binding) not in (None, current_language())
             ):
                 continue
             seen.add(binding.action)
-            rows.append((self.app.get_key_display(binding), _(binding.description)))
+            rows.append((key_label(self.app.get_key_display(binding)), _(binding.description)))
         return rows
 
     def compose(self) -> ComposeResult:
@@ -86,11 +117,11 @@ class HelpScreen(ModalScreen[None]):
                     bindings_table(
                         _("In lists and forms"),
                         [
-                            ("↑ ↓ pgup pgdn", _("move in a list")),
-                            ("enter", _("open the highlighted line")),
+                            (key_label("↑ ↓ pgup pgdn"), _("move in a list")),
+                            (key_label("enter"), _("open the highlighted line")),
                             ("tab / shift+tab", _("next / previous field")),
                             ("ctrl+s", _("save a form")),
-                            ("esc", _("cancel a form, go back")),
+                            (key_label("esc"), _("cancel a form, go back")),
                         ],
                     )
                 )

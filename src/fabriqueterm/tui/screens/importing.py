@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState
 from fabriqueterm.domain.enums import CohortStatus
 from fabriqueterm.domain.models import Site
 from fabriqueterm.domain.validation import FIELD_LABELS
-from fabriqueterm.i18n import N_, _
+from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.reports.importer import (
     ENCODING_NAMES,
     ImportFileError,
@@ -28,6 +28,7 @@ from fabriqueterm.reports.importer import (
     apply_import,
     parse_mapping,
     prepare_import,
+    target_label,
 )
 from fabriqueterm.store.reports import CohortLabel, ReportRepository
 from fabriqueterm.tui.format import format_int
@@ -78,9 +79,25 @@ def mapping_items(text: str) -> list[str]:
 
 
 def columns_text(plan: ImportPlan) -> str:
+    """Each column and the field it is read as, by its label: "Date de naissance → date de naissance"."""
     return ", ".join(
-        f"{column} → {_(FIELD_LABELS.get(target, target))}"
-        for column, target in plan.columns.items()
+        f"{column} → {target_label(target)}" for column, target in plan.columns.items()
+    )
+
+
+def checked_text(plan: ImportPlan) -> str:
+    """What a check found, each count with its noun in the singular or the plural."""
+    ready = ngettext("{count} row ready to import", "{count} rows ready to import", len(plan.rows))
+    bad = ngettext("{count} bad row", "{count} bad rows", len(plan.errors))
+    duplicates = ngettext(
+        "{count} duplicate (never imported)",
+        "{count} duplicates (never imported)",
+        len(plan.duplicates),
+    )
+    return _("Checked, nothing written: {ready}, {bad}, {duplicates}.").format(
+        ready=ready.format(count=format_int(len(plan.rows))),
+        bad=bad.format(count=format_int(len(plan.errors))),
+        duplicates=duplicates.format(count=format_int(len(plan.duplicates))),
     )
 
 
@@ -89,8 +106,10 @@ class ImportScreen(FabriqueScreen):
 
     HELP = N_(
         "Import learners from a CSV file (“;” or “,”, UTF-8 or Windows-1252, French or English column names). "
-        "Check lists the bad rows and the duplicates without writing; Import writes every row, or nothing "
-        "if a row is bad, unless you tick “valid rows only”."
+        "Check lists the bad rows and the duplicates without writing; Import now writes every row, or "
+        "nothing if a row is bad, unless you tick “Import only the valid rows”. Columns to read "
+        "differently: “Column=field”, the field by its name (“Usual name=last name”), “Column=” to "
+        "ignore one."
     )
 
     BINDINGS: ClassVar = [
@@ -107,6 +126,8 @@ class ImportScreen(FabriqueScreen):
         self._busy = False
         self.choices = CohortChoices([], {})
         self._shown_cohorts: tuple[object, list[tuple[str, str]]] | None = None
+        #: The report's lines (line, field, problem), in the table's order.
+        self._problems: list[tuple[str, str, str]] = []
 
     def screen_title(self) -> str:
         return _("Import learners")
@@ -129,7 +150,7 @@ class ImportScreen(FabriqueScreen):
                 with Vertical(classes="form-field"):
                     yield Label(_("Columns to read differently (optional)"), classes="form-label")
                     yield Input(
-                        placeholder=_("e.g. Nom usuel=last_name; Remarques="), id="import-mapping"
+                        placeholder=_("e.g. Usual name=last name; Remarks="), id="import-mapping"
                     )
             with Horizontal(classes="form-pair"):
                 with Vertical(classes="form-field"):
@@ -141,12 +162,15 @@ class ImportScreen(FabriqueScreen):
             yield Static("", id="import-error", classes="form-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(_("Check"), id="import-check")
-                yield Button(_("Import"), variant="primary", id="import-run")
+                # Not "Import", the section's name: in French the section is "Import", the button "Importer".
+                yield Button(_("Import now"), variant="primary", id="import-run")
                 yield Checkbox(
                     _("Import only the valid rows (skip the bad ones)"), id="import-valid-only"
                 )
             yield Static("", id="import-status")
             yield Static("", id="import-details")
+            # The whole problem of the highlighted line: a list of choices is wider than its cell.
+            yield Static("", id="import-problem")
             report: DataTable[Any] = DataTable(
                 id="import-report", cursor_type="row", zebra_stripes=True
             )
@@ -290,9 +314,11 @@ class ImportScreen(FabriqueScreen):
         def report(done: int, total: int) -> None:
             self.app.call_from_thread(
                 status.update,
-                _("Importing: {done} of {total} rows written…").format(
-                    done=format_int(done), total=format_int(total)
-                ),
+                ngettext(
+                    "Importing: {done} of {total} row written…",
+                    "Importing: {done} of {total} rows written…",
+                    total,
+                ).format(done=format_int(done), total=format_int(total)),
             )
 
         return report
@@ -306,6 +332,8 @@ class ImportScreen(FabriqueScreen):
         details = self.query_one("#import-details", Static)
         table = self.query_one("#import-report", DataTable)
         table.clear()
+        self._problems = []
+        self.query_one("#import-problem", Static).update("")
         plan = outcome.plan
         if plan is None:
             status.update("")
@@ -316,7 +344,11 @@ class ImportScreen(FabriqueScreen):
         show_error(self.query_one("#import-error", Static), outcome.error)
         shown_delimiter = {"\t": "tab"}.get(plan.delimiter, plan.delimiter)
         lines = [
-            _("{file}: {rows} rows, {encoding}, cells separated by “{delimiter}”.").format(
+            ngettext(
+                "{file}: {rows} row, {encoding}, cells separated by “{delimiter}”.",
+                "{file}: {rows} rows, {encoding}, cells separated by “{delimiter}”.",
+                plan.total_rows,
+            ).format(
                 file=shown_path(plan.path),
                 rows=format_int(plan.total_rows),
                 encoding=ENCODING_NAMES.get(plan.encoding, plan.encoding),
@@ -330,24 +362,24 @@ class ImportScreen(FabriqueScreen):
             )
         details.update("\n".join(lines))
         self._fill_report(table, plan)
-        counts = {
-            "valid": format_int(len(plan.rows)),
-            "bad": format_int(len(plan.errors)),
-            "duplicates": format_int(len(plan.duplicates)),
-        }
         result = outcome.result
         if outcome.error:
             status.update("")
             self.app.bell()
         elif result is not None and result.written:
             skipped = len(plan.errors) + len(plan.duplicates)
-            message = _("{count} learners imported into the cohort “{cohort}”.").format(
-                count=format_int(len(result.created_ids)), cohort=plan.cohort.name
-            )
+            created = len(result.created_ids)
+            message = ngettext(
+                "{count} learner imported into the cohort “{cohort}”.",
+                "{count} learners imported into the cohort “{cohort}”.",
+                created,
+            ).format(count=format_int(created), cohort=plan.cohort.name)
             if skipped:
-                message += " " + _("{skipped} rows not imported (listed below).").format(
-                    skipped=format_int(skipped)
-                )
+                message += " " + ngettext(
+                    "{skipped} row not imported (listed below).",
+                    "{skipped} rows not imported (listed below).",
+                    skipped,
+                ).format(skipped=format_int(skipped))
             status.update(Text(message, style="bold"))
             self.notify(message, timeout=8)
             self.after_write()
@@ -356,21 +388,19 @@ class ImportScreen(FabriqueScreen):
         elif outcome.import_asked:
             status.update(
                 Text(
-                    _(
+                    ngettext(
+                        "Nothing imported: {bad} bad row. Fix it in the file and import again, or tick "
+                        "“Import only the valid rows”.",
                         "Nothing imported: {bad} bad rows. Fix them in the file and import again, or tick "
-                        "“Import only the valid rows”."
-                    ).format(**counts),
+                        "“Import only the valid rows”.",
+                        len(plan.errors),
+                    ).format(bad=format_int(len(plan.errors))),
                     style="bold red",
                 )
             )
             self.app.bell()
         else:
-            status.update(
-                _(
-                    "Checked, nothing written: {valid} rows ready to import, {bad} bad rows, {duplicates} "
-                    "duplicates (never imported)."
-                ).format(**counts)
-            )
+            status.update(checked_text(plan))
 
     def _fill_report(self, table: DataTable[Any], plan: ImportPlan) -> None:
         rows: list[tuple[int, int, tuple[Any, ...]]] = []
@@ -417,3 +447,13 @@ class ImportScreen(FabriqueScreen):
             sorted(rows, key=lambda row: (row[0], row[1]))
         ):
             table.add_row(*cells, key=str(index))
+            self._problems.append((cells[0], cells[1], str(cells[3])))
+
+    @on(DataTable.RowHighlighted, "#import-report")
+    def _show_problem(self, event: DataTable.RowHighlighted) -> None:
+        index = int(str(event.row_key.value))
+        if index < len(self._problems):
+            line, field, problem = self._problems[index]
+            self.query_one("#import-problem", Static).update(
+                _("Line {line}, {field}: {problem}").format(line=line, field=field, problem=problem)
+            )

@@ -1,4 +1,5 @@
-"""Learners: search by name, email or phone (any part of it), and a learner's detail."""
+"""Learners: search as people type them (names in any order, email, phone; accents ignored),
+and a learner's detail."""
 
 from __future__ import annotations
 
@@ -45,7 +46,10 @@ class LearnerLine:
 class LearnersScreen(ListScreen[LearnerLine]):
     """Every learner by name; typing searches names, emails and phone numbers."""
 
-    HELP = N_("Find anyone: type part of a name, an email or a phone number (06 12… works).")
+    HELP = N_(
+        "Find anyone: type the start of their names in any order, of their email or of their phone"
+        " number (zoé mar, martin zoe, 06 12…); accents and capitals don't matter."
+    )
 
     def screen_title(self) -> str:
         return _("Learners")

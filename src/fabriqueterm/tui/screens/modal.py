@@ -1,6 +1,7 @@
 """A modal form: its fields (how each is drawn, read and told what is wrong) and what every form
 does with its keys and buttons: ctrl+s, Enter in a field or Save saves; escape or Cancel cancels.
-Nothing is saved while anything is invalid."""
+Nothing is saved while anything is invalid. And the keys of a yes/no question (o/n in French,
+y/n in English)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 
 from fabriqueterm.domain.validation import FIELD_LABELS, DomainValidationError, FieldError
-from fabriqueterm.i18n import N_, _
+from fabriqueterm.i18n import N_, _, current_language
 from fabriqueterm.tui.screens.base import AppAccess
 
 ResultT = TypeVar("ResultT")
@@ -157,6 +158,43 @@ def save_and_cancel(where: str) -> list[Binding]:
         Binding("ctrl+s", "save", N_("save"), id=f"{where}.save", priority=True),
         Binding("escape", "cancel", N_("cancel"), id=f"{where}.cancel"),
     ]
+
+
+#: The key that answers yes, per language (oui / yes); n answers no in both.
+YES_KEYS = {"fr": "o", "en": "y"}
+
+
+def yes_key() -> str:
+    """The key that answers yes in the UI language."""
+    return YES_KEYS.get(current_language(), "y")
+
+
+def answer_bindings(where: str) -> list[Binding]:
+    """The keys of a yes/no question: the yes key of every language (only the UI language's
+    works and is shown), n or escape for no. Ids start with ``where``, for the help screen, and
+    end with the language of the yes key (:func:`~fabriqueterm.tui.screens.help.binding_language`)."""
+    return [
+        *(
+            Binding(key, f"yes('{language}')", N_("yes"), id=f"{where}.yes.{language}")
+            for language, key in YES_KEYS.items()
+        ),
+        Binding("n,escape", "answer(False)", N_("no"), id=f"{where}.no"),
+    ]
+
+
+class YesNoQuestion(ModalScreen[bool]):
+    """A question answered with the keys of :func:`answer_bindings` or its buttons."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "yes":  # the yes key of the other language does nothing
+            return parameters == (current_language(),)
+        return True
+
+    def action_yes(self, _language: str) -> None:
+        self.dismiss(True)
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
 
 
 class ModalForm(AppAccess, ModalScreen[ResultT]):
