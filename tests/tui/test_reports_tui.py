@@ -261,9 +261,10 @@ async def test_a_path_that_cannot_be_used_says_why(
         screen = await open_summary(pilot)
         screen.query_one("#summary-path", Input).value = typed
         await pilot.press("ctrl+s")
-        await settle(pilot)
+        await until(
+            pilot, lambda: message in text_of(screen, "#summary-path-error"), "the path's error"
+        )
         assert app.screen is screen
-        assert message in text_of(screen, "#summary-path-error")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import socket
 import sys
@@ -325,7 +326,9 @@ async def test_s_on_the_sync_screen_syncs_now(synced_app, colleague) -> None:
         await wait_until(
             pilot, lambda: synced(app)() and sync_status(app.store).last_attempt != first
         )
-        assert "0 sent, 0 received" in str(app.screen.query_one("#sync-explain", Static).content)
+        # What it did is said (what it received depends on what the module's commons holds by now).
+        explained = str(app.screen.query_one("#sync-explain", Static).content)
+        assert re.search(r"\b0 sent, \d+ received", explained), explained
 
 
 async def test_without_auto_sync_it_syncs_only_when_asked(synced_app, colleague) -> None:
