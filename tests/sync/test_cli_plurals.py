@@ -7,16 +7,15 @@ from pathlib import Path
 
 from fabriqueterm.cli import main
 from fabriqueterm.config import Paths
-from fabriqueterm.i18n import set_language
 from fabriqueterm.store import Store
 
 
 def test_the_outbox_export_says_one_change_or_several(
     fabriqueterm_home: Path, tmp_path: Path, capsys
 ) -> None:  # type: ignore[no-untyped-def]
-    set_language("en")
     paths = Paths.default()
     paths.ensure()
+    paths.config_file.write_text('language = "en"\n', encoding="utf-8")
     with Store.open(paths.database) as store:
         site_id = store.sites.create({"name": "Fabrique de Roubaix", "city": "Roubaix"}).id
     assert main(["sync", "--export-outbox", str(tmp_path / "one.json")]) == 0
