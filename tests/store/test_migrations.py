@@ -3,6 +3,7 @@ migrations build matches the SQLModel tables (models and migrations cannot drift
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import stat
 from datetime import date
@@ -448,9 +449,18 @@ def test_calls_logged_before_attempts_become_attempts_and_unanswered_ones_reopen
             " state) VALUES ('follow_up', ?, 'create', ?, NULL, '{}', ?, 'pending')",
             (
                 WRONG_NUMBER_ID,
-                '{"channel": "sms", "done_date": "2026-11-21", "due_date": "2026-11-02",'
-                ' "learner_id": "%s", "milestone": "m12", "notes": "", "outcome": "wrong_number",'
-                ' "site_id": "%s"}' % (learner, SITE_ID),
+                json.dumps(
+                    {
+                        "channel": "sms",
+                        "done_date": "2026-11-21",
+                        "due_date": "2026-11-02",
+                        "learner_id": learner,
+                        "milestone": "m12",
+                        "notes": "",
+                        "outcome": "wrong_number",
+                        "site_id": SITE_ID,
+                    }
+                ),
                 TS,
             ),
         )

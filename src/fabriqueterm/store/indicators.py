@@ -33,10 +33,10 @@ from fabriqueterm.domain.enums import (
     EMPLOYMENT_KINDS,
     ENROLLED_STATUSES,
     LEVEL_4_OR_BELOW,
+    Closing,
     CohortStatus,
     Gender,
     LearnerStatus,
-    Closing,
     PlacementKind,
 )
 from fabriqueterm.domain.indicators import (
