@@ -143,6 +143,9 @@ def test_malformed_toml_names_the_file(paths: Paths) -> None:
         ('sync_interval_minutes = "15"', "sync_interval_minutes", "sync_interval_minutes = 15"),
         ("sync_interval_minutes = true", "sync_interval_minutes", "sync_interval_minutes = 15"),
         ("sync_interval_minutes = 100000", "sync_interval_minutes", "1440"),
+        ("callback_working_days = 0", "callback_working_days", "callback_working_days = 2"),
+        ("unreachable_after_attempts = 2.5", "unreachable_after_attempts", "= 3"),
+        ("unreachable_after_days = 365", "unreachable_after_days", "unreachable_after_days = 14"),
         ('server_url = "commons.example.org"', "server_url", 'server_url = "https://'),
         ("server_url = 42", "server_url", 'server_url = "https://'),
     ],
@@ -176,7 +179,10 @@ def test_unknown_key_is_refused_with_the_known_ones(paths: Paths) -> None:
     message = str(caught.value)
     assert str(paths.config_file) in message
     assert "« langage »" in message
-    assert "auto_sync, language, server_url, sync_interval_minutes" in message
+    assert (
+        "auto_sync, callback_working_days, language, server_url, sync_interval_minutes,"
+        " unreachable_after_attempts, unreachable_after_days" in message
+    )
 
 
 # --- files written by the app ----------------------------------------------------------------

@@ -99,6 +99,11 @@ class Config:
     language: str = "fr"
     auto_sync: bool = True
     sync_interval_minutes: int = 15
+    #: The follow-up rules (docs/domain.md), tunable by a network: the call-back proposed after an
+    #: unanswered call, and when a follow-up may close as unreachable.
+    callback_working_days: int = 2
+    unreachable_after_attempts: int = 3
+    unreachable_after_days: int = 14
 
 
 _HINTS = {
@@ -108,6 +113,22 @@ _HINTS = {
     "sync_interval_minutes": N_(
         "a whole number of minutes between 1 and 1440, e.g. sync_interval_minutes = 15"
     ),
+    "callback_working_days": N_(
+        "a whole number of working days between 1 and 20, e.g. callback_working_days = 2"
+    ),
+    "unreachable_after_attempts": N_(
+        "a whole number of attempts between 1 and 10, e.g. unreachable_after_attempts = 3"
+    ),
+    "unreachable_after_days": N_(
+        "a whole number of days between 0 and 90, e.g. unreachable_after_days = 14"
+    ),
+}
+
+_RANGES = {
+    "sync_interval_minutes": (1, 1440),
+    "callback_working_days": (1, 20),
+    "unreachable_after_attempts": (1, 10),
+    "unreachable_after_days": (0, 90),
 }
 
 
@@ -161,14 +182,15 @@ def load_config(path: Path) -> Config:
         _check(path, "language", raw["language"], raw["language"] in LANGUAGES)
     if "auto_sync" in raw:
         _check(path, "auto_sync", raw["auto_sync"], isinstance(raw["auto_sync"], bool))
-    if "sync_interval_minutes" in raw:
-        minutes = raw["sync_interval_minutes"]
-        _check(
-            path,
-            "sync_interval_minutes",
-            minutes,
-            isinstance(minutes, int) and not isinstance(minutes, bool) and 1 <= minutes <= 1440,
-        )
+    for key, (low, high) in _RANGES.items():
+        if key in raw:
+            number = raw[key]
+            _check(
+                path,
+                key,
+                number,
+                isinstance(number, int) and not isinstance(number, bool) and low <= number <= high,
+            )
     return Config(**raw)
 
 

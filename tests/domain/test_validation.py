@@ -49,6 +49,13 @@ FOLLOW_UP = {
     "milestone": "m3",
     "due_date": "2026-10-03",
 }
+ATTEMPT = {
+    "site_id": "site-1",
+    "learner_id": "learner-1",
+    "follow_up_id": "follow-up-1",
+    "attempted_on": "2026-12-07",
+    "outcome": "no_answer",
+}
 VALID = {
     "site": SITE,
     "cohort": COHORT,
@@ -57,7 +64,39 @@ VALID = {
     "learner": LEARNER,
     "placement": PLACEMENT,
     "follow_up": FOLLOW_UP,
+    "follow_up_attempt": ATTEMPT,
 }
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "code"),
+    [
+        ({"callback_date": "2026-12-04"}, "callback_date", "callback_after_call"),
+        (
+            {"outcome": "declined", "callback_date": "2026-12-09"},
+            "callback_date",
+            "callback_only_when_open",
+        ),  # fmt: skip
+        ({"outcome": "reached", "situation": "other"}, "notes", "other_needs_notes"),
+        ({"situation": "still_looking"}, "situation", "situation_only_when_reached"),
+    ],
+)
+def test_an_attempt_is_consistent(changes: dict[str, Any], field: str, code: str) -> None:
+    """Issue 12, finding 1: a call-back only keeps an open follow-up open, never before the call;
+    the situation is learned from a learner reached, and "other" says what it is."""
+    error = only_error("follow_up_attempt", {**ATTEMPT, **changes})
+    assert (error.field, error.code) == (field, code)
+
+
+def test_an_attempt_with_a_call_back_or_a_situation_is_valid() -> None:
+    assert validate("follow_up_attempt", {**ATTEMPT, "callback_date": "2026-12-09"})[
+        "callback_date"
+    ] == date(2026, 12, 9)
+    reached = validate(
+        "follow_up_attempt",
+        {**ATTEMPT, "outcome": "reached", "situation": "other", "notes": "Déménagé à Lyon"},
+    )
+    assert (reached["situation"], reached["channel"]) == ("other", "phone")
 
 
 def errors_of(entity: str, data: dict[str, Any]) -> list[FieldError]:
@@ -318,7 +357,14 @@ def test_partner_kinds_are_checked_and_put_in_canonical_order() -> None:
         ),
         ("follow_up", "milestone", "m9", "end, m3, m6, m12"),
         ("follow_up", "channel", "pigeon", "phone, email, sms, visit"),
-        ("follow_up", "outcome", "maybe", "reached, no_answer, wrong_number, declined"),
+        ("follow_up", "outcome", "maybe", "reached, declined, unreachable"),
+        (
+            "follow_up_attempt",
+            "outcome",
+            "maybe",
+            "reached, no_answer, message_left, wrong_number, declined",
+        ),
+        ("follow_up_attempt", "situation", "maybe", "placements, still_looking, other"),
     ],
 )
 def test_enumerated_fields_refuse_other_values(
@@ -340,7 +386,8 @@ def test_enumerated_fields_refuse_other_values(
         ("learner", "qualification", "9", enums.QualificationLevel),
         ("learner", "status", "expelled", enums.LearnerStatus),
         ("placement", "kind", "cdd", enums.PlacementKind),
-        ("follow_up", "outcome", "maybe", enums.Outcome),
+        ("follow_up", "outcome", "maybe", enums.Closing),
+        ("follow_up_attempt", "outcome", "maybe", enums.Outcome),
         ("partner", "kinds", "boss", enums.PartnerKind),
     ],
 )
@@ -408,7 +455,9 @@ EXPECTED_ENUMS = {
     ],
     "Milestone": ["end", "m3", "m6", "m12"],
     "Channel": ["phone", "email", "sms", "visit"],
-    "Outcome": ["reached", "no_answer", "wrong_number", "declined"],
+    "Outcome": ["reached", "no_answer", "message_left", "wrong_number", "declined"],
+    "Closing": ["reached", "declined", "unreachable"],
+    "Situation": ["placements", "still_looking", "other"],
 }
 
 

@@ -220,14 +220,25 @@ def build_network(store: Store) -> Network:
 
     # Follow-ups (generated for a1, a2, a4 at end, +3, +6 months).
     def done(learner: str, milestone: str, day: str, outcome: str) -> None:
-        store.follow_ups.update(
+        store.follow_ups.log_attempt(
             follow_up_id(net.learners[learner], milestone),
-            {"done_date": day, "channel": "phone", "outcome": outcome},
+            {
+                "attempted_on": day,
+                "channel": "phone",
+                "outcome": outcome,
+                "situation": "still_looking" if outcome == "reached" else "",
+            },
         )
 
-    done("a1", "end", "2026-07-02", "reached")
-    done("a2", "end", "2026-11-24", "no_answer")
-    done("a2", "m3", "2026-11-26", "reached")
+    done("a1", "end", "2026-07-02", "reached")  # reached at the first call
+    done("a2", "end", "2026-11-24", "no_answer")  # still open: call back on 26/11
+    done("a2", "m3", "2026-11-20", "message_left")
+    done("a2", "m3", "2026-11-26", "reached")  # reached at the second call
+    # a4's end follow-up: three unanswered calls over 15 days, closed as unreachable this week.
+    done("a4", "end", "2026-11-02", "no_answer")
+    done("a4", "end", "2026-11-09", "message_left")
+    done("a4", "end", "2026-11-17", "no_answer")
+    store.follow_ups.close_unreachable(follow_up_id(net.learners["a4"], "end"), date(2026, 11, 25))
     _on(store, TODAY)
     return net
 

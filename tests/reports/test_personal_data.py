@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from fabriqueterm.domain.ids import follow_up_id
 from fabriqueterm.reports.personal_data import (
     LearnerNotFound,
     erase_learner,
@@ -44,8 +45,16 @@ def test_export_holds_everything_about_the_learner(network):
         ("follow_up", "create"),
         ("follow_up", "update"),
     } <= operations
+    # Each follow-up holds its call attempts (issue 12, finding 1).
+    [end] = [f for f in data["follow_ups"] if f["milestone"] == "end"]
+    assert [(a["date"], a["outcome_label"], a["channel"]) for a in end["attempts"]] == [
+        ("2026-07-02", "reached", "phone")
+    ]
+    attempt_ids = {a["id"] for f in data["follow_ups"] for a in f["attempts"]}
+    assert ("follow_up_attempt", "create") in operations
     assert all(
-        e["row_id"] in {learner_id, placement["id"], *(f["id"] for f in data["follow_ups"])}
+        e["row_id"]
+        in {learner_id, placement["id"], *(f["id"] for f in data["follow_ups"]), *attempt_ids}
         for e in data["outbox"]
     )
     # The history of their record: each change on this device, before and after.
@@ -79,6 +88,11 @@ def test_erase_wipes_and_leaves_an_outbox_erase(network):
         and not preview.already_erased
     )
     enrolled_before = weekly_summary(store, "2026-W48").total.indicators.enrolled
+    said = "Rappeler après 18h, vit chez sa sœur à Villeurbanne"
+    call = store.follow_ups.log_attempt(
+        follow_up_id(learner_id, "m3"),
+        {"attempted_on": "2026-11-27", "outcome": "message_left", "notes": said},
+    ).attempt
     erase_learner(store, learner_id)
     data = personal_data(store, learner_id)
     profile = data["learner"]
@@ -86,6 +100,10 @@ def test_erase_wipes_and_leaves_an_outbox_erase(network):
     for name in ("first_name", "last_name", "email", "phone", "birth_year", "dropout_reason"):
         assert profile[name] in (None, ""), name
     assert all(p["notes"] == "" for p in data["placements"])
+    attempts = [a for f in data["follow_ups"] for a in f["attempts"]]
+    assert call.id in {a["id"] for a in attempts} and all(a["notes"] == "" for a in attempts)
+    # The unsent attempt goes to the commons without what was said about the person.
+    assert said not in json.dumps([e.fields for e in store.outbox.entries(limit=10_000)])
     last = store.outbox.entries(limit=10_000)[-1]
     assert (last.entity, last.row_id, last.op) == ("learner", learner_id, "erase")
     assert last.fields["first_name"] == "" and last.fields["email"] is None

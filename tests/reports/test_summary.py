@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import openpyxl
 import pytest
 
-from fabriqueterm.domain.indicators import Rate
+from fabriqueterm.domain.indicators import AttemptsMedian, Rate
 from fabriqueterm.i18n import set_language
 from fabriqueterm.reports.exporters import render, sheet_title, to_csv, to_markdown
 from fabriqueterm.reports.summary import IsoWeek, SummaryError, resolve_sites, weekly_summary
@@ -43,10 +43,12 @@ EXPECTED = {
         **ZERO_PLACEMENTS,
         "placements_cdi": 1,  # a1 (a7's cdi deleted; a2's training logged in October)
         "placements_other": 1,  # a4
-        "followups_done_this_week": 2,  # a2 end (24/11), a2 +3 (26/11)
+        # Closed this week: a2 +3 (reached 26/11), a4 end (unreachable 25/11); a2 end's
+        # unanswered call on 24/11 keeps it open.
+        "followups_done_this_week": 2,
         "cohorts_running": 1,
         "in_training": 2,  # a6, a7
-        "followups_due": 3,  # a1 +3, a4 end, a4 +3
+        "followups_due": 3,  # a1 +3, a2 end, a4 +3
         "followups_overdue": 3,
         "enrolled": 7,  # a1-a4, a6-a8
         "completers": 3,  # a1, a2, a4
@@ -65,7 +67,9 @@ EXPECTED = {
         "employment_rate_6": NA,
         "employment_rate_12": NA,
         "completers_never_reached": (1, 3),  # a4
-        "reach_rate": (2, 3),
+        "reach_rate": (2, 3),  # a1 end, a2 +3 reached; a4 end unreachable
+        "followups_unreachable": 1,  # a4 end
+        "attempts_per_reached": 1.5,  # a1 end in 1 call, a2 +3 in 2
     },
     "Fabrique Roubaix": {
         "new_enrolments": 2,  # b1, b2 (b2 created on Sunday 29/11)
@@ -93,6 +97,8 @@ EXPECTED = {
         },
         "completers_never_reached": NA,
         "reach_rate": NA,
+        "followups_unreachable": 0,
+        "attempts_per_reached": None,
     },
 }
 EXPECTED["Fabrique Vide"] = {
@@ -121,6 +127,7 @@ EXPECTED["Total"].update(
         "employment_rate_3": (1, 3),
         "completers_never_reached": (1, 3),
         "reach_rate": (2, 3),
+        "attempts_per_reached": 1.5,
     }
 )
 SECTIONS = ["Total", "Fabrique Lyon", "Fabrique Roubaix", "Fabrique Vide"]
@@ -136,7 +143,18 @@ def percent(pair: tuple[int, int] | None) -> Decimal | None:
 
 
 def expected_shown(section: str) -> dict[str, int | Decimal | None]:
-    return {k: (v if isinstance(v, int) else percent(v)) for k, v in EXPECTED[section].items()}
+    return {
+        k: (
+            v
+            if isinstance(v, int)
+            else Decimal(str(v))
+            if isinstance(v, float)
+            else None
+            if k == "attempts_per_reached"
+            else percent(v)
+        )
+        for k, v in EXPECTED[section].items()
+    }
 
 
 def test_figures_match_the_hand_count(network):
@@ -150,6 +168,8 @@ def test_figures_match_the_hand_count(network):
                 got[figure.key] = (
                     None if value.denominator == 0 else (value.numerator, value.denominator)
                 )
+            elif isinstance(value, AttemptsMedian):
+                got[figure.key] = value.value
             else:
                 got[figure.key] = value
         assert got == EXPECTED[section.name], section.name
@@ -204,6 +224,8 @@ def _number(text: str) -> int | Decimal | None:
     text = text.strip()
     if text in ("n/a", ""):
         return None
+    if re.fullmatch(r"\d+[,.]\d+", text):  # a median such as 1,5
+        return Decimal(text.replace(",", "."))
     match = re.match(r"^([\d\s\u202f.,]+?)\s*%", text)
     if match:
         return Decimal(match.group(1).replace(",", ".").replace("\u202f", "").strip())
@@ -222,7 +244,7 @@ def read_csv(data: bytes) -> dict[str, dict[str, object]]:
         for name, cell in zip(header[2:-1], row[2:-1], strict=True):
             if cell == "n/a":
                 sections[name][key] = None
-            elif row[1].endswith("(%)"):
+            elif row[1].endswith("(%)") or "," in cell:
                 assert "." not in cell, "decimal comma"
                 sections[name][key] = Decimal(cell.replace(",", "."))
             else:
@@ -252,9 +274,13 @@ def read_xlsx(data: bytes, labels: dict[str, str]) -> dict[str, dict[str, object
             key = labels.get(label.value)
             if key is None:
                 continue
-            if numerator.value is None:  # a count: typed as a number
-                assert isinstance(value.value, int), key
-                figures[key] = value.value
+            if numerator.value is None and value.value == "n/a":  # a median of nothing
+                figures[key] = None
+            elif numerator.value is None:  # a count (or a median): typed as a number
+                assert isinstance(value.value, int | float), key
+                figures[key] = (
+                    value.value if isinstance(value.value, int) else Decimal(str(value.value))
+                )
             elif value.value == "n/a":
                 assert denominator.value == 0
                 figures[key] = None

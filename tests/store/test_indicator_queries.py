@@ -22,6 +22,7 @@ from fabriqueterm.domain.indicators import (
     Rate,
 )
 from fabriqueterm.domain.models import Cohort, Site, SyncedRow
+from fabriqueterm.domain.validation import DomainValidationError
 from fabriqueterm.i18n import set_language
 from fabriqueterm.store import Store
 from fabriqueterm.store.indicators import IndicatorRepository, last_end_date_past, months_after_sql
@@ -453,8 +454,8 @@ def test_never_reached_share(store: Store, site: str) -> None:
     store.follow_ups.update(
         follow_up_id(reached, "m3"), {"done_date": date(2026, 6, 8), "outcome": "reached"}
     )
-    store.follow_ups.update(
-        follow_up_id(no_answer, "end"), {"done_date": date(2026, 3, 9), "outcome": "no_answer"}
+    store.follow_ups.log_attempt(  # an unanswered call reaches nobody: the follow-up stays open
+        follow_up_id(no_answer, "end"), {"attempted_on": date(2026, 3, 9), "outcome": "no_answer"}
     )
     t = total(store)
     assert t.never_reached_share(6) == Rate(2, 3)
@@ -497,7 +498,7 @@ def test_follow_up_counts(store: Store, site: str) -> None:
     )
     fu.update(
         follow_up_id(b, "m3"),
-        {"done_date": date(2026, 11, 25), "outcome": "no_answer", "channel": "sms"},
+        {"done_date": date(2026, 11, 25), "outcome": "declined", "channel": "sms"},
     )
     # done after D: still to do as of D, and not done this week
     fu.update(follow_up_id(b, "end"), {"done_date": date(2026, 11, 26), "outcome": "reached"})
@@ -520,6 +521,60 @@ def test_follow_up_counts(store: Store, site: str) -> None:
     assert week_before.followups_done_this_week == 0
     assert week_before.reach_rate == Rate(1, 1)
     assert week_before.followups_due == 2  # b/end and b/m12 (due 18 Nov); the +3 are due 20 Nov
+
+
+def test_reach_rate_unreachable_and_attempts_per_reached(store: Store, site: str) -> None:
+    """Issue 12, finding 1: a follow-up is worked in attempts. D = Wed 25 Nov 2026. Reach rate =
+    closed as reached / closed; unreachable = closed as unreachable; attempts per reached
+    follow-up = the median of the attempts made (by D) on the follow-ups closed as reached."""
+    cohort = make_cohort(store, site, start_date=date(2026, 3, 2), end_date=date(2026, 8, 20))
+    a, b, c = (make_learner(store, cohort, "graduated") for _ in range(3))
+    fu = store.follow_ups
+
+    def call(learner: str, milestone: str, day: date, outcome: str) -> None:
+        situation = "still_looking" if outcome == "reached" else ""
+        fu.log_attempt(
+            follow_up_id(learner, milestone),
+            {"attempted_on": day, "outcome": outcome, "situation": situation},
+        )
+
+    call(a, "end", date(2026, 8, 21), "reached")  # reached in 1
+    for day, outcome in ((date(2026, 8, 21), "no_answer"), (date(2026, 8, 25), "message_left")):
+        call(b, "end", day, outcome)
+    call(b, "end", date(2026, 8, 28), "reached")  # reached in 3
+    for day in (date(2026, 11, 20), date(2026, 11, 23)):
+        call(a, "m3", day, "no_answer")
+    call(a, "m3", date(2026, 11, 24), "reached")  # reached in 3
+    # c: three unanswered calls over 15 days, then closed as unreachable
+    for day in (date(2026, 8, 21), date(2026, 8, 28), date(2026, 9, 5)):
+        call(c, "end", day, "no_answer")
+    fu.close_unreachable(follow_up_id(c, "end"), date(2026, 9, 7))
+    # an attempt after D does not count: b/m3 reached on 26 Nov
+    call(b, "m3", date(2026, 11, 26), "reached")
+    t = total(store)
+    assert t.followups_done == 4  # a/end, b/end, a/m3 reached; c/end unreachable
+    assert t.reach_rate == Rate(3, 4)
+    assert t.followups_unreachable == 1
+    assert (t.attempts_per_reached.value, t.attempts_per_reached.at_least) == (3.0, False)
+    # as of 1 Sep: a/end (1 attempt) and b/end (3) reached, c/end still open
+    before = total(store, date(2026, 9, 1))
+    assert before.reach_rate == Rate(2, 2) and before.followups_unreachable == 0
+    assert before.attempts_per_reached.value == 2.0  # the median of 1 and 3
+    assert total(store, date(2026, 8, 20)).attempts_per_reached.value is None
+
+
+def test_a_follow_up_may_close_as_unreachable_only_after_the_rule(store: Store, site: str) -> None:
+    cohort = make_cohort(store, site, end_date=date(2026, 8, 20))
+    learner = make_learner(store, cohort, "graduated")
+    row_id = follow_up_id(learner, "end")
+    for day in (date(2026, 8, 21), date(2026, 8, 28), date(2026, 9, 3)):  # 13 days apart
+        store.follow_ups.log_attempt(row_id, {"attempted_on": day, "outcome": "no_answer"})
+    with pytest.raises(DomainValidationError) as refused:
+        store.follow_ups.close_unreachable(row_id, date(2026, 9, 4))
+    assert refused.value.errors[0].code == "unreachable_too_soon"
+    assert store.follow_ups.get(row_id).done_date is None
+    store.follow_ups.log_attempt(row_id, {"attempted_on": date(2026, 9, 4), "outcome": "no_answer"})
+    assert store.follow_ups.close_unreachable(row_id, date(2026, 9, 4)).outcome == "unreachable"
 
 
 def test_follow_ups_of_learners_who_did_not_complete_count(store: Store, cohort: str) -> None:

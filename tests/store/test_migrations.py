@@ -3,6 +3,7 @@ migrations build matches the SQLModel tables (models and migrations cannot drift
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import stat
 from datetime import date
@@ -12,8 +13,9 @@ import pytest
 from sqlalchemy import Table
 
 from fabriqueterm.domain.dates import Clock
-from fabriqueterm.domain.ids import follow_up_id
+from fabriqueterm.domain.ids import follow_up_id, migrated_attempt_id
 from fabriqueterm.domain.models import ENTITIES
+from fabriqueterm.domain.validation import validate
 from fabriqueterm.store import Store
 from fabriqueterm.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
@@ -237,17 +239,21 @@ def test_database_from_schema_v1_upgrades_with_no_row_lost(tmp_path: Path) -> No
 
     with Store.open(path, clock=Clock(date(2026, 11, 25))) as store:
         assert store.schema_version == SCHEMA_VERSION
-        # Every row of every table is still there, unchanged.
+        # Every row of every table is still there, unchanged; schema 7 adds to the outbox the
+        # attempt the call logged at v1 became (below).
         for table, rows in V1_ROWS.items():
             after = table_rows(path, table)
-            assert [row[: len(rows[0])] for row in after] == rows, table
+            assert [row[: len(rows[0])] for row in after][: len(rows)] == rows, table
+        assert [(e.entity, e.op) for e in store.outbox.entries()][-1:] == [
+            ("follow_up_attempt", "create")
+        ]
         # The repositories read the old rows.
         assert store.client_id == CLIENT_ID
         assert store.learners.get(LEARNER_IDS[0]).phone == "+33612345678"
         assert store.cohorts.get(COHORT_ID).end_date == date(2026, 7, 3)
         assert [p.id for p in store.placements.for_learner(LEARNER_IDS[0])] == [PLACEMENT_ID]
         assert [p.name for p in store.partners.for_site(SITE_ID)] == ["France Travail Roubaix"]
-        assert store.outbox.count("pending") == 1 and store.outbox.count("rejected") == 1
+        assert store.outbox.count("pending") == 2 and store.outbox.count("rejected") == 1
         # The search index (added after v1) covers the learners inserted at v1.
         rows, total = store.learners.search("benal")
         assert ([r.id for r in rows], total) == ([LEARNER_IDS[0]], 1)
@@ -374,6 +380,193 @@ def test_database_from_schema_v5_finds_people_as_typed_once_upgraded(tmp_path: P
         connection.close()
 
 
+def build_v6_database(path: Path, follow_ups: list[tuple[object, ...]]) -> None:
+    """The database of :func:`build_v5_database` at version 6, with ``follow_ups`` added."""
+    build_v5_database(path)
+    connection = sqlite3.connect(path)
+    try:
+        for statement in MIGRATIONS[5]:
+            connection.execute(statement)
+        marks = ", ".join("?" * len(follow_ups[0]))
+        connection.executemany(f"INSERT INTO follow_up VALUES ({marks})", follow_ups)
+        connection.execute("PRAGMA user_version = 6")
+        connection.commit()
+    finally:
+        connection.close()
+
+
+NO_ANSWER_ID = "0199a8a0-0000-7000-8000-0000000f0a01"
+WRONG_NUMBER_ID = "0199a8a0-0000-7000-8000-0000000f0a02"
+DECLINED_ID = "0199a8a0-0000-7000-8000-0000000f0a03"
+
+
+@pytest.mark.skipif(SCHEMA_VERSION < 7, reason="no call attempts yet")
+def test_calls_logged_before_attempts_become_attempts_and_unanswered_ones_reopen(
+    tmp_path: Path,
+) -> None:
+    """Schema 7 (issue 12, finding 1): each call logged on a follow-up becomes its first attempt,
+    with an id every device computes alike; a follow-up an unanswered call had closed opens again
+    and is back in the work list; the commons learns both through the outbox; nothing is lost."""
+    path = tmp_path / "db.sqlite3"
+    learner = V5_LEARNERS[1][0]  # Zoé Martin, alive (LEARNER_IDS[1] was deleted at v1)
+
+    def follow_up(row_id, version, milestone, due, done, channel, outcome, notes):  # type: ignore[no-untyped-def]
+        return (row_id, TS, TS, version, None, SITE_ID, learner, milestone, due, done, channel,
+                outcome, notes)  # fmt: skip
+
+    build_v6_database(
+        path,
+        [
+            follow_up(
+                NO_ANSWER_ID,
+                7,
+                "m6",
+                "2026-10-01",
+                "2026-11-20",
+                "phone",
+                "no_answer",
+                "Messagerie pleine",
+            ),  # fmt: skip
+            follow_up(
+                WRONG_NUMBER_ID, None, "m12", "2026-11-02", "2026-11-21", "sms", "wrong_number", ""
+            ),  # fmt: skip
+            follow_up(
+                DECLINED_ID,
+                3,
+                "end",
+                "2026-07-03",
+                "2026-07-08",
+                "phone",
+                "declined",
+                "Ne souhaite pas",
+            ),  # fmt: skip
+        ],
+    )
+    connection = sqlite3.connect(path)
+    try:  # the hand-made follow-up not yet sent: its create still waits in the outbox
+        connection.execute(
+            "INSERT INTO outbox (entity, row_id, op, fields, base_version, base_values, created_at,"
+            " state) VALUES ('follow_up', ?, 'create', ?, NULL, '{}', ?, 'pending')",
+            (
+                WRONG_NUMBER_ID,
+                json.dumps(
+                    {
+                        "channel": "sms",
+                        "done_date": "2026-11-21",
+                        "due_date": "2026-11-02",
+                        "learner_id": learner,
+                        "milestone": "m12",
+                        "notes": "",
+                        "outcome": "wrong_number",
+                        "site_id": SITE_ID,
+                    }
+                ),
+                TS,
+            ),
+        )
+        connection.commit()
+    finally:
+        connection.close()
+    path.chmod(0o600)
+    reached_id = follow_up_id(LEARNER_IDS[0], "end")
+
+    with Store.open(path, clock=Clock(date(2026, 11, 25))) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        attempts = {
+            f: store.follow_ups.attempts.for_follow_up(f)
+            for f in (reached_id, NO_ANSWER_ID, WRONG_NUMBER_ID, DECLINED_ID)
+        }
+        summary = {
+            f: [(a.id, a.attempted_on, a.channel, a.outcome, a.situation, a.notes) for a in found]
+            for f, found in attempts.items()
+        }
+        assert summary == {
+            reached_id: [
+                (
+                    migrated_attempt_id(reached_id),
+                    date(2026, 7, 6),
+                    "phone",
+                    "reached",
+                    "placements",
+                    "CDI signé",
+                )  # fmt: skip
+            ],
+            NO_ANSWER_ID: [
+                (
+                    migrated_attempt_id(NO_ANSWER_ID),
+                    date(2026, 11, 20),
+                    "phone",
+                    "no_answer",
+                    "",
+                    "Messagerie pleine",
+                )  # fmt: skip
+            ],
+            WRONG_NUMBER_ID: [
+                (
+                    migrated_attempt_id(WRONG_NUMBER_ID),
+                    date(2026, 11, 21),
+                    "sms",
+                    "wrong_number",
+                    "",
+                    "",
+                )  # fmt: skip
+            ],
+            DECLINED_ID: [
+                (
+                    migrated_attempt_id(DECLINED_ID),
+                    date(2026, 7, 8),
+                    "phone",
+                    "declined",
+                    "",
+                    "Ne souhaite pas",
+                )  # fmt: skip
+            ],
+        }
+        # Reached and declined stay closed; the unanswered ones open again, notes kept.
+        closing = {
+            f: (row.done_date, row.outcome, row.notes)
+            for f in attempts
+            for row in [store.follow_ups.get(f)]
+        }
+        assert closing == {
+            reached_id: (date(2026, 7, 6), "reached", "CDI signé"),
+            NO_ANSWER_ID: (None, None, "Messagerie pleine"),
+            WRONG_NUMBER_ID: (None, None, ""),
+            DECLINED_ID: (date(2026, 7, 8), "declined", "Ne souhaite pas"),
+        }
+        queue = [line.follow_up.id for line in store.follow_ups.due(date(2026, 11, 25))]
+        assert NO_ANSWER_ID in queue and WRONG_NUMBER_ID in queue
+        assert reached_id not in queue and DECLINED_ID not in queue
+        # The outbox tells the commons: each attempt created, the synced follow-up reopened from
+        # the version it had, the unsent one created open.
+        entries = store.outbox.entries(state=None, limit=-1)
+        created = {e.row_id for e in entries if e.entity == "follow_up_attempt"}
+        assert created == {migrated_attempt_id(f) for f in attempts}
+        reopened = [e for e in entries if e.entity == "follow_up" and e.op == "update"]
+        assert [(e.row_id, e.fields, e.base_version, e.base_values) for e in reopened] == [
+            (
+                NO_ANSWER_ID,
+                {"channel": None, "done_date": None, "outcome": None},
+                7,
+                {"channel": "phone", "done_date": "2026-11-20", "outcome": "no_answer"},
+            )
+        ]
+        [create] = [e for e in entries if e.row_id == WRONG_NUMBER_ID]
+        assert (create.fields["outcome"], create.fields["done_date"]) == (None, None)
+        assert create.fields["notes"] == "" and create.fields["due_date"] == "2026-11-02"
+        # Every pending attempt passes the rules the commons checks.
+        for entry in entries:
+            if entry.entity == "follow_up_attempt":
+                validate("follow_up_attempt", entry.fields)
+    backup = path.with_name(f"{path.name}.before-v{SCHEMA_VERSION}")
+    connection = sqlite3.connect(backup)
+    try:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert connection.execute("SELECT count(*) FROM follow_up").fetchone()[0] == 5
+    finally:
+        connection.close()
+
+
 def test_opening_an_up_to_date_database_makes_no_backup(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     for _ in range(2):
@@ -384,7 +577,11 @@ def test_opening_an_up_to_date_database_makes_no_backup(tmp_path: Path) -> None:
 
 def test_migrations_are_a_list_keyed_by_version() -> None:
     assert len(MIGRATIONS) == SCHEMA_VERSION
-    assert all(isinstance(statement, str) for migration in MIGRATIONS for statement in migration)
+    assert all(
+        isinstance(statement, str) or callable(statement)
+        for migration in MIGRATIONS
+        for statement in migration
+    )
 
 
 # --- models and migrations cannot drift -------------------------------------------------------

@@ -132,6 +132,8 @@ class BaseGenerator:
         self.window_start = add_months(today, -36)
         self.window_end = add_months(today, 6)
         self.rows: dict[str, list[Row]] = {entity: [] for entity in ENTITIES}
+        #: The reached attempt of each closed follow-up (placements learned there mark it).
+        self.reached_attempts: dict[str, Row] = {}
         self.sites: list[GeneratedSite] = []
         self.cohorts: list[GeneratedCohort] = []
         self.phones: set[str] = set()

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, exists, select
 
 from fabriqueterm.demo.words import load_word_lists
+from fabriqueterm.domain.followups import default_callback
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.server.db import SYNCED_TABLES, make_engine, read_transaction
 from fabriqueterm.sync.client import CommonsClient, RetryPolicy, SyncError
@@ -135,8 +136,24 @@ class DemoColleague:
             return None
         outcome = self.rng.choice(("reached", "reached", "reached", "no_answer"))
         notes = self.rng.choice(self._note_pool(outcome)) if self.rng.random() < 0.7 else ""
-        new = {"done_date": self.today, "channel": "phone", "outcome": outcome, "notes": notes}
-        return self._update("follow_up", row, new)
+        if outcome == "reached":  # closes it: the colleague wrote what was said
+            new = {"done_date": self.today, "channel": "phone", "outcome": outcome, "notes": notes}
+            return self._update("follow_up", row, new)
+        # An unanswered call is an attempt of its own, with its call-back date.
+        current = row._mapping
+        fields = {
+            "site_id": current["site_id"],
+            "learner_id": current["learner_id"],
+            "follow_up_id": current["id"],
+            "attempted_on": self.today.isoformat(),
+            "channel": "phone",
+            "outcome": outcome,
+            "callback_date": default_callback(self.today).isoformat(),
+            "situation": "",
+            "notes": notes,
+            "made_by": "",
+        }
+        return Mutation(seq=1, entity="follow_up_attempt", id=uuid7(), op=Op.CREATE, fields=fields)
 
     def _phone(self) -> Mutation | None:
         """Correct a learner's phone number (a new mobile)."""

@@ -72,9 +72,12 @@ class Placements(BaseGenerator):
             return None
         if source is not None:
             created = source["updated_at"]
-            fitting = self.notes_placement.get(kind)
-            if fitting:  # what was said on that call, or nothing written
-                source["notes"] = rng.choice(fitting) if rng.random() < 0.7 else ""
+            call = self.reached_attempts.get(source["id"])
+            if call is not None:
+                call["situation"] = "placements"
+                fitting = self.notes_placement.get(kind)
+                if fitting:  # what was said on that call, or nothing written
+                    call["notes"] = rng.choice(fitting) if rng.random() < 0.7 else ""
         else:
             created = self.stamp(min(self.today, start + timedelta(days=rng.randint(0, 20))))
         return self.add_placement(

@@ -114,10 +114,44 @@ class Channel(_Labelled):
 
 
 class Outcome(_Labelled):
+    """How one call attempt went (docs/domain.md, "Follow-ups as coordinators work them")."""
+
     REACHED = "reached"
     NO_ANSWER = "no_answer"
+    MESSAGE_LEFT = "message_left"
     WRONG_NUMBER = "wrong_number"
     DECLINED = "declined"
+
+    @property
+    def closing(self) -> Closing | None:
+        """How the follow-up closes after this attempt; None when it stays open."""
+        return {"reached": Closing.REACHED, "declined": Closing.DECLINED}.get(self.value)
+
+    @property
+    def unanswered(self) -> bool:
+        """Counts towards closing as unreachable: the person was not reached."""
+        return self.value in ("no_answer", "message_left", "wrong_number")
+
+    @property
+    def calls_back(self) -> bool:
+        """Keeps the follow-up open with a call-back date."""
+        return self.value in ("no_answer", "message_left", "wrong_number")
+
+
+class Closing(_Labelled):
+    """How a follow-up closed (its ``outcome`` column)."""
+
+    REACHED = "reached"
+    DECLINED = "declined"
+    UNREACHABLE = "unreachable"
+
+
+class Situation(_Labelled):
+    """What a reached learner said about where they stand."""
+
+    PLACEMENTS = "placements"
+    STILL_LOOKING = "still_looking"
+    OTHER = "other"
 
 
 _LABELS: dict[str, dict[str, str]] = {
@@ -170,7 +204,18 @@ _LABELS: dict[str, dict[str, str]] = {
     "Outcome": {
         "reached": N_("reached"),
         "no_answer": N_("no answer"),
+        "message_left": N_("message left"),
         "wrong_number": N_("wrong number"),
         "declined": N_("declined"),
+    },
+    "Closing": {
+        "reached": N_("reached"),
+        "declined": N_("declined"),
+        "unreachable": N_("unreachable"),
+    },
+    "Situation": {
+        "placements": N_("found something (placements)"),
+        "still_looking": N_("still looking"),
+        "other": N_("other (health, moved, no news wanted)"),
     },
 }

@@ -4,11 +4,13 @@ when the cohort's end date changes. Plain values in and out: the store writes wh
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from fabriqueterm.domain.dates import add_months
-from fabriqueterm.domain.enums import GENERATED_MILESTONES, Milestone
+from fabriqueterm.domain.dates import add_months, add_working_days
+from fabriqueterm.domain.enums import GENERATED_MILESTONES, Milestone, Outcome
 from fabriqueterm.domain.ids import follow_up_id
 
 
@@ -45,3 +47,54 @@ def moved_due_date(
         return None  # made by hand: the person chose its date
     due = due_date(end_date, milestone)
     return None if due == current else due
+
+
+# --- Working a follow-up: attempts, call-backs, closing (docs/domain.md, "Follow-ups as
+# coordinators work them") --------------------------------------------------------------------
+
+#: Defaults of the rules a network may change in config.toml ([follow_ups]).
+CALLBACK_WORKING_DAYS = 2
+UNREACHABLE_ATTEMPTS = 3
+UNREACHABLE_DAYS = 14
+
+
+@dataclass(frozen=True)
+class FollowUpRules:
+    """The follow-up rules a network may tune: call back after ``callback_working_days`` working
+    days; may close as unreachable after ``unreachable_attempts`` unanswered attempts spread over
+    at least ``unreachable_days`` days."""
+
+    callback_working_days: int = CALLBACK_WORKING_DAYS
+    unreachable_attempts: int = UNREACHABLE_ATTEMPTS
+    unreachable_days: int = UNREACHABLE_DAYS
+
+
+def default_callback(called_on: date, rules: FollowUpRules = FollowUpRules()) -> date:
+    """The call-back date proposed after an unanswered attempt on ``called_on``."""
+    return add_working_days(called_on, rules.callback_working_days)
+
+
+def unreachable_allowed(
+    attempts: Sequence[tuple[date, str]], rules: FollowUpRules = FollowUpRules()
+) -> bool:
+    """Whether a follow-up whose attempts are ``attempts`` ((date, outcome) pairs) may be closed
+    as unreachable: enough unanswered attempts, the first and the last far enough apart."""
+    unanswered = sorted(day for day, outcome in attempts if Outcome(outcome).unanswered)
+    if len(unanswered) < max(rules.unreachable_attempts, 1):
+        return False
+    return (unanswered[-1] - unanswered[0]).days >= rules.unreachable_days
+
+
+def milestone_cutoff(cohort_end: date, milestone: Milestone | str) -> date:
+    """The last start date a placement may have to count at ``milestone`` (cohort end + N months)."""
+    return add_months(cohort_end, Milestone(milestone).months)
+
+
+def milestones_not_counted(start: date, cohort_end: date) -> list[tuple[Milestone, date]]:
+    """The milestones (with their cut-off) a placement starting on ``start`` does not count in:
+    it started after the cohort's end + N months (docs/domain.md, "Placements: dates")."""
+    return [
+        (milestone, cutoff)
+        for milestone in Milestone
+        if start > (cutoff := milestone_cutoff(cohort_end, milestone))
+    ]

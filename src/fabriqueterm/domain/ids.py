@@ -31,3 +31,9 @@ def follow_up_id(learner_id: str, milestone: str) -> str:
 def partner_site_id(partner_id: str, site_id: str) -> str:
     """The id of the link between a partner and a site: one link per pair, on every device."""
     return str(uuid.uuid5(NAMESPACE, f"partner_site:{partner_id}:{site_id}"))
+
+
+def migrated_attempt_id(follow_up_id: str) -> str:
+    """The id of the attempt that records a call logged before attempts existed (schema 7): the
+    same on every device that upgrades, so their copies merge."""
+    return str(uuid.uuid5(NAMESPACE, f"follow_up_attempt:{follow_up_id}:migrated"))

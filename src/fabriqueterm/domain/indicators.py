@@ -59,6 +59,46 @@ class Rate:
         return self.format()
 
 
+@dataclass(frozen=True)
+class AttemptsMedian:
+    """A median number of attempts, from counts of 1, 2, 3 and "4 or more" attempts: None when
+    nothing was reached; ``at_least`` when the median falls among the "4 or more"."""
+
+    value: float | None
+    at_least: bool = False
+
+    @classmethod
+    def of(cls, counts: Sequence[int]) -> AttemptsMedian:
+        total = sum(counts)
+        if not total:
+            return cls(None)
+
+        def nth(position: int) -> int:  # 1-based position among the sorted attempt counts
+            seen = 0
+            for attempts, count in enumerate(counts, start=1):
+                seen += count
+                if position <= seen:
+                    return attempts
+            return len(counts)
+
+        low, high = nth((total + 1) // 2), nth(total // 2 + 1)
+        top = len(counts)
+        if top in (low, high):
+            return cls(float(top), at_least=True)
+        return cls((low + high) / 2)
+
+    def format(self, language: str | None = None) -> str:
+        if self.value is None:
+            return "—"
+        text = f"{self.value:g}"
+        if (language or current_language()) == "fr":
+            text = text.replace(".", ",")
+        return text + ("+" if self.at_least else "")
+
+    def __str__(self) -> str:
+        return self.format()
+
+
 def _zeros() -> tuple[int, int, int, int]:
     return (0, 0, 0, 0)
 
@@ -102,6 +142,13 @@ class IndicatorCounts:
     followups_done_this_week: int = 0
     followups_done: int = 0
     followups_reached: int = 0
+    #: Follow-ups closed as unreachable (after enough unanswered attempts).
+    followups_unreachable: int = 0
+    #: Follow-ups closed as reached, by how many attempts it took: 1, 2, 3, 4 or more.
+    reached_in_1: int = 0
+    reached_in_2: int = 0
+    reached_in_3: int = 0
+    reached_in_4_or_more: int = 0
 
     def at(self, name: str, months: int) -> int:
         """The per-milestone count ``name`` at +``months`` months (0, 3, 6 or 12)."""
@@ -267,8 +314,20 @@ class Indicators:
 
     @property
     def reach_rate(self) -> Rate:
-        """Follow-ups done with the outcome "reached" / follow-ups done."""
+        """Follow-ups closed as reached / follow-ups closed."""
         return Rate(self.counts.followups_reached, self.counts.followups_done)
+
+    @property
+    def followups_unreachable(self) -> int:
+        return self.counts.followups_unreachable
+
+    @property
+    def attempts_per_reached(self) -> AttemptsMedian:
+        """The median number of attempts a follow-up closed as reached took."""
+        c = self.counts
+        return AttemptsMedian.of(
+            (c.reached_in_1, c.reached_in_2, c.reached_in_3, c.reached_in_4_or_more)
+        )
 
 
 class CohortIndicators(Mapping[str, Indicators]):

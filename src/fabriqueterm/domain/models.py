@@ -157,8 +157,31 @@ class FollowUp(SyncedRow, table=True):
     due_date: date
     done_date: date | None = Field(default=None)
     channel: str | None = Field(default=None, max_length=8)
+    #: How it closed (Closing: reached, declined, unreachable); null while open.
     outcome: str | None = Field(default=None, max_length=16)
     notes: str = Field(default="", max_length=4000)
+
+
+class FollowUpAttempt(SyncedRow, table=True):
+    """Un essai: one call (or message, or visit) made for a follow-up. Append-only: a device only
+    ever creates them, so two devices calling the same learner offline never conflict over them.
+    The follow-up's call-back date is its latest attempt's."""
+
+    __tablename__ = "follow_up_attempt"
+    site_id: str = Field(sa_column=_fk("site.id"))
+    learner_id: str = Field(sa_column=_fk("learner.id"))
+    follow_up_id: str = Field(sa_column=_fk("follow_up.id"))
+    attempted_on: date
+    channel: str = Field(max_length=8)
+    #: Outcome value: reached, no_answer, message_left, wrong_number, declined.
+    outcome: str = Field(max_length=16)
+    #: When to call again (no answer, message left, wrong number); null otherwise.
+    callback_date: date | None = Field(default=None)
+    #: Situation value learned when reached (placements, still_looking, other); empty otherwise.
+    situation: str = Field(default="", max_length=16)
+    notes: str = Field(default="", max_length=4000)
+    #: Who made the attempt, as the coordinator's name (shown in the follow-up's history).
+    made_by: str = Field(default="", max_length=200)
 
 
 class Conflict(SyncedRow, table=True):
@@ -195,6 +218,7 @@ ENTITIES: dict[str, type[SyncedRow]] = {
     "cohort": Cohort,
     "learner": Learner,
     "follow_up": FollowUp,
+    "follow_up_attempt": FollowUpAttempt,
     "placement": Placement,
     "conflict": Conflict,
 }

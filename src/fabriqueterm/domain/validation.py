@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from fabriqueterm.domain.enums import (
     Channel,
+    Closing,
     CohortStatus,
     Gender,
     LearnerStatus,
@@ -33,6 +34,7 @@ from fabriqueterm.domain.enums import (
     PartnerKind,
     PlacementKind,
     QualificationLevel,
+    Situation,
 )
 from fabriqueterm.i18n import N_, _, ngettext
 
@@ -77,6 +79,11 @@ FIELD_LABELS: dict[str, str] = {
     "done_date": N_("done date"),
     "channel": N_("channel"),
     "outcome": N_("outcome"),
+    "follow_up_id": N_("follow-up"),
+    "attempted_on": N_("call date"),
+    "callback_date": N_("call-back date"),
+    "situation": N_("situation"),
+    "made_by": N_("made by"),
 }
 
 _EXPECTED: dict[str, str] = {
@@ -93,6 +100,15 @@ _EXPECTED: dict[str, str] = {
     "end_after_start": N_("a date after the start date ({start})"),
     "not_before_cohort": N_("a date on or after the cohort's start ({start})"),
     "dropout_needs_date": N_("the date the learner dropped out"),
+    "callback_after_call": N_("a date on or after the call ({date})"),
+    "callback_only_when_open": N_("no call-back date: this outcome closes the follow-up"),
+    "situation_only_when_reached": N_("no situation: the learner was not reached"),
+    "other_needs_notes": N_("a note saying what the situation is"),
+    "follow_up_closed": N_("an open follow-up (this one is already closed)"),
+    "placements_when_reached": N_("“reached”: placements are learned from a learner reached"),
+    "unreachable_too_soon": N_(
+        "at least {attempts} unanswered attempts over {days} days before closing as unreachable"
+    ),
     "unknown_field": N_("no such field: remove it"),
     "unknown_reference": N_("an existing record"),
     "text": N_("text"),
@@ -112,6 +128,7 @@ _CHOICE_ENUMS: dict[str, type[StrEnum]] = {
     enum.__name__: enum
     for enum in (
         Channel,
+        Closing,
         CohortStatus,
         Gender,
         LearnerStatus,
@@ -120,6 +137,7 @@ _CHOICE_ENUMS: dict[str, type[StrEnum]] = {
         PartnerKind,
         PlacementKind,
         QualificationLevel,
+        Situation,
     )
 }
 
@@ -383,7 +401,8 @@ class FollowUpIn(_Input):
     due_date: DateField
     done_date: OptionalDate = None
     channel: Channel | None = None
-    outcome: Outcome | None = None
+    #: How it closed; set with ``done_date``.
+    outcome: Closing | None = None
     notes: Text = Field(default="", max_length=4000)
 
     @field_validator("channel", "outcome", mode="before")
@@ -392,9 +411,62 @@ class FollowUpIn(_Input):
         return _blank_to_none(value)
 
 
+class FollowUpAttemptIn(_Input):
+    entity = "follow_up_attempt"
+    site_id: Reference
+    learner_id: Reference
+    follow_up_id: Reference
+    attempted_on: DateField
+    channel: Channel = Channel.PHONE
+    outcome: Outcome
+    callback_date: OptionalDate = None
+    situation: Situation | None = None
+    notes: Text = Field(default="", max_length=4000)
+    made_by: Text = Field(default="", max_length=200)
+
+    @field_validator("situation", mode="before")
+    @classmethod
+    def _blank(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FollowUpAttemptIn:
+        outcome = Outcome(self.outcome)  # use_enum_values: fields hold the codes
+        if self.callback_date is not None:
+            if not outcome.calls_back:
+                raise PydanticCustomError("callback_only_when_open", "no call-back date")
+            if self.callback_date < self.attempted_on:
+                raise PydanticCustomError(
+                    "callback_after_call",
+                    "call-back before the call",
+                    {"date": self.attempted_on.strftime("%d/%m/%Y")},
+                )
+        if outcome == Outcome.REACHED:
+            # The call form asks for the situation; a call logged before attempts existed has none.
+            if self.situation == Situation.OTHER and not self.notes:
+                raise PydanticCustomError("other_needs_notes", "a note is needed")
+        elif self.situation is not None:
+            raise PydanticCustomError("situation_only_when_reached", "no situation")
+        return self
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        values = super().model_dump(**kwargs)
+        values["situation"] = values["situation"] or ""  # stored as text, empty when not reached
+        return values
+
+
 INPUT_MODELS: dict[str, type[_Input]] = {
     m.entity: m
-    for m in (SiteIn, CohortIn, PartnerIn, PartnerSiteIn, LearnerIn, PlacementIn, FollowUpIn)
+    for m in (
+        SiteIn,
+        CohortIn,
+        PartnerIn,
+        PartnerSiteIn,
+        LearnerIn,
+        PlacementIn,
+        FollowUpIn,
+        FollowUpAttemptIn,
+    )
 }
 
 #: Each entity as a person names it (English msgids, translated where shown).
@@ -405,6 +477,7 @@ ENTITY_LABELS: dict[str, str] = {
     "cohort": N_("cohort"),
     "learner": N_("learner"),
     "follow_up": N_("follow-up"),
+    "follow_up_attempt": N_("call attempt"),
     "placement": N_("placement"),
     "conflict": N_("conflict"),
 }
@@ -416,7 +489,14 @@ def entity_label(entity: str) -> str:
 
 
 # Cross-field errors are reported on the field a person must change.
-_MODEL_ERROR_FIELD = {"end_after_start": "end_date", "dropout_needs_date": "dropout_date"}
+_MODEL_ERROR_FIELD = {
+    "end_after_start": "end_date",
+    "dropout_needs_date": "dropout_date",
+    "callback_after_call": "callback_date",
+    "callback_only_when_open": "callback_date",
+    "situation_only_when_reached": "situation",
+    "other_needs_notes": "notes",
+}
 
 
 def _field_error(model: type[_Input], data: dict[str, Any], err: dict[str, Any]) -> FieldError:

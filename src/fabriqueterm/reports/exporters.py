@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
-from fabriqueterm.domain.indicators import Rate
+from fabriqueterm.domain.indicators import AttemptsMedian, Rate
 from fabriqueterm.i18n import _
 from fabriqueterm.reports.formatting import format_count, format_figure, percent_value
 from fabriqueterm.reports.html import to_html
@@ -56,6 +56,8 @@ def csv_cell(figure: Figure) -> str:
     if isinstance(value, Rate):
         percent = percent_value(value)
         return _("n/a") if percent is None else str(percent).replace(".", ",")
+    if isinstance(value, AttemptsMedian):
+        return _("n/a") if value.value is None else value.format("fr")
     return str(value)
 
 
@@ -207,6 +209,13 @@ def to_xlsx(summary: WeeklySummary) -> bytes:
                     sheet.write_number(row, 1, value.value, percent_style)
                 sheet.write_number(row, 2, value.numerator)
                 sheet.write_number(row, 3, value.denominator)
+            elif isinstance(value, AttemptsMedian):
+                if value.value is None:
+                    sheet.write_string(row, 1, not_available, right)
+                elif value.at_least:
+                    sheet.write_string(row, 1, value.format(), right)
+                else:
+                    sheet.write_number(row, 1, value.value)
             else:
                 sheet.write_number(row, 1, value)
             row += 1

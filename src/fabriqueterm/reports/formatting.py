@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from fabriqueterm.domain.indicators import Rate
-from fabriqueterm.i18n import current_language
+from fabriqueterm.domain.indicators import AttemptsMedian, Rate
+from fabriqueterm.i18n import _, current_language
 from fabriqueterm.reports.summary import Figure
 
 _NARROW_NO_BREAK_SPACE = "\u202f"
@@ -36,4 +36,6 @@ def format_figure(figure: Figure) -> str:
         return (
             f"{value.format()} ({format_count(value.numerator)}/{format_count(value.denominator)})"
         )
+    if isinstance(value, AttemptsMedian):
+        return _("n/a") if value.value is None else value.format()
     return format_count(value)

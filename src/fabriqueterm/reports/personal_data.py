@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from fabriqueterm.domain.enums import (
     Channel,
+    Closing,
     Gender,
     LearnerStatus,
     Milestone,
     Outcome,
     PlacementKind,
     QualificationLevel,
+    Situation,
 )
 from fabriqueterm.domain.models import LEARNER_PERSONAL_FIELDS
 from fabriqueterm.i18n import _
@@ -135,8 +137,26 @@ def personal_data(store: Store, learner_id: str) -> dict[str, Any]:
                 "channel": f.channel,
                 "channel_label": _label(Channel, f.channel),
                 "outcome": f.outcome,
-                "outcome_label": _label(Outcome, f.outcome),
+                "outcome_label": _label(Closing, f.outcome),
                 "notes": f.notes,
+                "attempts": [
+                    {
+                        "id": a.id,
+                        "date": _value(a.attempted_on),
+                        "channel": a.channel,
+                        "channel_label": _label(Channel, a.channel),
+                        "outcome": a.outcome,
+                        "outcome_label": _label(Outcome, a.outcome),
+                        "call_back": _value(a.callback_date),
+                        "situation": a.situation or None,
+                        "situation_label": _label(Situation, a.situation or None),
+                        "notes": a.notes,
+                        "made_by": a.made_by,
+                        **_sync_state(a),
+                    }
+                    for a in record.attempts
+                    if a.follow_up_id == f.id
+                ],
                 **_sync_state(f),
             }
             for f in record.follow_ups

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from fabriqueterm.domain.dates import utcnow
 from fabriqueterm.domain.enums import PlacementKind
-from fabriqueterm.domain.indicators import EXIT_MONTHS, Indicators, Rate
+from fabriqueterm.domain.indicators import EXIT_MONTHS, AttemptsMedian, Indicators, Rate
 from fabriqueterm.i18n import N_, _, current_language
 from fabriqueterm.store.reports import CohortLabel, ReportRepository, WeeklyActivity
 
@@ -91,11 +91,11 @@ class IsoWeek:
 
 @dataclass(frozen=True)
 class Figure:
-    """One line of a summary: a stable key, a translated label, a count or a rate."""
+    """One line of a summary: a stable key, a translated label, a count, a rate or a median."""
 
     key: str
     label: str
-    value: int | Rate
+    value: int | Rate | AttemptsMedian
     group: str
 
     @property
@@ -223,8 +223,20 @@ class SectionSummary:
             ),
             Figure(
                 "reach_rate",
-                _("Follow-up reach rate (reached / done)"),
+                _("Follow-up reach rate (reached / closed)"),
                 ind.reach_rate,
+                "indicators",
+            ),
+            Figure(
+                "followups_unreachable",
+                _("Follow-ups closed as unreachable"),
+                ind.followups_unreachable,
+                "indicators",
+            ),
+            Figure(
+                "attempts_per_reached",
+                _("Attempts per follow-up reached (median)"),
+                ind.attempts_per_reached,
                 "indicators",
             ),
         ]

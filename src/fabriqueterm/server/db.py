@@ -154,6 +154,7 @@ _SYNCED_INDEXES = (
     ("ix_srv_partner_site_site", "partner_site", ("site_id",)),
     ("ix_srv_learner_cohort", "learner", ("cohort_id",)),
     ("ix_srv_follow_up_learner", "follow_up", ("learner_id",)),
+    ("ix_srv_attempt_follow_up", "follow_up_attempt", ("follow_up_id",)),
     ("ix_srv_placement_learner", "placement", ("learner_id",)),
     ("ix_srv_conflict_row", "conflict", ("row_entity", "row_id")),
 )

@@ -16,7 +16,9 @@ from fabriqueterm.server.db import SYNCED_TABLES, partner_origin_table
 SYNC_COLUMNS = frozenset({"id", "created_at", "updated_at", "version", "deleted_at"})
 
 #: Entities whose rows carry ``site_id`` (their scope is that site).
-SITE_SCOPED = frozenset({"cohort", "partner_site", "learner", "follow_up", "placement", "conflict"})
+SITE_SCOPED = frozenset(
+    {"cohort", "partner_site", "learner", "follow_up", "follow_up_attempt", "placement", "conflict"}
+)
 
 #: Reference columns and the entity they point to.
 REFERENCES: dict[str, dict[str, str]] = {
@@ -24,6 +26,7 @@ REFERENCES: dict[str, dict[str, str]] = {
     "partner_site": {"partner_id": "partner", "site_id": "site"},
     "learner": {"site_id": "site", "cohort_id": "cohort", "prescriber_id": "partner"},
     "follow_up": {"site_id": "site", "learner_id": "learner"},
+    "follow_up_attempt": {"site_id": "site", "learner_id": "learner", "follow_up_id": "follow_up"},
     "placement": {
         "site_id": "site",
         "learner_id": "learner",
@@ -37,8 +40,12 @@ REFERENCES: dict[str, dict[str, str]] = {
 SITE_FROM_PARENT: dict[str, tuple[str, str]] = {
     "learner": ("cohort_id", "cohort"),
     "follow_up": ("learner_id", "learner"),
+    "follow_up_attempt": ("follow_up_id", "follow_up"),
     "placement": ("learner_id", "learner"),
 }
+
+#: Entities whose rows are only ever created (and deleted): an update is refused.
+APPEND_ONLY = frozenset({"follow_up_attempt"})
 
 #: Editable columns per entity, in table order.
 EDITABLE: dict[str, tuple[str, ...]] = {

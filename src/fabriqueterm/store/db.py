@@ -95,7 +95,10 @@ def migrate(engine: Engine, path: Path | None = None) -> int:
     for version in range(found, SCHEMA_VERSION):
         with writer.begin() as connection:
             for statement in MIGRATIONS[version]:
-                connection.exec_driver_sql(statement)
+                if isinstance(statement, str):
+                    connection.exec_driver_sql(statement)
+                else:
+                    statement(connection)
             connection.exec_driver_sql(f"PRAGMA user_version = {version + 1}")
     return found
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from fabriqueterm.store.db import Store
 
 #: The tables whose changes make up a learner's record.
-LEARNER_ENTITIES = ("learner", "placement", "follow_up")
+LEARNER_ENTITIES = ("learner", "placement", "follow_up", "follow_up_attempt")
 #: Bookkeeping columns (they change with every write and say nothing to a person) and the record's
 #: own key.
 _BOOKKEEPING = frozenset({"id", "created_at", "updated_at", "version", "site_id", "learner_id"})

@@ -33,10 +33,10 @@ from fabriqueterm.domain.enums import (
     EMPLOYMENT_KINDS,
     ENROLLED_STATUSES,
     LEVEL_4_OR_BELOW,
+    Closing,
     CohortStatus,
     Gender,
     LearnerStatus,
-    Outcome,
     PlacementKind,
 )
 from fabriqueterm.domain.indicators import (
@@ -93,7 +93,7 @@ _COMPLETER = f"l.status IN ({_sql_list(COMPLETER_STATUSES)})"
 # Dates are stored as ISO text; the unary + compares them as text, without SQLite first trying to
 # read each one as a number (the DATE columns' affinity): that attempt was a third of a pass.
 _NOT_DONE = "(f.done_date IS NULL OR +f.done_date > :as_of)"
-_REACHED = f"+f.done_date <= :as_of AND f.outcome = '{Outcome.REACHED.value}'"
+_REACHED = f"+f.done_date <= :as_of AND f.outcome = '{Closing.REACHED.value}'"
 
 # {cohort_scope}: the report's cohorts (a condition on the cohort table). {learner_scope}: empty
 # for every site (every live learner is counted; cohorts of deleted sites are never read back), or
@@ -154,19 +154,34 @@ WHERE {{cohort_scope}}
 ORDER BY c.site_id, c.id
 """
 
-# One row per cohort: followups_due, _overdue, _done_this_week, _done, _reached. The follow-ups
-# of every live learner count, whatever the learner's status.
+# One row per cohort: followups_due, _overdue, _done_this_week, _done, _reached, _unreachable,
+# then the follow-ups closed as reached by their attempts (1, 2, 3, 4 or more; a follow-up closed
+# with no attempt recorded took one call). The follow-ups of every live learner count, whatever
+# the learner's status; attempts are counted for the reached ones only.
 _FOLLOW_UPS = f"""
-SELECT l.cohort_id,
+SELECT f.cohort_id,
        {_count(f"{_NOT_DONE} AND +f.due_date <= :as_of")},
        {_count(f"{_NOT_DONE} AND +f.due_date < :overdue_before")},
        {_count("+f.done_date BETWEEN :monday AND :as_of")},
        {_count("+f.done_date <= :as_of")},
-       {_count(_REACHED)}
-FROM learner l INDEXED BY ix_learner_cohort_cover
-JOIN follow_up f INDEXED BY ix_follow_up_learner_cover ON f.learner_id = l.id AND f.deleted_at IS NULL
-WHERE l.deleted_at IS NULL{{learner_scope}}
-GROUP BY l.cohort_id
+       {_count(_REACHED)},
+       {_count(f"+f.done_date <= :as_of AND f.outcome = '{Closing.UNREACHABLE.value}'")},
+       {_count("f.attempts <= 1")},
+       {_count("f.attempts = 2")},
+       {_count("f.attempts = 3")},
+       {_count("f.attempts >= 4")}
+FROM (
+    SELECT l.cohort_id, f.due_date, f.done_date, f.outcome,
+           CASE WHEN {_REACHED} THEN (
+               SELECT COUNT(*) FROM follow_up_attempt a INDEXED BY ix_attempt_follow_up
+               WHERE a.follow_up_id = f.id AND a.deleted_at IS NULL AND +a.attempted_on <= :as_of
+           ) END AS attempts
+    FROM learner l INDEXED BY ix_learner_cohort_cover
+    JOIN follow_up f INDEXED BY ix_follow_up_learner_cover
+        ON f.learner_id = l.id AND f.deleted_at IS NULL
+    WHERE l.deleted_at IS NULL{{learner_scope}}
+) f
+GROUP BY f.cohort_id
 """
 
 _POSITIVE = f"p.kind <> '{PlacementKind.OTHER.value}'"
@@ -202,7 +217,7 @@ GROUP BY l.cohort_id
 # connections and threads would cost more than they save.
 _LOOKUP_SHARE = 0.4
 
-_NO_FOLLOW_UPS, _NO_EXITS = (0,) * 5, (0,) * (2 * len(EXIT_MONTHS))
+_NO_FOLLOW_UPS, _NO_EXITS = (0,) * 10, (0,) * (2 * len(EXIT_MONTHS))
 
 
 class IndicatorRepository:

@@ -6,6 +6,18 @@ schema they build matches the SQLModel tables of :mod:`fabriqueterm.domain.model
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from fabriqueterm.domain.ids import migrated_attempt_id
+
+#: One step of a migration.
+Statement = str | Callable[[Connection], None]
+
 _SYNC_COLUMNS = """
     id VARCHAR(36) NOT NULL PRIMARY KEY,
     created_at DATETIME NOT NULL,
@@ -271,13 +283,158 @@ END""",
     "INSERT INTO learner_search (learner_search) VALUES ('rebuild')",
 ]
 
-#: MIGRATIONS[i] takes a database from version i to version i + 1.
-MIGRATIONS: list[list[str]] = [
+
+_CLOSED_BY_UNANSWERED = ("no_answer", "wrong_number")
+_ATTEMPT_FIELDS = (
+    "site_id",
+    "learner_id",
+    "follow_up_id",
+    "attempted_on",
+    "channel",
+    "outcome",
+    "callback_date",
+    "situation",
+    "notes",
+    "made_by",
+)
+
+
+def _outbox(
+    connection: Connection,
+    entity: str,
+    row_id: str,
+    op: str,
+    fields: dict[str, Any],
+    base_version: int | None,
+    base_values: dict[str, Any],
+    now: str,
+) -> None:
+    connection.exec_driver_sql(
+        "INSERT INTO outbox (entity, row_id, op, fields, base_version, base_values, created_at,"
+        " state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+        (
+            entity,
+            row_id,
+            op,
+            json.dumps(fields, ensure_ascii=False, sort_keys=True),
+            base_version,
+            json.dumps(base_values, ensure_ascii=False, sort_keys=True),
+            now,
+        ),
+    )
+
+
+def _calls_become_attempts(connection: Connection) -> None:
+    now = datetime.now(UTC).isoformat()
+    # Pending changes that close a follow-up on an unanswered call: that call becomes an attempt
+    # below, and the follow-up stays open.
+    for seq, op, fields_json in connection.exec_driver_sql(
+        "SELECT seq, op, fields FROM outbox WHERE entity = 'follow_up' AND state <> 'done'"
+    ).all():
+        fields = json.loads(fields_json)
+        if fields.get("outcome") not in _CLOSED_BY_UNANSWERED:
+            continue
+        for key in ("done_date", "outcome", "channel"):
+            if op == "create":
+                fields[key] = None
+            else:
+                fields.pop(key, None)
+        connection.exec_driver_sql(
+            "UPDATE outbox SET fields = ? WHERE seq = ?",
+            (json.dumps(fields, ensure_ascii=False, sort_keys=True), seq),
+        )
+    calls = connection.exec_driver_sql(
+        "SELECT f.id, f.site_id, f.learner_id, f.done_date, f.channel, f.outcome, f.notes,"
+        " f.version, f.updated_at, EXISTS (SELECT 1 FROM placement p WHERE"
+        " p.source_followup_id = f.id AND p.deleted_at IS NULL)"
+        " FROM follow_up f WHERE f.done_date IS NOT NULL AND f.outcome IS NOT NULL"
+        " AND f.deleted_at IS NULL"
+    ).all()
+    for (
+        row_id,
+        site_id,
+        learner_id,
+        done_date,
+        channel,
+        outcome,
+        notes,
+        version,
+        updated_at,
+        placed,
+    ) in calls:
+        attempt = {
+            "site_id": site_id,
+            "learner_id": learner_id,
+            "follow_up_id": row_id,
+            "attempted_on": str(done_date),
+            "channel": channel or "phone",
+            "outcome": outcome,
+            "callback_date": None,
+            "situation": "placements" if placed and outcome == "reached" else "",
+            "notes": notes or "",
+            "made_by": "",
+        }
+        attempt_id = migrated_attempt_id(row_id)
+        connection.exec_driver_sql(
+            "INSERT OR IGNORE INTO follow_up_attempt (id, created_at, updated_at, version,"
+            f" deleted_at, {', '.join(_ATTEMPT_FIELDS)}) VALUES (?, ?, ?, NULL, NULL,"
+            f" {', '.join('?' for _ in _ATTEMPT_FIELDS)})",
+            (attempt_id, updated_at, updated_at, *(attempt[k] for k in _ATTEMPT_FIELDS)),
+        )
+        _outbox(connection, "follow_up_attempt", attempt_id, "create", attempt, None, {}, now)
+        if outcome not in _CLOSED_BY_UNANSWERED:
+            continue
+        connection.exec_driver_sql(
+            "UPDATE follow_up SET done_date = NULL, outcome = NULL, channel = NULL,"
+            " updated_at = ? WHERE id = ?",
+            (now, row_id),
+        )
+        if version is not None:
+            _outbox(
+                connection,
+                "follow_up",
+                row_id,
+                "update",
+                {"done_date": None, "outcome": None, "channel": None},
+                version,
+                {"done_date": str(done_date), "outcome": outcome, "channel": channel},
+                now,
+            )
+
+
+# Version 7: follow-ups worked as coordinators work them (docs/domain.md): each call is an
+# append-only attempt row; the follow-up closes only as reached, declined or unreachable. A call
+# logged before (the follow-up's done date, channel, outcome and notes) becomes its first attempt,
+# with an id every upgrading device computes alike; a follow-up that an unanswered call had closed
+# ("no answer", "wrong number") opens again and comes back in "À appeler". Both changes go to the
+# outbox so the commons learns them, and pending changes of the old shape are rewritten.
+_ATTEMPTS = [
+    f"""CREATE TABLE follow_up_attempt ({_SYNC_COLUMNS}
+    site_id VARCHAR(36) NOT NULL REFERENCES site (id) DEFERRABLE INITIALLY DEFERRED,
+    learner_id VARCHAR(36) NOT NULL REFERENCES learner (id) DEFERRABLE INITIALLY DEFERRED,
+    follow_up_id VARCHAR(36) NOT NULL REFERENCES follow_up (id) DEFERRABLE INITIALLY DEFERRED,
+    attempted_on DATE NOT NULL,
+    channel VARCHAR(8) NOT NULL,
+    outcome VARCHAR(16) NOT NULL,
+    callback_date DATE,
+    situation VARCHAR(16) NOT NULL,
+    notes VARCHAR(4000) NOT NULL,
+    made_by VARCHAR(200) NOT NULL
+)""",
+    "CREATE INDEX ix_attempt_follow_up ON follow_up_attempt (follow_up_id, deleted_at, attempted_on)",
+    "CREATE INDEX ix_attempt_learner ON follow_up_attempt (learner_id)",
+    _calls_become_attempts,
+]
+
+#: MIGRATIONS[i] takes a database from version i to version i + 1: SQL statements, or a function
+#: of the migration's connection for a change SQL alone cannot make.
+MIGRATIONS: list[list[Statement]] = [
     _V1,
     _V2,
     _CONFLICTS,
     _HISTORY,
     _INDICATOR_INDEXES,
     _SEARCH_AS_TYPED,
+    _ATTEMPTS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -15,7 +15,15 @@ from sqlalchemy import bindparam, text
 from sqlmodel import col, select
 
 from fabriqueterm.domain.enums import ENROLLED_STATUSES, LearnerStatus
-from fabriqueterm.domain.models import Cohort, FollowUp, Learner, Partner, Placement, Site
+from fabriqueterm.domain.models import (
+    Cohort,
+    FollowUp,
+    FollowUpAttempt,
+    Learner,
+    Partner,
+    Placement,
+    Site,
+)
 from fabriqueterm.store.outbox import OutboxEntry
 
 if TYPE_CHECKING:
@@ -64,6 +72,7 @@ class LearnerRecord:
     placements: list[PlacementRecord]
     follow_ups: list[FollowUp]
     outbox: list[OutboxEntry]
+    attempts: list[FollowUpAttempt] = field(default_factory=list)
 
 
 def _scoped(statement: str, site_ids: Sequence[str] | None) -> Any:
@@ -205,11 +214,19 @@ class ReportRepository:
                     .order_by(col(FollowUp.due_date), col(FollowUp.id))
                 )
             )
+            attempts = list(
+                session.exec(
+                    select(FollowUpAttempt)
+                    .where(col(FollowUpAttempt.learner_id) == learner_id)
+                    .order_by(col(FollowUpAttempt.attempted_on), col(FollowUpAttempt.id))
+                )
+            )
             placements = [PlacementRecord(p, name) for p, name in placement_rows]
             rows_by_entity = {
                 "learner": [learner_id],
                 "placement": [r.placement.id for r in placements],
                 "follow_up": [f.id for f in follow_ups],
+                "follow_up_attempt": [a.id for a in attempts],
             }
             outbox: list[OutboxEntry] = []
             for entity, ids in rows_by_entity.items():
@@ -221,4 +238,6 @@ class ReportRepository:
                 for r in session.execute(statement, {"entity": entity, "ids": ids}).mappings():
                     outbox.append(OutboxEntry.from_row(r))
             outbox.sort(key=lambda entry: entry.seq)
-            return LearnerRecord(learner, cohort, site, prescriber, placements, follow_ups, outbox)
+            return LearnerRecord(
+                learner, cohort, site, prescriber, placements, follow_ups, outbox, attempts
+            )

@@ -92,6 +92,7 @@ ENTITY_NAMES = (
     "cohort",
     "learner",
     "follow_up",
+    "follow_up_attempt",
     "placement",
     "conflict",
 )

@@ -16,7 +16,13 @@ from fabriqueterm.server.push.validation import (
     is_uuid,
     reject,
 )
-from fabriqueterm.server.rows import EDITABLE, REFERENCES, SITE_FROM_PARENT, json_value
+from fabriqueterm.server.rows import (
+    APPEND_ONLY,
+    EDITABLE,
+    REFERENCES,
+    SITE_FROM_PARENT,
+    json_value,
+)
 from fabriqueterm.sync.protocol import (
     ConflictKind,
     ConflictOut,
@@ -151,6 +157,8 @@ def _update(batch: Batch, mutation: Mutation, conflicts: list[ConflictOut]) -> M
     if not batch.visible(entity, current):
         raise reject("id", "not_found")
     assert current is not None
+    if entity in APPEND_ONLY:
+        raise reject("op", "op_not_allowed")
     if entity == "conflict":
         values = checked_conflict(mutation.fields)
         changed = {k: v for k, v in values.items() if not _same(current.get(k), v)}

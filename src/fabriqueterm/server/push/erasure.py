@@ -37,7 +37,7 @@ def erase(batch: Batch, mutation: Mutation, conflicts: list[ConflictOut]) -> Mut
         batch.new_erasures.append(mutation.id)
     # Notes about the person go too, and every conflict record that holds their values.
     touched = {("learner", mutation.id)}
-    for child in ("follow_up", "placement"):
+    for child in ("follow_up", "follow_up_attempt", "placement"):
         table = SYNCED_TABLES[child]
         ids = batch.connection.execute(
             select(table.c.id).where(table.c.learner_id == mutation.id)

@@ -17,6 +17,7 @@ from fabriqueterm.domain.models import (
     ERASED_LEARNER_VALUES,
     Cohort,
     FollowUp,
+    FollowUpAttempt,
     Learner,
     Partner,
     Placement,
@@ -192,11 +193,17 @@ class LearnerRepository(Repository[Learner]):
                 setattr(row, key, value)
             row.deleted_at = row.updated_at = self.store.clock.now()
             session.add(row)
-            for model in (FollowUp, Placement):
+            children: list[tuple[str, str]] = []
+            for model in (FollowUp, FollowUpAttempt, Placement):
                 for child in session.exec(select(model).where(col(model.learner_id) == row_id)):
                     child.notes = ""
                     session.add(child)
+                    children.append((model.__tablename__, child.id))  # type: ignore[attr-defined]
             session.flush()
+            for entity, child_id in children:  # unsent notes about the person go too
+                self.store.outbox.scrub(
+                    session, entity=entity, row_id=child_id, wiped={"notes": ""}
+                )
             self.store.outbox.scrub(session, entity="learner", row_id=row_id, wiped=wiped)
             self.store.outbox.append(
                 session,

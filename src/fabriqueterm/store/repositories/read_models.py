@@ -3,9 +3,31 @@ repository (plain values, usable after the session)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
-from fabriqueterm.domain.models import Cohort, FollowUp, Learner, Placement, Site
+from fabriqueterm.domain.models import (
+    Cohort,
+    FollowUp,
+    FollowUpAttempt,
+    Learner,
+    Placement,
+    Site,
+)
+
+
+@dataclass(frozen=True)
+class AttemptsSoFar:
+    """What the attempts of one follow-up add up to."""
+
+    count: int = 0
+    last_outcome: str | None = None
+    last_on: date | None = None
+    callback_date: date | None = None
+    #: The attempts may close it as unreachable (docs/domain.md: enough unanswered ones, spread).
+    may_close_unreachable: bool = False
+    #: The last attempt found a wrong number and the learner's contact was not changed since.
+    contact_doubtful: bool = False
 
 
 @dataclass(frozen=True)
@@ -16,6 +38,22 @@ class DueFollowUp:
     learner: Learner
     site_name: str
     cohort_name: str
+    attempts: AttemptsSoFar = field(default_factory=AttemptsSoFar)
+    #: The cohort's end date: the milestone's cut-off for a placement's start date.
+    cohort_end: date | None = None
+
+    @property
+    def call_back(self) -> bool:
+        """Tried before and back on its call-back date ("à rappeler")."""
+        return self.attempts.count > 0
+
+
+@dataclass(frozen=True)
+class AttemptLine:
+    """One attempt of a learner's follow-up, for the learner's file."""
+
+    attempt: FollowUpAttempt
+    milestone: str
 
 
 @dataclass(frozen=True)
