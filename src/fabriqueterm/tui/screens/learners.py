@@ -31,6 +31,7 @@ from fabriqueterm.tui.screens.lists import ListScreen
 from fabriqueterm.tui.screens.personal_data import ask_to_erase, export_personal_data
 from fabriqueterm.tui.widgets import history as history_lines
 from fabriqueterm.tui.widgets.cards import is_overdue, label_of, profile_card
+from fabriqueterm.tui.widgets.table_cursor import same_row
 
 #: A date as format_date writes it, in either language (25/11/2026, 2026-11-25).
 DATE_WIDTH = 10
@@ -241,6 +242,14 @@ class LearnerDetailScreen(FabriqueScreen):
                 )
             )
         placements = self.query_one("#learner-placements", DataTable)
+        with same_row(placements):
+            self.show_placements(placements, profile)
+        follow_ups = self.query_one("#learner-follow-ups", DataTable)
+        with same_row(follow_ups):
+            self.show_follow_ups(follow_ups, profile)
+        self.show_history()
+
+    def show_placements(self, placements: DataTable[Any], profile: LearnerProfile) -> None:
         placements.clear()
         for placement in reversed(profile.placements):
             placements.add_row(
@@ -250,7 +259,8 @@ class LearnerDetailScreen(FabriqueScreen):
                 profile.partner_names.get(placement.partner_id or "", "—"),
                 key=placement.id,
             )
-        follow_ups = self.query_one("#learner-follow-ups", DataTable)
+
+    def show_follow_ups(self, follow_ups: DataTable[Any], profile: LearnerProfile) -> None:
         follow_ups.clear()
         for follow_up in profile.follow_ups:
             late = is_overdue(follow_up, self.today)
@@ -263,7 +273,6 @@ class LearnerDetailScreen(FabriqueScreen):
                 follow_up.notes[:60],
                 key=follow_up.id,
             )
-        self.show_history()
 
     def show_history(self) -> None:
         table = self.query_one("#learner-history", DataTable)

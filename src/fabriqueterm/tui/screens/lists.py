@@ -42,7 +42,7 @@ class ListScreen(FabriqueScreen, Generic[Row]):
 
     BINDINGS: ClassVar = [
         Binding("slash", "focus_filter", N_("filter"), key_display="/", id="list.filter"),
-        Binding("down,escape", "focus_table", show=False),
+        Binding("down", "focus_table", show=False),  # esc: tui.keys
         Binding("n", "new", N_("new"), id="list.new"),
         Binding("e", "edit", N_("edit"), id="list.edit"),
         Binding("delete", "delete", N_("delete"), key_display="del", id="list.delete"),

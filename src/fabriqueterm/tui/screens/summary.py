@@ -107,8 +107,6 @@ class SummaryScreen(FabriqueScreen):
             id="summary.next_week",
         ),
         Binding("ctrl+s", "write", N_("write the file"), id="summary.write", priority=True),
-        # Out of a field, so the section keys and [ ] work again (as in the lists).
-        Binding("escape", "focus('#summary-preview')", show=False),
     ]
 
     def __init__(self) -> None:
