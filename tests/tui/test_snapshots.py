@@ -208,8 +208,8 @@ LAYOUT_SCREENS = {
 @pytest.mark.parametrize("screen", list(LAYOUT_SCREENS))
 def test_layout(snap_compare, make_app, screen: str, size: tuple[int, int]) -> None:
     run = steps(*LAYOUT_SCREENS[screen])
-    assert snap_compare(make_app(language="fr"), terminal_size=size, run_before=run)
+    assert snap_compare(make_app(), terminal_size=size, run_before=run)
 
 
 def test_layout_dashboard_200x60(snap_compare, make_app) -> None:
-    assert snap_compare(make_app(language="fr"), terminal_size=WIDE, run_before=steps())
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=steps())

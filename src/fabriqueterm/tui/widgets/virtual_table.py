@@ -445,9 +445,7 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         columns = [self.columns[i] for i in shown]
         if len(values) == len(self.columns):
             values = [values[i] for i in shown]
-        return cells_strip(
-            values, self._widths, self._line_width, style, self.app.console, columns
-        )
+        return cells_strip(values, self._widths, self._line_width, style, self.app.console, columns)
 
     # --- keys and mouse ------------------------------------------------------------------
 
