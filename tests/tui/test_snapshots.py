@@ -184,3 +184,32 @@ def test_first_run_welcome(snap_compare, first_run_app) -> None:
 
 def test_first_run_welcome_80x24(snap_compare, first_run_app) -> None:
     assert snap_compare(first_run_app, terminal_size=(80, 24), run_before=steps())
+
+
+# --- layouts that hold (#12, finding 6): each screen at 80x24 and 120x40, the dashboard at 200x60 --
+
+NARROW, WIDE = (80, 24), (200, 60)
+
+LAYOUT_SCREENS = {
+    "dashboard": (),
+    "learners": ("4",),
+    "learner_file": ("4", "slash", "'Pinto", "enter", "enter"),
+    "cohorts": ("3",),
+    "partners": ("5",),
+    "sites": ("6",),
+    "summary": ("9", set_value("#summary-path", "synthese-2026-W48.md")),
+    "sync": ("7",),
+    "help": ("4", "question_mark"),
+    "settings": ("8",),
+}
+
+
+@pytest.mark.parametrize("size", [NARROW, SIZE], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("screen", list(LAYOUT_SCREENS))
+def test_layout(snap_compare, make_app, screen: str, size: tuple[int, int]) -> None:
+    run = steps(*LAYOUT_SCREENS[screen])
+    assert snap_compare(make_app(), terminal_size=size, run_before=run)
+
+
+def test_layout_dashboard_200x60(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=steps())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from rich.cells import cell_len, set_cell_size
+
 from fabriqueterm.i18n import _, current_language
 
 _NARROW_NO_BREAK_SPACE = "\u202f"
@@ -72,3 +74,47 @@ def format_phone(phone: str | None) -> str:
 
 def format_phone_for_input(phone: str | None) -> str:
     return "" if not phone else format_phone(phone)
+
+
+ELLIPSIS = "…"
+#: Where a word ends, for cutting text without cutting a word.
+_WORD_BREAKS = " -—–·/,;:("
+
+
+def fit_words(text: str, width: int) -> str:
+    """``text`` if it fits ``width`` cells, else cut at the last word boundary that leaves room
+    for "…" ("pas de réponse", 12 → "pas de…"); a single word too long is cut with "…"."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return ELLIPSIS[:width]
+    head = set_cell_size(text, width - 1)
+    cut = max(head.rfind(mark) for mark in _WORD_BREAKS)
+    if cut > 0 and text[len(head)] not in _WORD_BREAKS:
+        head = head[:cut]
+    return head.rstrip(_WORD_BREAKS) + ELLIPSIS
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """``text`` if it fits ``width`` cells, else its start and its end around "…", cut at word
+    boundaries when one is near: rows that differ only at the end stay distinct
+    ("Développeur·se web et web mobile — Lens — 2026-09", 38 → "Développeur·se…mobile — Lens —
+    2026-09")."""
+    if cell_len(text) <= width:
+        return text
+    if width < 8:
+        return fit_words(text, width)
+    room = width - 1
+    tail_room = room * 3 // 5  # the end tells rows apart: it gets more room
+    begin = len(text) - tail_room
+    word_start = text.rfind(" ", 0, begin) + 1  # the end begins with a whole word…
+    if begin - word_start <= tail_room // 3:
+        begin = word_start
+    elif (space := text.find(" ", begin)) != -1 and space - begin <= tail_room // 3:
+        begin = space + 1  # …or the next one, unless either loses too much
+    tail = text[begin:]
+    head = set_cell_size(text, room - cell_len(tail))
+    cut = head.rfind(" ")
+    if cut > len(head) * 2 // 3 and text[len(head)] != " ":
+        head = head[:cut]
+    return head.rstrip() + ELLIPSIS + tail.lstrip()

@@ -15,6 +15,7 @@ from textual.widgets import Header
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from fabriqueterm.i18n import _
+from fabriqueterm.tui.keys import TypingKeys
 from fabriqueterm.tui.widgets.footer import TranslatedFooter
 from fabriqueterm.tui.widgets.status import StatusBar
 
@@ -92,8 +93,9 @@ class AppAccess:
         self.fabrique.data_changed()
 
 
-class FabriqueScreen(AppAccess, Screen[None]):
-    """A full screen of the app: header, body, status bar, footer."""
+class FabriqueScreen(TypingKeys, AppAccess, Screen[None]):
+    """A full screen of the app: header, body, status bar, footer; its keys as every screen's
+    (:mod:`fabriqueterm.tui.keys`)."""
 
     #: One line shown in the help screen.
     HELP: ClassVar[str] = ""

@@ -21,9 +21,9 @@ from fabriqueterm.store.repositories import CohortLine, NotFound, Page, RosterLi
 from fabriqueterm.tui.format import format_date, format_int, format_phone
 from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.screens.forms import ConfirmScreen, cohort_form, learner_form
-from fabriqueterm.tui.screens.lists import ListScreen
+from fabriqueterm.tui.screens.lists import Column, ListScreen
 from fabriqueterm.tui.screens.modal import enum_options
-from fabriqueterm.tui.widgets.cards import is_overdue, label_of
+from fabriqueterm.tui.widgets.cards import is_overdue, label_of, labels_width
 
 
 class CohortsScreen(ListScreen[CohortLine]):
@@ -55,14 +55,16 @@ class CohortsScreen(ListScreen[CohortLine]):
         )
         yield Select(enum_options(CohortStatus), prompt=_("All statuses"), id="filter-status")
 
-    def columns(self) -> Iterable[tuple[str, str] | tuple[str, str, int]]:
+    def columns(self) -> Iterable[Column]:
+        # The name shortened in the middle (its end tells cohorts apart); narrow, the end date
+        # goes first, then the site (in the name too).
         return [
-            (_("Cohort"), "name", 42),
-            (_("Site"), "site", 20),
-            (_("Start"), "start", 10),
-            (_("End"), "end", 10),
-            (_("Status"), "status", 10),
-            (_("Learners"), "learners"),
+            Column(_("Cohort"), "name", middle=True, min_width=30),
+            Column(_("Site"), "site", 20, drop=1),
+            Column(_("Start"), "start", 10),
+            Column(_("End"), "end", 10, drop=2),
+            Column(_("Status"), "status", labels_width(CohortStatus, _("Status"))),
+            Column(_("Learners"), "learners", len(_("Learners"))),
         ]
 
     def fetch(self, needle: str, offset: int, limit: int) -> Page[CohortLine]:

@@ -28,6 +28,19 @@ EXIT_MONTHS = 6
 CHART_COHORTS = 12
 BAR_WIDTH = 40
 TOTAL_KEY = "__total__"
+#: Narrower than this, the table keeps the follow-up and exit columns with shorter headers and
+#: drops the women and QPV shares (in the weekly summary).
+NARROW_WIDTH = 100
+#: Each indicator column: key, header (two lines), and its header when narrow (None: dropped).
+INDICATOR_COLUMNS: tuple[tuple[str, str, str, tuple[str, str] | None], ...] = (
+    ("running", N_("Cohorts"), N_("running"), (N_("Cohorts"), N_("running"))),
+    ("in_training", N_("Learners"), N_("in training"), (N_("Learners"), N_("in training"))),
+    ("women", N_("Women"), "", None),
+    ("qpv", N_("QPV"), "", None),
+    ("exits", N_("Positive exits"), N_("at +6 months"), (N_("Exits"), N_("+6 months"))),
+    ("due", N_("Follow-ups"), N_("due"), (N_("Due"), "")),
+    ("overdue", N_("Follow-ups"), N_("overdue"), (N_("Overdue"), "")),
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,33 @@ class DashboardScreen(FabriqueScreen):
     def __init__(self) -> None:
         super().__init__()
         self.data: DashboardData | None = None
+        self.narrow = False
+        #: The keys of the indicator columns shown (all but the dropped ones when narrow).
+        self.shown_keys: list[str] = []
+
+    def add_columns(self, table: DataTable[Any]) -> None:
+        """The site and the indicators, as many as the width holds (see :data:`NARROW_WIDTH`)."""
+        table.add_column(_("Site"), key="site", width=20 if self.narrow else 24)
+        self.shown_keys = []
+        for key, top, bottom, short in INDICATOR_COLUMNS:
+            if self.narrow:
+                if short is None:
+                    continue
+                top, bottom = short
+            label = _(top) + ("\n" + _(bottom) if bottom else "")
+            width = max(len(line) for line in label.splitlines())
+            table.add_column(Text(label, justify="right"), key=key, width=max(width, 7))
+            self.shown_keys.append(key)
+
+    def on_resize(self) -> None:
+        narrow = self.size.width < NARROW_WIDTH
+        if narrow != self.narrow:
+            self.narrow = narrow
+            table = self.table
+            table.clear(columns=True)
+            self.add_columns(table)
+            if self.data is not None:
+                self.show_report(self.data)
 
     def screen_title(self) -> str:
         return _("Dashboard")
@@ -76,19 +116,7 @@ class DashboardScreen(FabriqueScreen):
             table: DataTable[Any] = DataTable(
                 id="sites-indicators", cursor_type="row", zebra_stripes=True, header_height=2
             )
-            table.add_column(_("Site"), key="site", width=24)
-            for key, top, bottom in (
-                ("running", N_("Cohorts"), N_("running")),
-                ("in_training", N_("Learners"), N_("in training")),
-                ("women", N_("Women"), ""),
-                ("qpv", N_("QPV"), ""),
-                ("exits", N_("Positive exits"), N_("at +6 months")),
-                ("due", N_("Follow-ups"), N_("due")),
-                ("overdue", N_("Follow-ups"), N_("overdue")),
-            ):
-                label = _(top) + ("\n" + _(bottom) if bottom else "")
-                width = max(len(line) for line in label.splitlines())
-                table.add_column(Text(label, justify="right"), key=key, width=max(width, 7))
+            self.add_columns(table)
             yield table
             yield Static("", id="dashboard-welcome")
             yield Static("", id="chart-title", classes="section-title")
@@ -128,10 +156,13 @@ class DashboardScreen(FabriqueScreen):
         )
         for site_id in ordered:
             table.add_row(
-                *self.cells(data.site_names.get(site_id, "?"), report.by_site[site_id]), key=site_id
+                *self.shown(self.cells(data.site_names.get(site_id, "?"), report.by_site[site_id])),
+                key=site_id,
             )
         if len(ordered) > 1:
-            table.add_row(*self.cells(_("All sites"), report.total, bold=True), key=TOTAL_KEY)
+            table.add_row(
+                *self.shown(self.cells(_("All sites"), report.total, bold=True)), key=TOTAL_KEY
+            )
         if ordered:
             index = ordered.index(current) if current in ordered else 0
             table.move_cursor(row=index, animate=False)
@@ -152,6 +183,11 @@ class DashboardScreen(FabriqueScreen):
             self.query_one("#dashboard-as-of", Static).update(_("Welcome to fabriqueterm"))
             welcome.update(welcome_card(self.fabrique.config.server_url))
         return shown
+
+    def shown(self, cells: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The site's cell and those of the indicator columns shown."""
+        keys = [key for key, *_rest in INDICATOR_COLUMNS]
+        return (cells[0], *(cells[1 + keys.index(key)] for key in self.shown_keys))
 
     @staticmethod
     def cells(name: str, indicators: Indicators, *, bold: bool = False) -> tuple[Any, ...]:

@@ -19,7 +19,7 @@ from fabriqueterm.domain.models import Learner
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.store.history import HistoryEntry
 from fabriqueterm.store.repositories import LearnerProfile, NotFound, Page
-from fabriqueterm.tui.format import format_date, format_phone
+from fabriqueterm.tui.format import fit_words, format_date, format_phone
 from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.screens.forms import (
     ConfirmScreen,
@@ -27,13 +27,17 @@ from fabriqueterm.tui.screens.forms import (
     learner_form,
     placement_form,
 )
-from fabriqueterm.tui.screens.lists import ListScreen
+from fabriqueterm.tui.screens.lists import Column, ListScreen
 from fabriqueterm.tui.screens.personal_data import ask_to_erase, export_personal_data
 from fabriqueterm.tui.widgets import history as history_lines
-from fabriqueterm.tui.widgets.cards import is_overdue, label_of, profile_card
+from fabriqueterm.tui.widgets.cards import is_overdue, label_of, labels_width, profile_card
+from fabriqueterm.tui.widgets.table_cursor import same_row
 
 #: A date as format_date writes it, in either language (25/11/2026, 2026-11-25).
 DATE_WIDTH = 10
+#: Longer kinds of placement and notes end at a word, with "…".
+KIND_WIDTH = 38
+NOTES_WIDTH = 44
 
 
 @dataclass(frozen=True)
@@ -60,13 +64,15 @@ class LearnersScreen(ListScreen[LearnerLine]):
     def filter_placeholder(self) -> str:
         return _("Search a name, an email, a phone number…")
 
-    def columns(self) -> Iterable[tuple[str, str] | tuple[str, str, int]]:
+    def columns(self) -> Iterable[Column]:
+        # Narrow, the email goes first, then the cohort; name, phone and status stay.
+        status = labels_width(LearnerStatus, _("Status"))
         return [
-            (_("Learner"), "name", 26),
-            (_("Phone"), "phone", 14),
-            (_("Email"), "email", 28),
-            (_("Cohort"), "cohort", 26),
-            (_("Status"), "status"),
+            Column(_("Learner"), "name", 26),
+            Column(_("Phone"), "phone", 14),
+            Column(_("Email"), "email", 28, drop=2),
+            Column(_("Cohort"), "cohort", middle=True, min_width=24, drop=1),
+            Column(_("Status"), "status", status),
         ]
 
     def fetch(self, needle: str, offset: int, limit: int) -> Page[LearnerLine]:
@@ -180,18 +186,25 @@ class LearnerDetailScreen(FabriqueScreen):
             # is applied when the table is next idle, and a dialog opened before that left the
             # header drawn with the old width beneath it.
             placements.add_column(_("Start"), key="start", width=DATE_WIDTH)
-            placements.add_column(_("Kind"), key="kind", width=38)
+            placements.add_column(_("Kind"), key="kind", width=KIND_WIDTH)
             placements.add_column(_("Job title"), key="job", width=30)
             placements.add_column(_("Partner"), key="partner", width=30)
             yield placements
             yield Static(_("Follow-ups"), classes="section-title")
             follow_ups: DataTable[Any] = DataTable(id="learner-follow-ups", cursor_type="row")
-            follow_ups.add_column(_("Milestone"), key="milestone", width=16)
+            # Labels whole: each column as wide as its longest label in the UI language.
+            follow_ups.add_column(
+                _("Milestone"), key="milestone", width=labels_width(Milestone, _("Milestone"))
+            )
             follow_ups.add_column(_("Due"), key="due", width=DATE_WIDTH)
             follow_ups.add_column(_("Done"), key="done", width=DATE_WIDTH)
-            follow_ups.add_column(_("Channel"), key="channel", width=7)
-            follow_ups.add_column(_("Outcome"), key="outcome", width=12)
-            follow_ups.add_column(_("Notes"), key="notes", width=44)
+            follow_ups.add_column(
+                _("Channel"), key="channel", width=labels_width(Channel, _("Channel"))
+            )
+            follow_ups.add_column(
+                _("Outcome"), key="outcome", width=labels_width(Outcome, _("Outcome"))
+            )
+            follow_ups.add_column(_("Notes"), key="notes", width=NOTES_WIDTH)
             yield follow_ups
             yield Static(_("History"), classes="section-title")
             changes: DataTable[Any] = DataTable(id="learner-history", cursor_type="row")
@@ -241,16 +254,25 @@ class LearnerDetailScreen(FabriqueScreen):
                 )
             )
         placements = self.query_one("#learner-placements", DataTable)
+        with same_row(placements):
+            self.show_placements(placements, profile)
+        follow_ups = self.query_one("#learner-follow-ups", DataTable)
+        with same_row(follow_ups):
+            self.show_follow_ups(follow_ups, profile)
+        self.show_history()
+
+    def show_placements(self, placements: DataTable[Any], profile: LearnerProfile) -> None:
         placements.clear()
         for placement in reversed(profile.placements):
             placements.add_row(
                 format_date(placement.start_date),
-                label_of(PlacementKind, placement.kind),
+                fit_words(label_of(PlacementKind, placement.kind), KIND_WIDTH),
                 placement.job_title or "—",
                 profile.partner_names.get(placement.partner_id or "", "—"),
                 key=placement.id,
             )
-        follow_ups = self.query_one("#learner-follow-ups", DataTable)
+
+    def show_follow_ups(self, follow_ups: DataTable[Any], profile: LearnerProfile) -> None:
         follow_ups.clear()
         for follow_up in profile.follow_ups:
             late = is_overdue(follow_up, self.today)
@@ -260,10 +282,9 @@ class LearnerDetailScreen(FabriqueScreen):
                 format_date(follow_up.done_date),
                 label_of(Channel, follow_up.channel),
                 label_of(Outcome, follow_up.outcome),
-                follow_up.notes[:60],
+                fit_words(follow_up.notes, NOTES_WIDTH),
                 key=follow_up.id,
             )
-        self.show_history()
 
     def show_history(self) -> None:
         table = self.query_one("#learner-history", DataTable)

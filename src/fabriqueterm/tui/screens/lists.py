@@ -24,6 +24,8 @@ from fabriqueterm.tui.format import format_int
 from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.widgets.virtual_table import Column, VirtualTable
 
+__all__ = ["Column", "ListScreen"]
+
 Row = TypeVar("Row")
 
 #: A keystroke's query starts at once, unless the previous one still runs (keys coming faster than
@@ -42,7 +44,7 @@ class ListScreen(FabriqueScreen, Generic[Row]):
 
     BINDINGS: ClassVar = [
         Binding("slash", "focus_filter", N_("filter"), key_display="/", id="list.filter"),
-        Binding("down,escape", "focus_table", show=False),
+        Binding("down", "focus_table", show=False),  # esc: tui.keys
         Binding("n", "new", N_("new"), id="list.new"),
         Binding("e", "edit", N_("edit"), id="list.edit"),
         Binding("delete", "delete", N_("delete"), key_display="del", id="list.delete"),
@@ -54,9 +56,10 @@ class ListScreen(FabriqueScreen, Generic[Row]):
 
     # --- what subclasses provide ---------------------------------------------------------
 
-    def columns(self) -> Iterable[tuple[str, str] | tuple[str, str, int]]:
-        """(label, key) or (label, key, width) of each column, labels translated; a width crops
-        longer values, columns without one share the width left."""
+    def columns(self) -> Iterable[Column | tuple[str, str] | tuple[str, str, int]]:
+        """Each column (labels translated), or its (label, key) or (label, key, width); a width
+        shortens longer values, columns without one share the width left. Names first: when the
+        screen is narrow, the columns with the highest ``drop`` go first."""
         raise NotImplementedError
 
     def fetch(self, needle: str, offset: int, limit: int) -> Page[Row]:
@@ -97,7 +100,8 @@ class ListScreen(FabriqueScreen, Generic[Row]):
             yield from self.compose_filters()
         yield Static("", id="list-count")
         columns = [
-            Column(label, key, width[0] if width else None) for label, key, *width in self.columns()
+            spec if isinstance(spec, Column) else Column(spec[0], spec[1], *spec[2:])
+            for spec in self.columns()
         ]
         yield VirtualTable(columns, self.cells, page_size=self.PAGE_SIZE, id="list-table")
 

@@ -19,6 +19,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionLis
 
 from fabriqueterm.domain.validation import FIELD_LABELS, DomainValidationError, FieldError
 from fabriqueterm.i18n import N_, _, current_language
+from fabriqueterm.tui.keys import TypingKeys
 from fabriqueterm.tui.screens.base import AppAccess
 
 ResultT = TypeVar("ResultT")
@@ -182,7 +183,7 @@ def answer_bindings(where: str) -> list[Binding]:
     ]
 
 
-class YesNoQuestion(ModalScreen[bool]):
+class YesNoQuestion(TypingKeys, ModalScreen[bool]):
     """A question answered with the keys of :func:`answer_bindings` or its buttons."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -197,8 +198,9 @@ class YesNoQuestion(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-class ModalForm(AppAccess, ModalScreen[ResultT]):
-    """A modal form's save and cancel. Its buttons are ``#<FORM>-save`` and ``#<FORM>-cancel`` and
+class ModalForm(TypingKeys, AppAccess, ModalScreen[ResultT]):
+    """A modal form's save and cancel (Esc in a field goes to the buttons first:
+    :mod:`fabriqueterm.tui.keys`). Its buttons are ``#<FORM>-save`` and ``#<FORM>-cancel`` and
     the line for the messages about no field of the form ``#<FORM>-errors``; a form says how it
     saves (:meth:`submit`) and which fields its messages go next to (:meth:`form_fields`)."""
 

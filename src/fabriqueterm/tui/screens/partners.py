@@ -21,7 +21,7 @@ from fabriqueterm.store.repositories import NotFound, Page, PlacedLine
 from fabriqueterm.tui.format import format_date, format_phone, shown_of
 from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.screens.forms import ConfirmScreen, partner_form
-from fabriqueterm.tui.screens.lists import ListScreen
+from fabriqueterm.tui.screens.lists import Column, ListScreen
 from fabriqueterm.tui.screens.modal import enum_options
 from fabriqueterm.tui.widgets.cards import label_of
 
@@ -53,13 +53,13 @@ class PartnersScreen(ListScreen[Partner]):
     def compose_filters(self) -> ComposeResult:
         yield Select(enum_options(PartnerKind), prompt=_("All kinds"), id="filter-kind")
 
-    def columns(self) -> Iterable[tuple[str, str] | tuple[str, str, int]]:
+    def columns(self) -> Iterable[Column]:
         return [
-            (_("Partner"), "name", 34),
-            (_("Kinds"), "kinds"),
-            (_("City"), "city", 16),
-            (_("Contact"), "contact", 20),
-            (_("Phone"), "phone", 14),
+            Column(_("Partner"), "name", middle=True, min_width=26),
+            Column(_("Kinds"), "kinds", min_width=16, drop=2),
+            Column(_("City"), "city", 16, drop=3),
+            Column(_("Contact"), "contact", 20, drop=1),
+            Column(_("Phone"), "phone", 14),
         ]
 
     def fetch(self, needle: str, offset: int, limit: int) -> Page[Partner]:

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
 from fabriqueterm.domain.models import Learner
@@ -24,6 +25,7 @@ from fabriqueterm.reports.personal_data import (
     erase_preview,
     personal_data_json,
 )
+from fabriqueterm.tui.keys import TypingKeys
 from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.screens.file_output import (
     FilePathScreen,
@@ -152,7 +154,7 @@ def ask_to_erase(screen: FabriqueScreen, learner: Learner) -> None:
     screen.load("personal-data", query, confirm)
 
 
-class EraseLearnerScreen(ModalScreen[bool]):
+class EraseLearnerScreen(TypingKeys, ModalScreen[bool]):
     """What erasing wipes, that it cannot be undone and reaches the commons; the erase button
     works only once the learner's last name is typed. Escape, "Keep" and a wrong name keep them."""
 
@@ -194,6 +196,9 @@ class EraseLearnerScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#erase-name", Input).focus()
+
+    def escape_target(self) -> Widget | None:
+        return self.query_one("#erase-no", Button)  # never the erase button, even once it works
 
     def confirmed(self) -> bool:
         typed = self.query_one("#erase-name", Input).value

@@ -11,7 +11,7 @@ from fabriqueterm.i18n import N_, _
 from fabriqueterm.store.repositories import Page, SiteLine
 from fabriqueterm.tui.format import format_int, yes_no
 from fabriqueterm.tui.screens.forms import ConfirmScreen, site_form
-from fabriqueterm.tui.screens.lists import ListScreen
+from fabriqueterm.tui.screens.lists import Column, ListScreen
 
 
 class SitesScreen(ListScreen[SiteLine]):
@@ -28,15 +28,17 @@ class SitesScreen(ListScreen[SiteLine]):
     def filter_placeholder(self) -> str:
         return _("Filter by name, city or region…")
 
-    def columns(self) -> Iterable[tuple[str, str] | tuple[str, str, int]]:
+    def columns(self) -> Iterable[Column]:
+        # Headers whole (the numbers' columns as wide as their header); narrow, the operator,
+        # the region and the city go, in that order.
         return [
-            (_("Site"), "name"),
-            (_("City"), "city", 14),
-            (_("Region"), "region"),
-            (_("Operator"), "operator", 24),
-            (_("Active"), "active", 6),
-            (_("Cohorts running"), "running", 10),
-            (_("Learners"), "learners", 12),
+            Column(_("Site"), "name", min_width=18),
+            Column(_("City"), "city", 14, drop=1),
+            Column(_("Region"), "region", drop=2),
+            Column(_("Operator"), "operator", 24, drop=3),
+            Column(_("Active"), "active", max(6, len(_("Active")))),
+            Column(_("Cohorts running"), "running", len(_("Cohorts running"))),
+            Column(_("Learners"), "learners", max(8, len(_("Learners")))),
         ]
 
     def fetch(self, needle: str, offset: int, limit: int) -> Page[SiteLine]:

@@ -29,6 +29,7 @@ from fabriqueterm.reports.summary import (
     weekly_summary,
 )
 from fabriqueterm.store.reports import ReportRepository
+from fabriqueterm.tui.format import fit_words, shorten_middle
 from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.screens.file_output import (
     PathSuggester,
@@ -57,6 +58,8 @@ WEEK_DEBOUNCE = 0.15
 #: Widest figure label and site name shown in the preview (longer ones are cut).
 FIGURE_WIDTH = 52
 SECTION_WIDTH = 20
+#: Narrower than this, the options column is narrower (styles/reports.tcss: .-narrow).
+NARROW_WIDTH = 100
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,6 @@ class SummaryScreen(FabriqueScreen):
             id="summary.next_week",
         ),
         Binding("ctrl+s", "write", N_("write the file"), id="summary.write", priority=True),
-        # Out of a field, so the section keys and [ ] work again (as in the lists).
-        Binding("escape", "focus('#summary-preview')", show=False),
     ]
 
     def __init__(self) -> None:
@@ -310,24 +311,29 @@ class SummaryScreen(FabriqueScreen):
         per_section = [section.figures() for section in sections]
         values = [[format_figure(figure) for figure in figures] for figures in per_section]
         labels = [figure.label for figure in per_section[0]]
-        table.add_column(_("Figure"), key="figure", width=min(max(map(len, labels)), FIGURE_WIDTH))
-        widths = []
-        for section, shown in zip(sections, values, strict=True):
+        widths = [
             # DataTable cells do not justify: numbers are padded to line up on the right.
-            width = max(max(map(len, shown)), min(len(section.name), SECTION_WIDTH))
-            widths.append(width)
+            max(max(map(len, shown)), min(len(section.name), SECTION_WIDTH))
+            for section, shown in zip(sections, values, strict=True)
+        ]
+        # The numbers are what is checked: the labels leave room for the first column's (the
+        # others scroll), shortened in the middle so "… à +3 mois" and "… à +6 mois" stay apart.
+        room = self.preview_width() - widths[0] - 4
+        label_width = min(max(map(len, labels)), FIGURE_WIDTH, max(room, 20))
+        table.add_column(_("Figure"), key="figure", width=label_width)
+        for section, width in zip(sections, widths, strict=True):
             table.add_column(section.name.rjust(width), key=section.site_id or "total", width=width)
         group = None
         for index, figure in enumerate(per_section[0]):
             if figure.group != group:
                 group = figure.group
                 table.add_row(
-                    Text(group_title(group), style="bold"),
+                    Text(fit_words(group_title(group), label_width), style="bold"),
                     *([""] * len(sections)),
                     key=f"group-{group}",
                 )
             table.add_row(
-                Text(figure.label),
+                Text(shorten_middle(figure.label, label_width)),
                 *(
                     Text(shown[index].rjust(width))
                     for shown, width in zip(values, widths, strict=True)
@@ -338,6 +344,15 @@ class SummaryScreen(FabriqueScreen):
         if self._write_when_ready:
             self._write_when_ready = False
             self.action_write()
+
+    def preview_width(self) -> int:
+        """The cells the preview has (the screen's width less the options')."""
+        options = self.query_one("#summary-options")
+        return self.size.width - options.outer_size.width - 4
+
+    def on_resize(self) -> None:
+        # Narrow (80 columns), the options give the figures room.
+        self.set_class(self.size.width < NARROW_WIDTH, "-narrow")
 
     def update_default_path(self) -> None:
         """The path field follows the week and the format until the person types their own: the

@@ -7,7 +7,7 @@ are named for type checking only."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -113,6 +113,12 @@ def login_card(server_url: str, config_file: str) -> Text:
         )
     )
     return text
+
+
+def labels_width(enum: Any, *others: str) -> int:
+    """The width of the longest label of ``enum`` in the UI language (and of ``others``, a
+    column's header): a column this wide shows every label whole."""
+    return max(len(text) for text in (*(member.label for member in enum), *others))
 
 
 def label_of(enum: type, value: str | None) -> str:

@@ -15,6 +15,8 @@ from rich.text import Text
 from textual.message import Message
 from textual.strip import Strip
 
+from fabriqueterm.tui.format import fit_words, shorten_middle
+
 if TYPE_CHECKING:
     from fabriqueterm.tui.widgets.virtual_table import VirtualTable
 
@@ -34,16 +36,42 @@ PLACEHOLDER = "…"
 @dataclass(frozen=True)
 class Column:
     """A column: its label, key and width in cells (``None``: shares the width the others leave,
-    at least the label's)."""
+    at least ``min_width`` and the label's). When the table is narrower than its columns, those
+    with the highest ``drop`` go first (0: never). A value too long is shortened at a word
+    boundary, or in the middle (``middle``: the start and the distinguishing end stay)."""
 
     label: str
     key: str
     width: int | None = None
+    drop: int = 0
+    middle: bool = False
+    min_width: int = 0
+
+    def least(self) -> int:
+        """The fewest cells it is drawn in (padding not counted)."""
+        if self.width is not None:
+            return self.width
+        return max(self.min_width, cell_len(self.label), 1)
+
+    def fit(self, text: str, width: int) -> str:
+        return shorten_middle(text, width) if self.middle else fit_words(text, width)
+
+
+def shown_columns(columns: Sequence[Column], available: int) -> list[int]:
+    """The indexes of the columns drawn in ``available`` cells: the droppable ones go, highest
+    ``drop`` first, until the rest fits (the essential ones stay, even scrolled)."""
+    shown = list(range(len(columns)))
+    droppable = sorted((i for i, c in enumerate(columns) if c.drop), key=lambda i: -columns[i].drop)
+    for index in droppable:
+        if sum(columns[i].least() + 2 * PADDING for i in shown) <= available:
+            break
+        shown.remove(index)
+    return shown
 
 
 def column_widths(columns: Sequence[Column], available: int) -> tuple[list[int], int]:
-    """Column widths: fixed ones as given, the others share what is left (at least their label);
-    and the width of a line (the columns', or ``available`` when wider)."""
+    """Column widths: fixed ones as given, the others share what is left (at least their
+    :meth:`Column.least`); and the width of a line (the columns', or ``available`` when wider)."""
     fixed = sum(c.width for c in columns if c.width is not None)
     flexible = [c for c in columns if c.width is None]
     left = available - fixed - 2 * PADDING * len(columns)
@@ -56,20 +84,25 @@ def column_widths(columns: Sequence[Column], available: int) -> tuple[list[int],
         else:
             width = share + (1 if extra > 0 else 0)
             extra -= 1
-            widths.append(max(width, len(column.label), 1))
+            widths.append(max(width, column.least()))
     table_width = sum(widths) + 2 * PADDING * len(widths)
     return widths, max(table_width, available)
 
 
 def cells_strip(
-    values: Sequence[Any], widths: Sequence[int], line_width: int, style: Style, console: Console
+    values: Sequence[Any],
+    widths: Sequence[int],
+    line_width: int,
+    style: Style,
+    console: Console,
+    columns: Sequence[Column] = (),
 ) -> Strip:
-    """One line in ``style``: each value cropped (with an ellipsis) or padded to its column's
-    width; rich Text keeps its own styles and justification."""
+    """One line in ``style``: each value shortened as its column says (:meth:`Column.fit`) or
+    padded to its column's width; rich Text keeps its own styles and justification."""
     pad = " " * PADDING
     segments: list[Segment] = []
     plain: list[str] = []  # consecutive plain cells become one segment
-    for value, width in zip(values, widths, strict=False):
+    for index, (value, width) in enumerate(zip(values, widths, strict=False)):
         if isinstance(value, Text):
             cell = value.copy()
             cell.truncate(width, overflow="ellipsis")
@@ -82,6 +115,9 @@ def cells_strip(
             continue
         text = "" if value is None else str(value)
         length = cell_len(text)
+        if length > width and index < len(columns):
+            text = columns[index].fit(text, width)
+            length = cell_len(text)
         if length > width:
             keep = max(width - 1, 0)
             # One cell a character: a slice will do (set_cell_size splits graphemes: slow).

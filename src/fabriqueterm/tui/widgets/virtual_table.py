@@ -35,6 +35,7 @@ from fabriqueterm.tui.widgets.table_rows import (
     RowSelected,
     cells_strip,
     column_widths,
+    shown_columns,
 )
 
 __all__ = ["PLACEHOLDER", "Column", "VirtualTable"]
@@ -144,6 +145,8 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         self._read_ahead_timer: Timer | None = None
         self._select_when_loaded: int | None = None
         self._widths: list[int] = []
+        #: The indexes of the columns drawn (the less important ones go when narrow).
+        self._shown: list[int] = list(range(len(self.columns)))
         self._line_width = 0
         self._strips: dict[tuple[int, bool], Strip] = {}
         self._render_width = 0
@@ -337,7 +340,10 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         # The vertical scrollbar shows once the rows overflow; it takes its width from the columns.
         overflows = self._total + HEADER_HEIGHT > self.size.height
         available = self.size.width - (self.styles.scrollbar_size_vertical if overflows else 0)
-        self._widths, self._line_width = column_widths(self.columns, available)
+        self._shown = shown_columns(self.columns, available)
+        self._widths, self._line_width = column_widths(
+            [self.columns[i] for i in self._shown], available
+        )
 
     def _update_virtual_size(self) -> None:
         self._layout_columns()
@@ -433,8 +439,13 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         return strip
 
     def _line(self, values: Sequence[Any], style: Style) -> Strip:
-        """One line of ``values`` in ``style``, to the columns' widths."""
-        return cells_strip(values, self._widths, self._line_width, style, self.app.console)
+        """One line of ``values`` (one per column, or a placeholder) in ``style``, to the shown
+        columns' widths."""
+        shown = self._shown
+        columns = [self.columns[i] for i in shown]
+        if len(values) == len(self.columns):
+            values = [values[i] for i in shown]
+        return cells_strip(values, self._widths, self._line_width, style, self.app.console, columns)
 
     # --- keys and mouse ------------------------------------------------------------------
 
