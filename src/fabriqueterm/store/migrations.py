@@ -271,6 +271,14 @@ END""",
     "INSERT INTO learner_search (learner_search) VALUES ('rebuild')",
 ]
 
+# Version 7: who made the commons' value of a conflict (domain/models.py, Conflict), so the
+# person deciding sees the colleague's name and when; null in older records.
+_CONFLICT_AUTHOR = [
+    "ALTER TABLE conflict ADD COLUMN server_author_id VARCHAR(36)",
+    "ALTER TABLE conflict ADD COLUMN server_author_name VARCHAR(200)",
+    "ALTER TABLE conflict ADD COLUMN server_changed_at DATETIME",
+]
+
 #: MIGRATIONS[i] takes a database from version i to version i + 1.
 MIGRATIONS: list[list[str]] = [
     _V1,
@@ -279,5 +287,6 @@ MIGRATIONS: list[list[str]] = [
     _HISTORY,
     _INDICATOR_INDEXES,
     _SEARCH_AS_TYPED,
+    _CONFLICT_AUTHOR,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
