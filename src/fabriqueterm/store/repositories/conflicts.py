@@ -74,7 +74,7 @@ LEFT JOIN cohort co ON co.id = CASE WHEN c.row_entity = 'cohort' THEN c.row_id
 LEFT JOIN partner pa ON c.row_entity = 'partner' AND pa.id = c.row_id
 LEFT JOIN site si ON c.row_entity = 'site' AND si.id = c.row_id
 WHERE c.resolved_at IS NULL AND c.deleted_at IS NULL
-ORDER BY c.detected_at, c.id
+ORDER BY c.detected_at, c.row_entity, c.row_id, c.field, c.id
 """
 
 #: Tables whose ids a conflict value may hold (a reference field), and their name column.
@@ -96,7 +96,7 @@ class ConflictRepository:
         self._store = store
 
     def open(self) -> list[ConflictLine]:
-        """The open conflicts, oldest first, with what each is about and who made each value."""
+        """The open conflicts, oldest first (a record's fields together), with what each is about and who made each value."""
         with self._store.engine.connect() as connection:
             rows = connection.exec_driver_sql(_OPEN).all()
         lines = []

@@ -129,20 +129,32 @@ def value_in_words(
     return str(value)
 
 
+def _day(local: datetime) -> str:
+    return local.strftime("%d/%m") if current_language() == "fr" else local.strftime("%m/%d")
+
+
 def _when(stamp: datetime) -> str:
+    """ "on 07/12 at 10:42", in local time."""
     local = stamp.astimezone()
-    day = local.strftime("%d/%m") if current_language() == "fr" else local.strftime("%Y-%m-%d")
-    return _("on {day} at {time}").format(day=day, time=local.strftime("%H:%M"))
+    return _("on {day} at {time}").format(day=_day(local), time=local.strftime("%H:%M"))
 
 
-def theirs_by(line: ConflictLine) -> str:
-    """Who made the commons' value, and when: the colleague whose write is on the commons."""
+def theirs_by(line: ConflictLine, *, short: bool = False) -> str:
+    """Who made the commons' value, and when: the colleague whose write is on the commons
+    ("Camille Martin (colleague), on 07/12 at 10:40"; ``short``: "Camille Martin, 07/12 10:40")."""
     if line.server_author_id is not None and line.server_author_id == line.coordinator_id:
         who = _("you, on another device")
+    elif line.server_author_name:
+        who = line.server_author_name
+        if not short:
+            who = _("{name} (colleague)").format(name=who)
     else:
-        who = _("{name} (colleague)").format(name=line.server_author_name or _("a colleague"))
+        who = _("a colleague")
     if line.server_changed_at is None:
         return who
+    if short:
+        local = line.server_changed_at.astimezone()
+        return f"{who}, {_day(local)} {local.strftime('%H:%M')}"
     return f"{who}, {_when(line.server_changed_at)}"
 
 
@@ -155,12 +167,12 @@ def mine_by(line: ConflictLine) -> str:
     return f"{line.coordinator_name or _('a colleague')}, {_when(line.detected_at)}"
 
 
-def subject(line: ConflictLine) -> str:
-    """What the conflict is about, in words: "Inès Martin (Promo 1)", a cohort's, partner's or
-    site's name."""
+def subject(line: ConflictLine, *, short: bool = False) -> str:
+    """What the conflict is about, in words: "Inès Martin (Promo 1) · follow-up 3 months", a
+    cohort's, partner's or site's name (``short``: without the cohort)."""
     if line.row_entity in _HISTORY_ENTITIES:
         name = line.learner_name or _("an erased learner")
-        text = f"{name} ({line.cohort_name})" if line.cohort_name else name
+        text = f"{name} ({line.cohort_name})" if line.cohort_name and not short else name
         if line.row_entity == "follow_up" and line.milestone:
             try:
                 milestone = Milestone(line.milestone).label

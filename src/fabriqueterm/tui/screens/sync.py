@@ -230,11 +230,11 @@ class SyncScreen(FabriqueScreen):
         table.clear()
         for line in conflicts:
             table.add_row(
-                subject(line)[:40],
+                subject(line, short=True)[:40],
                 field_name(line.field),
                 value_in_words(line, line.server_value, self.names)[:30],
                 value_in_words(line, line.client_value, self.names)[:30],
-                theirs_by(line)[:44],
+                theirs_by(line, short=True)[:40],
                 key=line.id,
             )
         if conflicts:
