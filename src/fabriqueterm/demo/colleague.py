@@ -163,19 +163,19 @@ class DemoColleague:
         try:
             with sqlite3.connect(f"file:{self.app_database}?mode=ro", uri=True, timeout=1) as db:
                 entries = db.execute(
-                    "SELECT entity, row_id, fields FROM outbox WHERE state = 'pending'"
+                    "SELECT entity, row_id, fields, base_values FROM outbox WHERE state = 'pending'"
                     f" AND op = 'update' AND entity IN ({marks}) ORDER BY seq",
                     tuple(_MET_FIELDS),
                 ).fetchall()
         except sqlite3.Error:  # busy, or not made yet: look again at the next tick
             return []
         found = []
-        for entity, row_id, fields in entries:
-            changed = json.loads(fields)
+        for entity, row_id, fields, base_values in entries:
+            changed, base = json.loads(fields), json.loads(base_values)
             found.extend(
                 (entity, row_id, name, changed[name])
                 for name in _MET_FIELDS[entity]
-                if name in changed
+                if name in changed and changed[name] != base.get(name)  # really changed
             )
         return found
 
