@@ -164,7 +164,8 @@ def mine_by(line: ConflictLine) -> str:
         return _("you, on this computer, {when}").format(
             when=_when(line.mine_changed_at or line.detected_at)
         )
-    return f"{line.coordinator_name or _('a colleague')}, {_when(line.detected_at)}"
+    who = line.coordinator_name or _("a colleague")
+    return f"{who}, {_when(line.detected_at)}"
 
 
 def subject(line: ConflictLine, *, short: bool = False) -> str:

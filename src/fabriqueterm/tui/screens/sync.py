@@ -219,7 +219,9 @@ class SyncScreen(FabriqueScreen):
         table = self.query_one("#conflicts", DataTable)
         title.display = table.display = bool(conflicts)
         title.update(
-            ngettext(
+            ""
+            if not conflicts
+            else ngettext(
                 "{count} conflict to decide (m keep mine · t take theirs · e type another · enter compare)",
                 "{count} conflicts to decide (m keep mine · t take theirs · e type another · enter compare)",
                 len(conflicts),
