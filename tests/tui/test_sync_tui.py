@@ -228,7 +228,7 @@ async def test_a_conflict_is_shown_side_by_side_and_taking_mine_converges(
         table = screen.query_one("#conflicts", DataTable)
         assert table.display and table.row_count == 1
         row = [str(cell) for cell in table.get_row_at(0)]
-        assert row[1:4] == ["phone", "+33611111111", "+33622222222"]
+        assert row[1:4] == ["phone", "06 11 11 11 11", "06 22 22 22 22"]
 
         table.focus()
         await pilot.press("enter")
@@ -238,9 +238,9 @@ async def test_a_conflict_is_shown_side_by_side_and_taking_mine_converges(
         fields = dialog.query_one("#conflict-fields", DataTable)
         assert [str(c) for c in fields.get_row_at(0)] == [
             "phone",
-            "+33612345678",
-            "+33611111111",
-            "+33622222222",
+            "06 12 34 56 78",
+            "06 11 11 11 11",
+            "06 22 22 22 22",
         ]
         await pilot.press("m")
         await settle(pilot)
@@ -275,7 +275,7 @@ async def test_keeping_theirs_resolves_without_changing_the_row(synced_app, coll
         await pilot.press("7")
         await settle(pilot)
         app.screen.query_one("#conflicts", DataTable).focus()
-        await pilot.press("enter", "t")
+        await pilot.press("enter", "t")  # in the conflict view: take theirs
         await wait_until(
             pilot,
             lambda: synced(app)() and app.sync_state.conflicts == 0 and app.sync_state.pending == 0,

@@ -4,15 +4,25 @@ the same sites edits a row on the commons, so a newcomer sees changes arrive and
 The colleague reads the commons' database to choose what to edit (what a real colleague would see
 in their own app), and pushes through the real API with its own token and ``client_id``, so every
 edit goes through the sync rules exactly like a person's: it can conflict with the newcomer's.
+
+So that a newcomer meets a conflict without waiting for luck, the colleague also watches the demo
+app's unsent changes (its outbox, read only): the first time the coordinator changes a learner's
+phone, or a follow-up's or placement's notes or outcome, the colleague changes the same field on
+the commons at that very moment (what a colleague on the same call would do). When the app syncs,
+a few seconds later, the commons meets two values from one base: a conflict, once per run.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, and_, exists, select
@@ -36,6 +46,14 @@ _PLACEMENT_KINDS = ("cdi", "cdd_6m_plus", "apprenticeship", "further_training")
 _NOT_A_PLAIN_CALL = ("cdi", "cdd", "alternance", "intérim", "entreprise", "employeur", "licence", "bts", "essai",
                      "civique", "numéro", "formation")  # fmt: skip
 _NO_ANSWER = ("répond", "messagerie", "rappeler", "relance", "pas de réponse", "pas disponible")
+#: Seconds between two looks at the app's unsent changes.
+WATCH_EVERY = 0.5
+#: The fields the colleague changes at the same moment as the coordinator, per entity, in order.
+_MET_FIELDS = {
+    "learner": ("phone",),
+    "follow_up": ("notes", "outcome"),
+    "placement": ("notes",),
+}
 #: French mobile prefixes after +33 that are always valid numbers.
 _MOBILE_HEADS = ("60", "61", "62", "64", "65", "66", "67", "68", "75", "76", "77", "78")
 
@@ -66,6 +84,7 @@ class DemoColleague:
         today: date,
         seed: int = 0,
         client: CommonsClient | None = None,
+        app_database: Path | None = None,
     ):
         self.engine: Engine = make_engine(database_url)
         self.client = client or CommonsClient(
@@ -78,6 +97,10 @@ class DemoColleague:
         self.edits: list[Edit] = []
         self._notes: list[str] | None = None
         self._job_titles: list[str] | None = None
+        #: The demo app's database, whose unsent changes the colleague answers (None: never).
+        self.app_database = app_database
+        #: The edit that met the coordinator's (one per run).
+        self.met: Edit | None = None
 
     def close(self) -> None:
         self.client.close()
@@ -101,6 +124,74 @@ class DemoColleague:
             self.edits.append(edit)
             return edit
         return None
+
+    # --- the same field at the same moment ---------------------------------------------------
+
+    def meet_pending_edit(self) -> Edit | None:
+        """If the coordinator has an unsent change of a field the colleague answers (a learner's
+        phone, a follow-up's notes or outcome, a placement's notes), change that field on the
+        commons now, to another value, so the app's push meets it: a conflict. Once per run;
+        None when there is nothing to meet (or it was met already)."""
+        if self.met is not None or self.app_database is None:
+            return None
+        for entity, row_id, field, mine in self._pending_fields():
+            table = SYNCED_TABLES[entity]
+            with read_transaction(self.engine) as connection:
+                row = connection.execute(select(table).where(table.c.id == row_id)).first()
+            if row is None or row.deleted_at is not None:
+                continue
+            if _plain(row._mapping[field]) == mine:  # the app was quicker: already on the commons
+                continue
+            theirs = self._other_value(entity, field, mine, row._mapping[field])
+            if theirs is None:
+                continue
+            mutation = self._update(entity, row, {field: theirs})
+            try:
+                status = self._push(mutation)
+            except SyncError:
+                return None
+            self.met = Edit(entity, row_id, dict(mutation.fields), status)
+            self.edits.append(self.met)
+            return self.met
+        return None
+
+    def _pending_fields(self) -> list[tuple[str, str, str, Any]]:
+        """(entity, row id, field, the coordinator's new value) of the app's unsent updates."""
+        assert self.app_database is not None
+        if not self.app_database.exists():
+            return []
+        marks = ", ".join("?" for _ in _MET_FIELDS)
+        try:
+            with sqlite3.connect(f"file:{self.app_database}?mode=ro", uri=True, timeout=1) as db:
+                entries = db.execute(
+                    "SELECT entity, row_id, fields, base_values FROM outbox WHERE state = 'pending'"
+                    f" AND op = 'update' AND entity IN ({marks}) ORDER BY seq",
+                    tuple(_MET_FIELDS),
+                ).fetchall()
+        except sqlite3.Error:  # busy, or not made yet: look again at the next tick
+            return []
+        found = []
+        for entity, row_id, fields, base_values in entries:
+            changed, base = json.loads(fields), json.loads(base_values)
+            found.extend(
+                (entity, row_id, name, changed[name])
+                for name in _MET_FIELDS[entity]
+                if name in changed and changed[name] != base.get(name)  # really changed
+            )
+        return found
+
+    def _other_value(self, entity: str, field: str, mine: Any, current: Any) -> Any:
+        """A plausible value of ``field`` that is neither the coordinator's nor the commons'."""
+        if field == "phone":
+            while True:
+                phone = f"+33{self.rng.choice(_MOBILE_HEADS)}{self.rng.randrange(10_000_000):07d}"
+                if phone not in (mine, current):
+                    return phone
+        if field == "outcome":
+            others = [o for o in ("reached", "no_answer") if o not in (mine, current)]
+            return others[0] if others else None
+        notes = [n for n in self._note_pool("reached") if n not in (mine, current)]
+        return self.rng.choice(notes) if notes else None
 
     def _push(self, mutation: Mutation) -> str:
         for _attempt in range(3):
@@ -237,11 +328,16 @@ class DemoColleague:
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event, *, wait: tuple[float, float] = DEFAULT_WAIT) -> None:
-        """Edit every ``wait`` seconds (seeded draw) until ``stop`` is set."""
+        """Edit every ``wait`` seconds (seeded draw), and meet the coordinator's first answered
+        change (:meth:`meet_pending_edit`), until ``stop`` is set."""
         try:
-            while not stop.wait(self.rng.uniform(*wait)):
+            next_edit = time.monotonic() + self.rng.uniform(*wait)
+            while not stop.wait(WATCH_EVERY if self.app_database else wait[0]):
                 try:
-                    self.edit_once()
+                    self.meet_pending_edit()
+                    if time.monotonic() >= next_edit:
+                        self.edit_once()
+                        next_edit = time.monotonic() + self.rng.uniform(*wait)
                 except Exception:  # a demo helper never crashes the app it runs beside
                     log.exception("the demo colleague could not edit")
         finally:
@@ -256,9 +352,13 @@ def start_colleague(
     today: date,
     seed: int = 0,
     wait: tuple[float, float] = DEFAULT_WAIT,
+    app_database: Path | None = None,
 ) -> tuple[threading.Thread, threading.Event]:
-    """Run a :class:`DemoColleague` in a daemon thread; set the returned event to stop it."""
-    colleague = DemoColleague(database_url, server_url, token, today=today, seed=seed)
+    """Run a :class:`DemoColleague` in a daemon thread; set the returned event to stop it.
+    ``app_database``: the demo app's database, whose first answered change it meets."""
+    colleague = DemoColleague(
+        database_url, server_url, token, today=today, seed=seed, app_database=app_database
+    )
     stop = threading.Event()
     thread = threading.Thread(
         target=colleague.run,

@@ -10,7 +10,6 @@ edits a row from time to time. The server runs as a subprocess and always stops 
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -30,8 +29,6 @@ DEMO_COLLEAGUE = "camille.collegue@demo.fabriques.example"
 DEMO_COLLEAGUE_NAME = "Camille Collègue"
 #: The demo app syncs this often, so the colleague's edits arrive while a newcomer looks.
 DEMO_SYNC_MINUTES = 1
-#: "MIN,MAX": seconds between two edits of the simulated colleague (default 45,90).
-COLLEAGUE_WAIT_ENV = "FABRIQUETERM_DEMO_COLLEAGUE_WAIT"
 #: Seconds to wait for the server to answer /v1/health.
 START_TIMEOUT = 20.0
 #: Seconds to wait for the server to stop after SIGTERM, then after SIGKILL.
@@ -223,17 +220,8 @@ def start_colleague(
         return None
     return start(
         _sqlite_url(commons_database(paths)), server.url, token.reveal(), today=today, seed=seed,
-        wait=wait or DEFAULT_WAIT,
+        wait=wait or DEFAULT_WAIT, app_database=paths.database,
     )  # fmt: skip
-
-
-def _colleague_wait() -> tuple[float, float] | None:
-    text = os.environ.get(COLLEAGUE_WAIT_ENV, "")
-    try:
-        low, high = (float(part) for part in text.split(","))
-    except ValueError:
-        return None
-    return (low, high) if 0 < low <= high else None
 
 
 def run_demo(paths: Paths, *, today: date | None, seed: int) -> int:
@@ -244,9 +232,7 @@ def run_demo(paths: Paths, *, today: date | None, seed: int) -> int:
     colleague = None
     try:
         set_server_url(paths, server.url)
-        colleague = start_colleague(
-            paths, server, today=today or date.today(), seed=seed, wait=_colleague_wait()
-        )
+        colleague = start_colleague(paths, server, today=today or date.today(), seed=seed)
         return run_app(paths, today=today, demo=True)
     finally:
         if colleague is not None:

@@ -208,6 +208,12 @@ class Conflict(SyncedRow, table=True):
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
     #: ConflictResolution value ("kept_server", "took_client", "edited"), empty while open.
     resolution: str = Field(default="", max_length=16)
+    #: Who made the commons' value (the last write of the row before the conflict): the
+    #: coordinator, their name and when the commons took it. Null in records made before these
+    #: columns existed ("a colleague"); migration version 7 locally, nullable on the commons.
+    server_author_id: str | None = Field(default=None, max_length=36)
+    server_author_name: str | None = Field(default=None, max_length=200)
+    server_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
 
 
 #: Synced entities by their wire name, in an order where parents come before children.

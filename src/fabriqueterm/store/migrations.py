@@ -426,6 +426,14 @@ _ATTEMPTS = [
     _calls_become_attempts,
 ]
 
+# Also in version 7: who made the commons' value of a conflict (domain/models.py, Conflict), so
+# the person deciding sees the colleague's name and when; null in older records.
+_CONFLICT_AUTHOR = [
+    "ALTER TABLE conflict ADD COLUMN server_author_id VARCHAR(36)",
+    "ALTER TABLE conflict ADD COLUMN server_author_name VARCHAR(200)",
+    "ALTER TABLE conflict ADD COLUMN server_changed_at DATETIME",
+]
+
 #: MIGRATIONS[i] takes a database from version i to version i + 1: SQL statements, or a function
 #: of the migration's connection for a change SQL alone cannot make.
 MIGRATIONS: list[list[Statement]] = [
@@ -435,6 +443,6 @@ MIGRATIONS: list[list[Statement]] = [
     _HISTORY,
     _INDICATOR_INDEXES,
     _SEARCH_AS_TYPED,
-    _ATTEMPTS,
+    _ATTEMPTS + _CONFLICT_AUTHOR,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -243,6 +243,15 @@ class ConflictOut(_Payload):
     server_value: Any = None
     client_value: Any = None
     base_value: Any = None
+    server_author_id: str | None = Field(
+        default=None, description="The coordinator who made the commons' value (null: unknown)."
+    )
+    server_author_name: str | None = Field(
+        default=None, description="Their name, as the commons knows it (null: unknown)."
+    )
+    server_changed_at: str | None = Field(
+        default=None, description="When the commons took that value (UTC ISO 8601; null: unknown)."
+    )
 
 
 class MutationResult(_Payload):

@@ -1,12 +1,16 @@
 """Conflict records: what the server keeps when a mutation meets a change it did not see (the
-server's, the client's and the base value of each field), and dropping them when the mutation is
-refused after all."""
+server's, the client's and the base value of each field, and who made the server's value), and
+dropping them when the mutation is refused after all."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from fabriqueterm.domain.ids import uuid7
+from fabriqueterm.server.db import change_table, client_table, coordinator_table
 from fabriqueterm.server.push.batch import Batch
 from fabriqueterm.server.rows import json_text, json_value, site_of
 from fabriqueterm.sync.protocol import ConflictKind, ConflictOut
@@ -20,6 +24,22 @@ class _NoValue:
 
 
 NONE: Any = _NoValue()
+
+
+def last_author(batch: Batch, entity: str, row_id: str) -> tuple[str, str] | None:
+    """The coordinator (id, name) whose client made the row's last write on the commons: the
+    change log keeps that write's ``client_id``, ``srv_client`` binds it to a coordinator. None
+    for a row last written by an admin load."""
+    found = batch.connection.execute(
+        select(coordinator_table.c.id, coordinator_table.c.name)
+        .select_from(change_table)
+        .join(client_table, client_table.c.client_id == change_table.c.client_id)
+        .join(coordinator_table, coordinator_table.c.id == client_table.c.coordinator_id)
+        .where(change_table.c.entity == entity, change_table.c.row_id == row_id)
+        .order_by(change_table.c.seq.desc())
+        .limit(1)
+    ).first()
+    return (found[0], found[1]) if found else None
 
 
 def add_conflict(
@@ -39,6 +59,8 @@ def add_conflict(
         if not shared:
             return None
         site = shared[0]
+    author = last_author(batch, entity, row["id"])
+    changed_at: datetime | None = row.get("updated_at")  # the commons' time of that last write
     conflict = {
         "id": uuid7(),
         "created_at": batch.now,
@@ -58,6 +80,9 @@ def add_conflict(
         "detected_at": batch.now,
         "resolved_at": None,
         "resolution": "",
+        "server_author_id": author[0] if author else None,
+        "server_author_name": author[1] if author else None,
+        "server_changed_at": changed_at,
     }
     batch.put("conflict", conflict)
     return ConflictOut(
@@ -67,6 +92,9 @@ def add_conflict(
         server_value=None if server is NONE else json_value(server),
         client_value=None if client is NONE else json_value(client),
         base_value=None if base is NONE else json_value(base),
+        server_author_id=conflict["server_author_id"],
+        server_author_name=conflict["server_author_name"],
+        server_changed_at=json_value(changed_at),
     )
 
 

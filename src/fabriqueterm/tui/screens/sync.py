@@ -9,25 +9,34 @@ mutation.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Label, Static
+from textual.widgets import DataTable, Static
 
-from fabriqueterm.domain.validation import FIELD_LABELS, DomainValidationError
+from fabriqueterm.domain.validation import DomainValidationError
 from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.store.outbox import OutboxEntry
-from fabriqueterm.store.replica import Replica
+from fabriqueterm.store.repositories.conflicts import ConflictLine
 from fabriqueterm.sync.engine import rejection_message
 from fabriqueterm.tui.format import format_int
 from fabriqueterm.tui.messages import SyncPhase, SyncState
-from fabriqueterm.tui.screens.base import AppAccess, FabriqueScreen
+from fabriqueterm.tui.screens.base import FabriqueScreen
+from fabriqueterm.tui.screens.conflicts import (
+    ConflictScreen,
+    Decider,
+    EditValueForm,
+    decide_bindings,
+    field_name,
+    load_conflicts,
+    subject,
+    theirs_by,
+    value_in_words,
+)
 from fabriqueterm.tui.widgets.cards import login_card
 
 OUTBOX_SHOWN = 500
@@ -48,15 +57,6 @@ _OP_LABELS = {
     "delete": N_("deleted"),
     "erase": N_("erased"),
 }
-#: Entities whose conflicts "take mine" can settle with a repository update.
-_REPOSITORIES = {
-    "site": "sites",
-    "partner": "partners",
-    "cohort": "cohorts",
-    "learner": "learners",
-    "placement": "placements",
-    "follow_up": "follow_ups",
-}
 
 
 @dataclass(frozen=True)
@@ -64,32 +64,12 @@ class OutboxData:
     entries: list[OutboxEntry]
     pending: int
     rejected: list[OutboxEntry]
-    conflicts: list[dict[str, Any]]
-
-
-def show_value(text: str | None) -> str:
-    """A conflict value (JSON text) as a person reads it."""
-    if text is None:
-        return _("(erased)")
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return text
-    if value is None or value == "":
-        return "—"
-    if value is True:
-        return _("yes")
-    if value is False:
-        return _("no")
-    return str(value)
+    conflicts: list[ConflictLine]
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def entity_label(entity: str) -> str:
     return _(_ENTITY_LABELS.get(entity, entity))
-
-
-def field_name(field: str) -> str:
-    return _(FIELD_LABELS.get(field, field))
 
 
 class SyncScreen(FabriqueScreen):
@@ -109,6 +89,7 @@ class SyncScreen(FabriqueScreen):
     BINDINGS: ClassVar = [
         Binding("s", "sync_now", N_("sync now"), id="sync.now"),
         Binding("r", "refresh", N_("refresh"), id="sync.refresh"),
+        *decide_bindings("sync.conflict"),
     ]
 
     def screen_title(self) -> str:
@@ -122,11 +103,11 @@ class SyncScreen(FabriqueScreen):
             conflicts: DataTable[Any] = DataTable(
                 id="conflicts", cursor_type="row", zebra_stripes=True
             )
-            conflicts.add_column(_("What"), key="entity")
+            conflicts.add_column(_("About"), key="about")
             conflicts.add_column(_("Field"), key="field")
             conflicts.add_column(_("Theirs (commons)"), key="theirs")
             conflicts.add_column(_("Mine"), key="mine")
-            conflicts.add_column(_("By"), key="who")
+            conflicts.add_column(_("Theirs by"), key="who")
             yield conflicts
             yield Static("", id="rejected-count", classes="section-title")
             rejected: DataTable[Any] = DataTable(
@@ -164,6 +145,8 @@ class SyncScreen(FabriqueScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "sync_now":
             return self.fabrique.sync_configured
+        if action == "decide":  # only on the list of conflicts
+            return self.check_conflict_action()
         return True
 
     def show_state(self, state: SyncState) -> None:
@@ -187,11 +170,13 @@ class SyncScreen(FabriqueScreen):
         store = self.store
 
         def query() -> OutboxData:
+            conflicts, names = load_conflicts(store)
             return OutboxData(
                 store.outbox.entries(limit=OUTBOX_SHOWN),
                 store.outbox.count(),
                 store.outbox.entries(state="rejected", limit=OUTBOX_SHOWN),
-                Replica(store).open_conflicts(),
+                conflicts,
+                names,
             )
 
         self.load("outbox", query, self.show_outbox)
@@ -204,6 +189,7 @@ class SyncScreen(FabriqueScreen):
 
     def show_outbox(self, data: OutboxData) -> None:
         self.conflicts = data.conflicts
+        self.names = data.names
         count = ngettext(
             "{count} local change waiting to be sent",
             "{count} local changes waiting to be sent",
@@ -228,28 +214,38 @@ class SyncScreen(FabriqueScreen):
         self._show_conflicts(data.conflicts)
         self._show_rejected(data.rejected)
 
-    def _show_conflicts(self, conflicts: list[dict[str, Any]]) -> None:
+    def _show_conflicts(self, conflicts: list[ConflictLine]) -> None:
         title = self.query_one("#conflicts-count", Static)
         table = self.query_one("#conflicts", DataTable)
         title.display = table.display = bool(conflicts)
         title.update(
-            ngettext(
-                "{count} conflict to resolve (enter: compare and choose)",
-                "{count} conflicts to resolve (enter: compare and choose)",
+            ""
+            if not conflicts
+            else ngettext(
+                "{count} conflict to decide (m keep mine · t take theirs · e type another · enter compare)",
+                "{count} conflicts to decide (m keep mine · t take theirs · e type another · enter compare)",
                 len(conflicts),
             ).format(count=format_int(len(conflicts)))
         )
+        row = table.cursor_row
+        had_focus = table.has_focus
         table.clear()
-        self._focus_shown_table()
-        for conflict in conflicts:
+        for line in conflicts:
             table.add_row(
-                entity_label(conflict["row_entity"]),
-                field_name(conflict["field"]),
-                show_value(conflict["server_value"])[:30],
-                show_value(conflict["client_value"])[:30],
-                conflict["coordinator_name"] or "",
-                key=conflict["id"],
+                subject(line, short=True)[:40],
+                field_name(line.field),
+                value_in_words(line, line.server_value, self.names)[:30],
+                value_in_words(line, line.client_value, self.names)[:30],
+                theirs_by(line, short=True)[:40],
+                key=line.id,
             )
+        if conflicts:
+            # The next conflict is highlighted after a decision; a first list takes the focus.
+            table.move_cursor(row=min(row, len(conflicts) - 1))
+            if had_focus or not getattr(self, "_conflicts_shown", False):
+                table.focus()
+            self._conflicts_shown = True
+        self._focus_shown_table()
 
     def _show_rejected(self, rejected: list[OutboxEntry]) -> None:
         title = self.query_one("#rejected-count", Static)
@@ -272,123 +268,56 @@ class SyncScreen(FabriqueScreen):
                 key=str(entry.seq),
             )
 
+    def _highlighted_conflict(self) -> ConflictLine | None:
+        table = self.query_one("#conflicts", DataTable)
+        if not table.display or not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((c for c in getattr(self, "conflicts", []) if c.id == key), None)
+
+    def check_conflict_action(self) -> bool:
+        return self.focused is self.query_one("#conflicts", DataTable)
+
+    def action_decide(self, choice: str) -> None:
+        """Decide the highlighted conflict of the list (same keys as the conflict view)."""
+        line = self._highlighted_conflict()
+        if line is None:
+            return
+        decider = Decider(self.store)
+        if choice == "edit":
+            if not decider.can_edit(line):
+                self.notify(_("This value cannot be typed: keep mine or take theirs."))
+                self.app.bell()
+                return
+            self.app.push_screen(EditValueForm(line, self.names), self._after_conflict)
+            return
+        try:
+            if choice == "mine":
+                decider.take_mine(line)
+            else:
+                decider.keep_theirs(line)
+        except (DomainValidationError, LookupError, ValueError) as error:
+            self.notify(_("Could not take your value: {error}").format(error=error))
+            self.app.bell()
+            return
+        self._after_conflict(1)
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id != "conflicts" or event.row_key.value is None:
             return
         chosen = next(
-            (c for c in getattr(self, "conflicts", []) if c["id"] == event.row_key.value), None
+            (c for c in getattr(self, "conflicts", []) if c.id == event.row_key.value), None
         )
         if chosen is None:
             return
         same_row = [
             c
             for c in self.conflicts
-            if c["row_entity"] == chosen["row_entity"] and c["row_id"] == chosen["row_id"]
+            if c.row_entity == chosen.row_entity and c.row_id == chosen.row_id
         ]
-        self.app.push_screen(ConflictScreen(same_row), self._after_conflict)
+        self.app.push_screen(ConflictScreen(same_row, self.names), self._after_conflict)
 
-    def _after_conflict(self, resolved: int | None) -> None:
+    def _after_conflict(self, resolved: int | bool | None) -> None:
         if resolved:
             self.after_write()
             self.fabrique.request_sync()
-
-
-class ConflictScreen(AppAccess, ModalScreen[int]):
-    """One record's conflicts: theirs and mine side by side, field by field; ``t`` keeps theirs,
-    ``m`` takes mine for the highlighted field. Dismissed with the number of fields decided."""
-
-    DEFAULT_CSS = """
-    ConflictScreen #conflict-fields { height: auto; max-height: 20; }
-    """
-
-    BINDINGS: ClassVar = [
-        Binding("t", "decide('kept_server')", N_("keep theirs"), id="conflict.theirs"),
-        Binding("m", "decide('took_client')", N_("take mine"), id="conflict.mine"),
-        Binding("escape", "close", N_("close"), id="conflict.close"),
-    ]
-
-    def __init__(self, conflicts: list[dict[str, Any]]) -> None:
-        super().__init__()
-        self.conflicts = {c["id"]: c for c in conflicts}
-        self.decided = 0
-
-    def compose(self) -> ComposeResult:
-        first = next(iter(self.conflicts.values()))
-        with Vertical(id="conflict-dialog", classes="dialog"):
-            yield Label(
-                _("Conflict on {what} {name}").format(
-                    what=entity_label(first["row_entity"]), name=self._row_name(first)
-                ),
-                classes="dialog-title",
-            )
-            yield Static(
-                _(
-                    "The same field was changed here and on the commons. The commons kept its value "
-                    "for now; nothing is lost until you choose."
-                ),
-                classes="dialog-help",
-            )
-            table: DataTable[Any] = DataTable(id="conflict-fields", cursor_type="row")
-            table.add_column(_("Field"), key="field")
-            table.add_column(_("Before"), key="base")
-            table.add_column(_("Theirs (commons)"), key="theirs")
-            table.add_column(_("Mine"), key="mine")
-            for conflict in self.conflicts.values():
-                table.add_row(
-                    field_name(conflict["field"]),
-                    show_value(conflict["base_value"]),
-                    show_value(conflict["server_value"]),
-                    show_value(conflict["client_value"]),
-                    key=conflict["id"],
-                )
-            yield table
-            yield Static("", id="conflict-errors", classes="form-error")
-            yield Static(_("t keep theirs · m take mine · esc close"), classes="dialog-keys")
-
-    def on_mount(self) -> None:
-        self.query_one("#conflict-fields", DataTable).focus()
-
-    def _row_name(self, conflict: dict[str, Any]) -> str:
-        repository = _REPOSITORIES.get(conflict["row_entity"])
-        if repository is None:
-            return ""
-        try:
-            row = getattr(self.store, repository).get(conflict["row_id"])
-        except LookupError:
-            return ""
-        if conflict["row_entity"] == "learner":
-            return f"{row.first_name} {row.last_name}"
-        return str(getattr(row, "name", ""))
-
-    def action_decide(self, resolution: str) -> None:
-        table = self.query_one("#conflict-fields", DataTable)
-        if not table.row_count:
-            return
-        conflict_id = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-        conflict = self.conflicts[conflict_id]
-        errors = self.query_one("#conflict-errors", Static)
-        try:
-            if resolution == "took_client":
-                self._take_mine(conflict)
-            Replica(self.store).resolve_conflict(conflict_id, resolution)
-        except (DomainValidationError, LookupError, ValueError) as error:
-            errors.update(_("Could not take your value: {error}").format(error=error))
-            self.app.bell()
-            return
-        errors.update("")
-        self.decided += 1
-        del self.conflicts[conflict_id]
-        table.remove_row(conflict_id)
-        if not self.conflicts:
-            self.dismiss(self.decided)
-
-    def _take_mine(self, conflict: dict[str, Any]) -> None:
-        """Mine becomes a new mutation: a normal update of the field with my value."""
-        repository = _REPOSITORIES.get(conflict["row_entity"])
-        if repository is None or conflict["kind"] != "field" or conflict["client_value"] is None:
-            raise ValueError(_("this conflict can only be settled by keeping the commons' value"))
-        value = json.loads(conflict["client_value"])
-        getattr(self.store, repository).update(conflict["row_id"], {conflict["field"]: value})
-
-    def action_close(self) -> None:
-        self.dismiss(self.decided)
