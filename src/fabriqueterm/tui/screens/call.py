@@ -223,12 +223,12 @@ class CallScreen(ModalForm[str | None]):
                             with Horizontal(classes="form-pair"):
                                 yield from render_field(block[0])
                                 yield from render_field(block[1])
-                            with Horizontal(classes="form-pair"):
-                                yield from render_field(block[2])
-                                yield from render_field(block[3])
                             yield Static(
                                 "", id=f"warning-start_date{suffix}", classes="form-warning"
                             )
+                            with Horizontal(classes="form-pair"):
+                                yield from render_field(block[2])
+                                yield from render_field(block[3])
                     yield Static(
                         _("ctrl+n another placement"), id="placement-keys", classes="form-hint"
                     )
@@ -307,9 +307,16 @@ class CallScreen(ModalForm[str | None]):
 
     @on(RadioSet.Changed)
     def _choice_changed(self, event: RadioSet.Changed) -> None:
+        """Show the parts the choice needs, and go to the next thing to say."""
         self.update_parts()
-        if event.radio_set.id == "field-situation" and self.situation() == Situation.PLACEMENTS:
-            self.call_after_refresh(self.query_one("#field-kind").focus)
+        after = {
+            ("field-outcome", Outcome.REACHED.value): "#field-situation",
+            ("field-outcome", Outcome.WRONG_NUMBER.value): "#field-phone",
+            ("field-situation", Situation.PLACEMENTS.value): "#field-kind",
+            ("field-situation", Situation.OTHER.value): "#field-notes",
+        }.get((event.radio_set.id or "", event.radio_set.codes[event.index]))  # type: ignore[attr-defined]
+        if after:
+            self.call_after_refresh(self.query_one(after).focus)
 
     @on(Input.Changed, "#field-attempted_on")
     def _call_date_changed(self, event: Input.Changed) -> None:

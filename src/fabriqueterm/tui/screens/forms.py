@@ -303,7 +303,8 @@ def placement_fields(
     shown_with: str | None = None,
     new_partner: bool = False,
 ) -> list[FormField]:
-    """A placement's kind, partner, job title and start date. The start date has no default:
+    """A placement's kind and start date (required, first), partner and job title. The start date
+    has no default:
     people say when the job or the training started (docs/domain.md, "Placements: dates")."""
     return [
         FormField(
@@ -315,6 +316,13 @@ def placement_fields(
             shown_with=shown_with,
         ),
         FormField(
+            "start_date",
+            "date",
+            date_for_input(values.get("start_date")),
+            required=True,
+            shown_with=shown_with,
+        ),
+        FormField(
             "partner_id",
             "choice",
             values.get("partner_id"),
@@ -322,13 +330,6 @@ def placement_fields(
             shown_with=shown_with,
         ),
         FormField("job_title", value=values.get("job_title"), shown_with=shown_with),
-        FormField(
-            "start_date",
-            "date",
-            date_for_input(values.get("start_date")),
-            required=True,
-            shown_with=shown_with,
-        ),
     ]
 
 
