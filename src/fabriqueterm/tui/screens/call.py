@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -271,7 +271,17 @@ class CallScreen(ModalForm[str | None]):
             keys += " · " + _("ctrl+u close: unreachable")
         return keys
 
+    def on_resize(self, _event: events.Resize) -> None:
+        self.fit_fields()
+
+    def fit_fields(self) -> None:
+        """The fields scroll inside what the terminal leaves of the dialog (80x24 too): the
+        title, the learner's line, the buttons and the keys stay in view."""
+        fields = self.query_one("#call-fields")
+        fields.styles.max_height = max(self.app.size.height - 16, 6)
+
     def on_mount(self) -> None:
+        self.fit_fields()
         self.query_one("#placement_2").display = False
         for warning in self.query(".form-warning"):
             warning.display = False

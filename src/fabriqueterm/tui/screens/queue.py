@@ -31,8 +31,10 @@ from fabriqueterm.tui.widgets.cards import contact_card, history, label_of
 #: Rows of the queue held in the table at once (the count line gives the real total).
 QUEUE_LIMIT = 500
 OVERDUE_AFTER_DAYS = 7
-#: Below this width the detail pane goes and the site column with it: names stay readable.
+#: Below this width the detail pane goes: names stay readable (see set_columns).
 NARROW_WIDTH = 100
+#: From this width on, the attempts in full words and the site column.
+WIDE_WIDTH = 150
 
 
 @dataclass(frozen=True)
@@ -42,22 +44,21 @@ class QueueData:
     overdue: int
 
 
-def attempts_text(line: DueFollowUp) -> str:
+def attempts_text(line: DueFollowUp, *, compact: bool = False) -> str:
     """A line's state in the queue: "to call back · 2 attempts · no answer" for a follow-up tried
-    before (a doubtful number marked), "" for a first call."""
+    before ("2× no answer" when ``compact``), a doubtful number marked; "" for a first call."""
     attempts = line.attempts
     if not attempts.count:
         return ""
-    parts = [
-        _("to call back"),
-        ngettext("{count} attempt", "{count} attempts", attempts.count).format(
-            count=attempts.count
-        ),
-        label_of(Outcome, attempts.last_outcome),
-    ]
-    if attempts.contact_doubtful:
-        parts.append("⚠ " + _("number doubtful"))
-    return " · ".join(parts)
+    outcome = label_of(Outcome, attempts.last_outcome)
+    doubtful = "⚠ " if attempts.contact_doubtful else ""
+    if compact:
+        return doubtful + _("{count}× {outcome}").format(count=attempts.count, outcome=outcome)
+    tried = ngettext("{count} attempt", "{count} attempts", attempts.count).format(
+        count=attempts.count
+    )
+    text = " · ".join((_("to call back"), tried, outcome))
+    return f"{text} · ⚠ {_('number doubtful')}" if doubtful else text
 
 
 class FollowUpQueueScreen(FabriqueScreen):
@@ -80,7 +81,7 @@ class FollowUpQueueScreen(FabriqueScreen):
         self.lines: dict[str, DueFollowUp] = {}
         self.profile: LearnerProfile | None = None
         self.data: QueueData | None = None
-        self.narrow: bool | None = None
+        self.table_layout: str | None = None
 
     def screen_title(self) -> str:
         return _("To call")
@@ -98,26 +99,32 @@ class FollowUpQueueScreen(FabriqueScreen):
         return self.query_one("#queue-table", DataTable)
 
     def set_columns(self) -> None:
-        """The learner's name first; below :data:`NARROW_WIDTH` columns the site column and the
-        detail pane go, so names and call-backs stay readable at 80 columns."""
-        narrow = self.app.size.width < NARROW_WIDTH
-        if narrow == self.narrow:
+        """The learner's name first. Below :data:`NARROW_WIDTH` columns the detail pane goes;
+        below :data:`WIDE_WIDTH` the attempts are told in short and the site column goes (the
+        detail pane names the site), so names and call-backs stay readable at 80 columns."""
+        width = self.app.size.width
+        layout = "narrow" if width < NARROW_WIDTH else "medium" if width < WIDE_WIDTH else "wide"
+        if layout == self.table_layout:
             return
-        self.narrow = narrow
+        self.table_layout = layout
+        wide = layout == "wide"
         table = self.table
         table.clear(columns=True)
-        table.add_column(_("Learner"), key="learner", width=22 if narrow else 26)
+        table.add_column(_("Learner"), key="learner", width=26 if wide else 22)
         table.add_column(_("Due"), key="due", width=10)
-        table.add_column(_("Milestone"), key="milestone", width=9 if narrow else 16)
-        table.add_column(_("Calls"), key="calls", width=30 if narrow else 36)
-        if not narrow:
+        table.add_column(_("Milestone"), key="milestone", width=16)
+        # Narrower, the column's name says "call back" and its cells the attempts: "2× no answer".
+        table.add_column(
+            _("Calls") if wide else _("Call back"), key="calls", width=40 if wide else 21
+        )
+        if wide:
             table.add_column(_("Site"), key="site", width=18)
-        self.query_one("#queue-detail").display = not narrow
+        self.query_one("#queue-detail").display = layout != "narrow"
 
     def on_resize(self, _event: events.Resize) -> None:
-        was = self.narrow
+        was = self.table_layout
         self.set_columns()
-        if was is not None and was != self.narrow and self.data is not None:
+        if was is not None and was != self.table_layout and self.data is not None:
             self.show_queue(self.data)
 
     def reload(self) -> None:
@@ -149,9 +156,12 @@ class FollowUpQueueScreen(FabriqueScreen):
                 Text(f"{line.learner.last_name.upper()} {line.learner.first_name}", style="bold"),
                 Text(format_date(follow_up.due_date), style="bold red" if late else ""),
                 label_of(Milestone, follow_up.milestone),
-                Text(attempts_text(line), style="yellow" if line.call_back else ""),
+                Text(
+                    attempts_text(line, compact=self.table_layout != "wide"),
+                    style="yellow" if line.call_back else "",
+                ),
             ]
-            if not self.narrow:
+            if self.table_layout == "wide":
                 cells.append(line.site_name)
             table.add_row(*cells, key=follow_up.id)
         count = ngettext(
