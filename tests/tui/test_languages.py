@@ -32,12 +32,12 @@ from fabriqueterm.domain.validation import FIELD_LABELS
 from fabriqueterm.i18n import _, set_language
 from fabriqueterm.reports.importer import TARGETS
 from fabriqueterm.resources import locale_dir
+from fabriqueterm.tui.screens.call import CallScreen
 from fabriqueterm.tui.screens.cohorts import CohortDetailScreen
 from fabriqueterm.tui.screens.forms import ConfirmScreen, FormScreen
 from fabriqueterm.tui.screens.help import HelpScreen
 from fabriqueterm.tui.screens.importing import ImportScreen
 from fabriqueterm.tui.screens.learners import LearnerDetailScreen, LearnersScreen
-from fabriqueterm.tui.screens.queue import CallScreen
 
 pytestmark = pytest.mark.anyio
 
@@ -225,7 +225,13 @@ SCENES: dict[str, list[Step]] = {
     "dashboard": ["1"],
     "to call": ["2"],
     "call": ["2", "enter", waiting(is_screen(CallScreen), "the call form")],
-    "call with placement": ["2", "enter", "ctrl+o"],
+    "call with placement": [
+        "2",
+        "enter",
+        waiting(is_screen(CallScreen), "the call form"),
+        "1",
+        "1",
+    ],
     "call saved empty": ["2", "enter", "ctrl+s"],
     "cohorts": ["3"],
     "cohort": ["3", "enter", waiting(is_screen(CohortDetailScreen), "the cohort")],

@@ -67,25 +67,50 @@ def test_dashboard_light_theme_second_site(snap_compare, make_app) -> None:
 
 
 def test_follow_up_queue(snap_compare, make_app) -> None:
+    """Names first, the follow-ups tried before marked "to call back" with their attempts."""
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps("2"))
 
 
-def test_call_with_placement(snap_compare, make_app) -> None:
-    run = steps(
+def test_follow_up_queue_80x24(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=steps("2"))
+
+
+def call_reached_with_a_late_cdi() -> Callable[[Any], Awaitable[None]]:
+    """The +6-month call of Roubaix (cohort ended 27/03/2026): reached, a CDI started on
+    15/10/2026, after the +6-month cut-off: the form says so."""
+
+    async def to_the_m6_line(pilot: Any) -> None:
+        screen = pilot.app.screen
+        keys = [str(row.key.value) for row in screen.table.ordered_rows]
+        m6 = next(k for k in keys if screen.lines[k].follow_up.milestone == "m6")
+        screen.table.move_cursor(row=keys.index(m6), animate=False)
+
+    return steps(
         "2",
+        to_the_m6_line,
         "enter",
-        "enter",
-        "down",
-        "enter",
-        "ctrl+o",
+        "1",
+        "1",
         "enter",
         "down",
         "enter",
         "tab",
-        "tab",
-        "'Technicien support",
+        "'15/10/2026",
     )
+
+
+def test_call_with_placement(snap_compare, make_app) -> None:
+    run = call_reached_with_a_late_cdi()
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run)
+
+
+def test_call_with_placement_80x24(snap_compare, make_app) -> None:
+    run = call_reached_with_a_late_cdi()
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run)
+
+
+def test_call_no_answer(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps("2", "enter", "2"))
 
 
 def test_cohorts(snap_compare, make_app) -> None:
@@ -127,7 +152,7 @@ def test_sites(snap_compare, make_app) -> None:
 
 
 def test_sync_after_a_logged_call(snap_compare, make_app) -> None:
-    run = steps("2", "enter", "enter", "down", "enter", "ctrl+s", "7")
+    run = steps("2", "enter", "2", "ctrl+s", "7")
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run)
 
 

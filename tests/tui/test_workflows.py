@@ -11,10 +11,11 @@ from tui_helpers import SIZE, TODAY, palette_highlights, settle, until
 
 from fabriqueterm.config import load_config
 from fabriqueterm.i18n import current_language
+from fabriqueterm.tui.screens.call import CallScreen
 from fabriqueterm.tui.screens.cohorts import CohortDetailScreen, CohortsScreen
 from fabriqueterm.tui.screens.forms import FormScreen
 from fabriqueterm.tui.screens.learners import LearnerDetailScreen, LearnersScreen
-from fabriqueterm.tui.screens.queue import CallScreen, FollowUpQueueScreen
+from fabriqueterm.tui.screens.queue import FollowUpQueueScreen
 
 pytestmark = pytest.mark.anyio
 
@@ -41,9 +42,11 @@ async def choose(pilot, downs: int) -> None:  # type: ignore[no-untyped-def]
 
 
 async def test_work_through_two_follow_ups_logging_one_placement(make_app) -> None:
+    """The core loop, keys only: a call reached with a CDI (its start date typed, no default),
+    then a call not answered, which comes back in two working days."""
     app = make_app()
     store = app.store
-    first, second = store.follow_ups.due(TODAY)[:2]
+    first, second, third = store.follow_ups.due(TODAY)[:3]
     placements_before = len(store.placements.for_learner(first.learner.id))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
@@ -54,14 +57,15 @@ async def test_work_through_two_follow_ups_logging_one_placement(make_app) -> No
         assert queue.current_id() == first.follow_up.id
         assert first.learner.last_name in str(queue.query_one("#queue-card", Static).content)
 
-        # First call: reached, they found a permanent contract.
+        # First call: reached, they found a permanent contract started on 02/11.
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, CallScreen)
-        await choose(pilot, 1)  # outcome: reached
-        await pilot.press("tab", "tab", "tab", *"Hired")
-        await pilot.press("ctrl+o")  # they found something: the placement fields open on "kind"
+        await pilot.press("1")  # outcome: reached; the situation is asked next
+        await pilot.press("1")  # they found something: the placement opens on its kind
+        await settle(pilot)
         await choose(pilot, 1)  # kind: CDI
+        await pilot.press("tab", *"2026-11-02")
         await pilot.press("tab", "tab", *"Support")
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -70,30 +74,41 @@ async def test_work_through_two_follow_ups_logging_one_placement(make_app) -> No
         assert first.follow_up.id not in table_keys(queue.table)
         assert queue.current_id() == second.follow_up.id  # the next learner is selected
 
-        # Second call: no answer, nothing else.
+        # Second call: no answer, nothing else: back on Friday.
         await pilot.press("enter")
         await settle(pilot)
-        await choose(pilot, 2)  # outcome: no answer
+        await pilot.press("2")  # outcome: no answer
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is queue
         assert second.follow_up.id not in table_keys(queue.table)
+        assert queue.current_id() == third.follow_up.id
 
     done = store.follow_ups.get(first.follow_up.id)
     assert (done.done_date, done.outcome, done.channel) == (TODAY, "reached", "phone")
-    assert done.notes == "Hired"
     placements = store.placements.for_learner(first.learner.id)
     assert len(placements) == placements_before + 1
     logged = next(p for p in placements if p.source_followup_id == first.follow_up.id)
-    assert (logged.kind, logged.job_title, logged.start_date) == ("cdi", "Support", TODAY)
+    assert (logged.kind, logged.job_title, logged.start_date) == (
+        "cdi",
+        "Support",
+        date(2026, 11, 2),
+    )
     other = store.follow_ups.get(second.follow_up.id)
-    assert (other.done_date, other.outcome) == (TODAY, "no_answer")
+    assert (other.done_date, other.outcome) == (None, None)
+    [*_, attempt] = store.follow_ups.attempts.for_follow_up(second.follow_up.id)
+    assert (attempt.outcome, attempt.callback_date) == ("no_answer", date(2026, 11, 27))
     assert not any(
         p.source_followup_id == second.follow_up.id
         for p in store.placements.for_learner(second.learner.id)
     )
     ops = [(e.entity, e.op) for e in store.outbox.entries()]
-    assert ops == [("follow_up", "update"), ("placement", "create"), ("follow_up", "update")]
+    assert ops == [
+        ("follow_up_attempt", "create"),
+        ("placement", "create"),
+        ("follow_up", "update"),
+        ("follow_up_attempt", "create"),
+    ]
 
 
 async def test_a_bad_placement_saves_neither_the_call_nor_the_placement(make_app) -> None:
@@ -105,8 +120,8 @@ async def test_a_bad_placement_saves_neither_the_call_nor_the_placement(make_app
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
-        await choose(pilot, 1)
-        await pilot.press("ctrl+o")
+        await pilot.press("1", "1")  # reached, found something
+        await settle(pilot)
         await choose(pilot, 1)
         app.screen.query_one("#field-start_date", Input).value = "31/02/2026"
         await pilot.press("ctrl+s")
@@ -279,7 +294,7 @@ async def test_switching_language_changes_the_screens(make_app, paths) -> None:
         assert "20/11/2026" in [
             str(cell) for cell in queue.get_column("due")
         ]  # dates the French way
-        assert "+3 mois" in [str(cell) for cell in queue.get_column("milestone")]
+        assert "+6 mois" in [str(cell) for cell in queue.get_column("milestone")]
         await pilot.press("8")
         await settle(pilot)
         await pilot.press("down", "enter")  # back to English
@@ -288,7 +303,7 @@ async def test_switching_language_changes_the_screens(make_app, paths) -> None:
         await pilot.press("2")
         await settle(pilot)
         queue = app.screen.query_one("#queue-table", DataTable)
-        assert "+3 months" in [str(cell) for cell in queue.get_column("milestone")]
+        assert "+6 months" in [str(cell) for cell in queue.get_column("milestone")]
     assert load_config(paths.config_file).language == "en"
 
 

@@ -15,7 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from fabriqueterm.domain.enums import Channel, LearnerStatus, Milestone, Outcome, PlacementKind
-from fabriqueterm.domain.models import Learner
+from fabriqueterm.domain.models import FollowUpAttempt, Learner
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.store.history import HistoryEntry
 from fabriqueterm.store.repositories import LearnerProfile, NotFound, Page
@@ -30,9 +30,17 @@ from fabriqueterm.tui.screens.forms import (
 from fabriqueterm.tui.screens.lists import Column, ListScreen
 from fabriqueterm.tui.screens.personal_data import ask_to_erase, export_personal_data
 from fabriqueterm.tui.widgets import history as history_lines
-from fabriqueterm.tui.widgets.cards import is_overdue, label_of, labels_width, profile_card
+from fabriqueterm.tui.widgets.cards import (
+    follow_up_state,
+    is_overdue,
+    label_of,
+    labels_width,
+    profile_card,
+)
 from fabriqueterm.tui.widgets.table_cursor import same_row
 
+#: The start of the key of an attempt's row in the follow-ups table.
+ATTEMPT_KEY = "attempt:"
 #: A date as format_date writes it, in either language (25/11/2026, 2026-11-25).
 DATE_WIDTH = 10
 #: Longer kinds of placement and notes end at a word, with "…".
@@ -171,6 +179,7 @@ class LearnerDetailScreen(FabriqueScreen):
         self.profile: LearnerProfile | None = None
         #: Newest first; read with the profile (in the same worker).
         self.history: list[HistoryEntry] = []
+        self.attempts: list[FollowUpAttempt] = []
 
     def screen_title(self) -> str:
         return _("Learner")
@@ -217,17 +226,20 @@ class LearnerDetailScreen(FabriqueScreen):
     def reload(self) -> None:
         store, learner_id = self.store, self.learner_id
 
-        def query() -> tuple[LearnerProfile | None, list[HistoryEntry]]:
+        def query() -> tuple[LearnerProfile | None, list[HistoryEntry], list[FollowUpAttempt]]:
             try:
                 profile = store.learners.profile(learner_id)
             except NotFound:
-                return None, []
-            return profile, store.history.of_learner(learner_id)
+                return None, [], []
+            attempts = [line.attempt for line in store.follow_ups.attempts.for_learner(learner_id)]
+            return profile, store.history.of_learner(learner_id), attempts
 
         self.load("learner", query, self._loaded)
 
-    def _loaded(self, loaded: tuple[LearnerProfile | None, list[HistoryEntry]]) -> None:
-        profile, self.history = loaded
+    def _loaded(
+        self, loaded: tuple[LearnerProfile | None, list[HistoryEntry], list[FollowUpAttempt]]
+    ) -> None:
+        profile, self.history, self.attempts = loaded
         self.show(profile)
 
     def show(self, profile: LearnerProfile | None) -> None:
@@ -276,15 +288,30 @@ class LearnerDetailScreen(FabriqueScreen):
         follow_ups.clear()
         for follow_up in profile.follow_ups:
             late = is_overdue(follow_up, self.today)
+            attempts = sorted(
+                (a for a in self.attempts if a.follow_up_id == follow_up.id),
+                key=lambda a: (a.attempted_on, a.created_at),
+            )
             follow_ups.add_row(
                 label_of(Milestone, follow_up.milestone),
                 Text(format_date(follow_up.due_date), style="bold red" if late else ""),
                 format_date(follow_up.done_date),
                 label_of(Channel, follow_up.channel),
-                label_of(Outcome, follow_up.outcome),
+                follow_up_state(follow_up, attempts, short=True),
                 fit_words(follow_up.notes, NOTES_WIDTH),
                 key=follow_up.id,
             )
+            # Its attempts beneath it (append-only: Enter and delete leave them alone).
+            for attempt in attempts:
+                follow_ups.add_row(
+                    Text("  ↳ " + _("attempt"), style="dim"),
+                    "",
+                    format_date(attempt.attempted_on),
+                    label_of(Channel, attempt.channel),
+                    label_of(Outcome, attempt.outcome),
+                    fit_words(attempt.notes, NOTES_WIDTH),
+                    key=ATTEMPT_KEY + attempt.id,
+                )
 
     def show_history(self) -> None:
         table = self.query_one("#learner-history", DataTable)
@@ -348,6 +375,8 @@ class LearnerDetailScreen(FabriqueScreen):
             and focused.id in ("learner-placements", "learner-follow-ups")
         ):
             key = focused.coordinate_to_cell_key(focused.cursor_coordinate).row_key.value
+            if str(key).startswith(ATTEMPT_KEY):
+                return  # attempts are never deleted one by one
             is_placement = focused.id == "learner-placements"
             repository = self.store.placements if is_placement else self.store.follow_ups
             question = _("Delete this placement?") if is_placement else _("Delete this follow-up?")

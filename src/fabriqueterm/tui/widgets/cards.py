@@ -6,6 +6,7 @@ are named for type checking only."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -14,18 +15,20 @@ from rich.text import Text
 
 from fabriqueterm.domain.enums import (
     Channel,
+    Closing,
     Gender,
     LearnerStatus,
     Milestone,
     Outcome,
     PlacementKind,
     QualificationLevel,
+    Situation,
 )
 from fabriqueterm.i18n import _
 from fabriqueterm.tui.format import format_date, format_phone, yes_no
 
 if TYPE_CHECKING:
-    from fabriqueterm.domain.models import FollowUp, Placement
+    from fabriqueterm.domain.models import FollowUp, FollowUpAttempt, Placement
     from fabriqueterm.store.repositories import LearnerProfile
 
 #: The address shown in the login command when no commons server is set yet.
@@ -144,21 +147,63 @@ def is_overdue(follow_up: FollowUp, today: date) -> bool:
     return follow_up.done_date is None and follow_up.due_date < today - timedelta(days=7)
 
 
-def follow_up_line(follow_up: FollowUp, today: date) -> Text:
+def follow_up_state(
+    follow_up: FollowUp, attempts: Sequence[FollowUpAttempt] = (), *, short: bool = False
+) -> str:
+    """A follow-up's state in words: open, to call back on a date (its latest attempt's
+    call-back), or how it closed (reached, declined, unreachable). ``short`` for a table cell."""
+    if follow_up.done_date is not None:
+        return label_of(Closing, follow_up.outcome)
+    latest = _latest(attempts)
+    if latest is not None and latest.callback_date is not None:
+        if short:
+            return _("call back {date}").format(date=f"{latest.callback_date:%d/%m}")
+        return _("to call back on {date}").format(date=format_date(latest.callback_date))
+    return _("open")
+
+
+def _latest(attempts: Sequence[FollowUpAttempt]) -> FollowUpAttempt | None:
+    ordered = sorted(attempts, key=lambda a: (a.attempted_on, a.created_at, a.id))
+    return ordered[-1] if ordered else None
+
+
+def attempt_line(attempt: FollowUpAttempt) -> str:
+    """One attempt: "23/11/2026 · phone · no answer · call back 25/11/2026 · their notes"."""
+    parts = [
+        format_date(attempt.attempted_on),
+        label_of(Channel, attempt.channel),
+        label_of(Outcome, attempt.outcome),
+    ]
+    if attempt.situation:
+        parts.append(label_of(Situation, attempt.situation))
+    if attempt.callback_date is not None:
+        parts.append(_("call back {date}").format(date=format_date(attempt.callback_date)))
+    if attempt.notes:
+        parts.append(attempt.notes)
+    return " · ".join(parts)
+
+
+def follow_up_line(
+    follow_up: FollowUp, today: date, attempts: Sequence[FollowUpAttempt] = ()
+) -> Text:
+    """A follow-up: milestone, due date, state in words, then each attempt on its own line."""
     line = Text()
     line.append(label_of(Milestone, follow_up.milestone), style="bold")
     if follow_up.done_date is None:
         line.append("  " + _("due {date}").format(date=format_date(follow_up.due_date)))
         if is_overdue(follow_up, today):
             line.append("  " + _("overdue"), style="bold red")
+        line.append(" · " + follow_up_state(follow_up, attempts))
     else:
         line.append(
             "  "
             + _("done {date}").format(date=format_date(follow_up.done_date))
-            + f" · {label_of(Channel, follow_up.channel)} · {label_of(Outcome, follow_up.outcome)}"
+            + f" · {follow_up_state(follow_up, attempts)}"
         )
     if follow_up.notes:
         line.append("\n    " + follow_up.notes, style="italic")
+    for attempt in sorted(attempts, key=lambda a: (a.attempted_on, a.created_at, a.id)):
+        line.append("\n    ↳ " + attempt_line(attempt), style="dim")
     return line
 
 
@@ -210,7 +255,8 @@ def profile_card(profile: LearnerProfile) -> Table:
     return table
 
 
-def history(profile: LearnerProfile, today: date) -> Text:
+def history(profile: LearnerProfile, today: date, attempts: Sequence[FollowUpAttempt] = ()) -> Text:
+    """The learner's placements, and their follow-ups each with its ``attempts``."""
     text = Text()
     text.append(_("Placements") + "\n", style="bold underline")
     if profile.placements:
@@ -222,7 +268,8 @@ def history(profile: LearnerProfile, today: date) -> Text:
     if profile.follow_ups:
         for follow_up in profile.follow_ups:
             text.append("• ")
-            text.append_text(follow_up_line(follow_up, today))
+            mine = [a for a in attempts if a.follow_up_id == follow_up.id]
+            text.append_text(follow_up_line(follow_up, today, mine))
             text.append("\n")
     else:
         text.append(_("none") + "\n", style="dim")

@@ -8,12 +8,14 @@ from typing import Any
 
 from fabriqueterm.domain.enums import (
     Channel,
+    Closing,
     Gender,
     LearnerStatus,
     Milestone,
     Outcome,
     PlacementKind,
     QualificationLevel,
+    Situation,
 )
 from fabriqueterm.domain.validation import FIELD_LABELS
 from fabriqueterm.i18n import N_, _
@@ -30,6 +32,7 @@ _ENUMS: dict[str, type] = {
     "milestone": Milestone,
     "channel": Channel,
     "outcome": Outcome,
+    "situation": Situation,
 }
 #: Fields that hold another row's id: the history says that it changed, not the id.
 _REFERENCES = frozenset({"cohort_id", "partner_id", "prescriber_id", "source_followup_id"})
@@ -45,12 +48,15 @@ _WHAT: dict[tuple[str, str], str] = {
     ("follow_up", "create"): N_("Follow-up scheduled"),
     ("follow_up", "update"): N_("Follow-up updated"),
     ("follow_up", "delete"): N_("Follow-up deleted"),
+    ("follow_up_attempt", "create"): N_("Call logged"),
+    ("follow_up_attempt", "delete"): N_("Call deleted"),
 }
 _SOURCE = {"local": N_("this device"), "commons": N_("the commons")}
 #: What a creation line shows (the rest is in the row itself).
 _CREATED_SUMMARY = {
     "placement": ("kind", "start_date", "job_title"),
     "follow_up": ("milestone", "due_date"),
+    "follow_up_attempt": ("attempted_on", "outcome", "callback_date"),
     "learner": ("status",),
 }
 
@@ -77,6 +83,8 @@ def shown_value(field: str, value: Any) -> str:
     """One value as the app shows it elsewhere."""
     if value is None or value == "":
         return "—"
+    if field == "outcome" and str(value) in {c.value for c in Closing}:
+        return label_of(Closing, str(value))  # a follow-up's closing (an attempt's outcome else)
     if field in _ENUMS:
         return label_of(_ENUMS[field], str(value))
     if isinstance(value, bool) or field in ("qpv", "job_seeker", "refugee", "active"):
