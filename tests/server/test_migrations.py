@@ -331,3 +331,65 @@ def test_an_upgrade_is_one_transaction(
     columns = {c["name"] for c in inspect(engine).get_columns("site")}
     assert "half_way" not in columns
     assert snapshot(engine) == before
+
+
+def test_the_next_revision_is_written_from_the_models(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What the next engineer runs after changing a synced model: the revision it writes has the
+    next number and plain types, and a database migrated with it matches the changed models."""
+    import shutil
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import Column, MetaData
+
+    from fabriqueterm.domain.models import UTCDateTime
+    from fabriqueterm.server import db
+    from fabriqueterm.server.migrations.__main__ import main as migrations_main
+
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrations.SCRIPT_LOCATION, scripts)
+    monkeypatch.setattr(migrations, "SCRIPT_LOCATION", scripts)
+    models = db.target_metadata
+
+    def changed() -> MetaData:
+        metadata = models()
+        metadata.tables["conflict"].append_column(Column("seen_at", UTCDateTime(), nullable=True))
+        return metadata
+
+    monkeypatch.setattr(db, "target_metadata", changed)
+    head = head_revision()
+    assert migrations_main(["revision", "conflicts seen"]) == 0
+    expected = f"{int(head) + 1:04d}"
+    written = scripts / "versions" / f"{expected}_conflicts_seen.py"
+    source = written.read_text()
+    assert "sa.Column('seen_at', sa.DateTime(timezone=True), nullable=True)" in source
+    assert "UTCDateTime" not in source and "fabriqueterm" not in source.split('"""')[-1]
+    assert head_revision() == expected
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'commons.sqlite3'}")
+    try:
+        assert upgrade(engine).after == expected
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, changed()) == []
+    finally:
+        engine.dispose()
+
+
+def test_the_wheel_carries_the_migrations() -> None:
+    """An installed commons finds its env.py, template and every revision (no alembic.ini)."""
+    from hatchling.builders.wheel import WheelBuilder
+
+    root = Path(__file__).resolve().parents[2]
+    shipped = {f.distribution_path for f in WheelBuilder(str(root)).recurse_included_files()}
+    revisions = {
+        f"fabriqueterm/server/migrations/versions/{p.name}"
+        for p in (migrations.SCRIPT_LOCATION / "versions").glob("*.py")
+    }
+    assert revisions and revisions <= shipped
+    assert {
+        "fabriqueterm/server/migrations/env.py",
+        "fabriqueterm/server/migrations/script.py.mako",
+    } <= shipped

@@ -165,7 +165,7 @@ def head_revision() -> str:
     return head
 
 
-def _known_revisions() -> set[str]:
+def known_revisions() -> set[str]:
     from alembic.script import ScriptDirectory
 
     return {
@@ -183,7 +183,7 @@ def _status(connection: Connection) -> SchemaStatus:
     if current is not None:
         if current == head:
             return SchemaStatus(SchemaState.CURRENT, current, head)
-        if current in _known_revisions():
+        if current in known_revisions():
             return SchemaStatus(SchemaState.BEHIND, current, head)
         return SchemaStatus(SchemaState.NEWER, current, head)
     if not tables:
