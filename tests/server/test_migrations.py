@@ -28,6 +28,8 @@ from legacy_commons import (
 from sqlalchemy import Engine, inspect, text
 
 from fabriqueterm.cli import main
+from fabriqueterm.config import Config, Paths, save_config
+from fabriqueterm.i18n import set_language
 from fabriqueterm.server import migrations
 from fabriqueterm.server.app import create_app
 from fabriqueterm.server.db import make_engine, target_metadata
@@ -44,6 +46,15 @@ from fabriqueterm.server.migrations import (
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
+
+
+@pytest.fixture(autouse=True)
+def english(fabriqueterm_home: Path) -> None:
+    """The sentences below are checked in English (the commands read the language from config)."""
+    paths = Paths.default()
+    paths.ensure()
+    save_config(paths.config_file, Config(language="en"))
+    set_language("en")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
