@@ -217,7 +217,7 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
 def target_metadata() -> MetaData:
     """The schema head must have, as one :class:`MetaData`: copies of the synced tables with the
     server's indexes on them, and the ``srv_*`` tables. What autogenerate compares the database
-    with (a new revision, and tests/server/test_migrations.py's drift check); the app's own
+    with (a new revision, and tests/server/test_schema_migrations.py's drift check); the app's own
     metadata is left untouched."""
     combined = MetaData()
     for table in SYNCED_TABLES.values():

@@ -7,7 +7,7 @@ the models and the server's tables (``db.target_metadata()``) and writes
 ``versions/NNNN_<slug>.py`` with the next number. Read it before committing: autogenerate does
 not see renames (it writes a drop and an add), and on SQLite anything beyond adding a table, a
 column or an index goes through ``op.batch_alter_table``. Then check it on PostgreSQL too
-(``FABRIQUETERM_TEST_PG_URL=… pytest tests/server/test_migrations.py``).
+(``FABRIQUETERM_TEST_PG_URL=… pytest tests/server/test_schema_migrations.py``).
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     revision.add_argument("message", help='what changed, e.g. "add the follow_up_attempt table"')
     args = parser.parse_args(argv)
     path = write_revision(args.message)
-    print(f"{path}: read it, then run tests/server/test_migrations.py on SQLite and PostgreSQL")
+    print(
+        f"{path}: read it, then run tests/server/test_schema_migrations.py on SQLite and PostgreSQL"
+    )
     return 0
 
 
