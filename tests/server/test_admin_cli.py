@@ -11,6 +11,7 @@ import pytest
 from fabriqueterm.cli import main
 from fabriqueterm.server.auth import token_hash
 from fabriqueterm.server.db import make_engine, token_table
+from fabriqueterm.server.migrations import upgrade
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -21,7 +22,12 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'commons.sqlite3'}"
+    """A new commons database, migrated (the admin commands refuse one that is not)."""
+    database_url = f"sqlite:///{tmp_path / 'commons.sqlite3'}"
+    engine = make_engine(database_url)
+    upgrade(engine)
+    engine.dispose()
+    return database_url
 
 
 def test_a_newcomer_sets_up_a_site_a_coordinator_and_a_token(
@@ -133,6 +139,7 @@ def test_errors_exit_2_and_name_what_is_wrong(capsys: pytest.CaptureFixture[str]
 def test_default_database_is_a_private_file_in_the_data_folder(
     capsys: pytest.CaptureFixture[str], fabriqueterm_home: Path
 ) -> None:
+    assert main(["server", "migrate"]) == 0
     assert run(capsys, "list")[0] == 0
     database = fabriqueterm_home / "data" / "commons.sqlite3"
     assert database.exists()

@@ -77,7 +77,8 @@ def build_synced_demo(
     from fabriqueterm.demo.load import load_demo
     from fabriqueterm.demo.network import generate
     from fabriqueterm.server import admin
-    from fabriqueterm.server.db import create_schema, make_engine
+    from fabriqueterm.server.db import make_engine
+    from fabriqueterm.server.migrations import upgrade
     from fabriqueterm.store import Store
     from fabriqueterm.sync.engine import sync_once
 
@@ -106,7 +107,7 @@ def build_synced_demo(
 
     engine = make_engine(_sqlite_url(commons))
     try:
-        create_schema(engine)
+        upgrade(engine)  # a new commons: every revision, up to head
         admin.add_coordinator(engine, email=DEMO_COORDINATOR, name=DEMO_COORDINATOR_NAME)
         admin.add_coordinator(engine, email=DEMO_COLLEAGUE, name=DEMO_COLLEAGUE_NAME)
         load_demo(engine, learners=learners, seed=seed, email=DEMO_COORDINATOR, today=day)

@@ -23,13 +23,8 @@ from sqlalchemy.exc import OperationalError
 from fabriqueterm import __version__
 from fabriqueterm.i18n import _
 from fabriqueterm.server.auth import Coordinator, coordinator_for_token, granted_sites
-from fabriqueterm.server.db import (
-    SYNCED_TABLES,
-    create_schema,
-    make_engine,
-    read_transaction,
-    server_id,
-)
+from fabriqueterm.server.db import SYNCED_TABLES, make_engine, read_transaction, server_id
+from fabriqueterm.server.migrations import check_schema, upgrade
 from fabriqueterm.server.pull import pull_page
 from fabriqueterm.server.push import ClientBoundElsewhere, push
 from fabriqueterm.sync.protocol import (
@@ -142,11 +137,23 @@ def current_coordinator(
 Authenticated = Annotated[Coordinator, Depends(current_coordinator)]
 
 
-def create_app(database_url: str, *, create_tables: bool = True) -> FastAPI:
-    """The commons API on ``database_url`` (``sqlite:///file`` or ``postgresql+psycopg://…``)."""
+def create_app(database_url: str, *, migrate: bool = True) -> FastAPI:
+    """The commons API on ``database_url`` (``sqlite:///file`` or ``postgresql+psycopg://…``).
+
+    ``migrate``: bring the database to head first (a commons of its own: tests, the OpenAPI
+    document, the demo's first sync). A served commons passes False: a database that is not at
+    head is refused with :class:`~fabriqueterm.server.migrations.SchemaNotCurrent`, whose message
+    names ``fabriqueterm server migrate``.
+    """
     engine = make_engine(database_url)
-    if create_tables:
-        create_schema(engine)
+    try:
+        if migrate:
+            upgrade(engine)
+        else:
+            check_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     app = FastAPI(
         title="fabriqueterm commons",
         version=__version__,
@@ -271,11 +278,10 @@ def create_app(database_url: str, *, create_tables: bool = True) -> FastAPI:
 
 
 def create_app_from_env() -> FastAPI:
-    """The app on ``$FABRIQUETERM_SERVER_DATABASE_URL`` (what each uvicorn worker calls).
-
-    The command that starts the workers has already created the tables.
-    """
-    return create_app(os.environ[DATABASE_URL_ENV], create_tables=False)
+    """The app on ``$FABRIQUETERM_SERVER_DATABASE_URL`` (what each uvicorn worker calls): it never
+    changes the schema, and refuses a database that is not at head (``fabriqueterm server
+    migrate``; the command that starts the workers has checked it already)."""
+    return create_app(os.environ[DATABASE_URL_ENV], migrate=False)
 
 
 def openapi_document(app: FastAPI) -> str:

@@ -3,6 +3,7 @@ uvicorn, SQLAlchemy engines) loads inside the handlers, so the rest of the comma
 TUI start without it.
 
     fabriqueterm server run [--host 127.0.0.1] [--port 8765] [--database-url URL] [--workers N]
+    fabriqueterm server migrate [--check] [--database-url URL]
     fabriqueterm server admin site add NAME --city CITY [--region R] [--id UUID]
     fabriqueterm server admin coordinator add EMAIL --name NAME
     fabriqueterm server admin grant EMAIL SITE_ID
@@ -39,16 +40,28 @@ def _database_url(args: argparse.Namespace) -> str:
     return default_database_url()
 
 
-def _engine(args: argparse.Namespace) -> Any:
-    from fabriqueterm.server.db import create_schema, make_engine
+def _open(args: argparse.Namespace) -> Any:
+    from fabriqueterm.server.db import make_engine
 
     try:
-        engine = make_engine(_database_url(args))
+        return make_engine(_database_url(args))
     except Exception as error:  # a URL that names no database we know
         raise _Failure(
             _("The database URL cannot be used: {detail}").format(detail=error)
         ) from None
-    create_schema(engine)
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    """An engine on a database at this version's head revision; else the sentence that says to
+    run ``fabriqueterm server migrate``."""
+    from fabriqueterm.server.migrations import SchemaNotCurrent, check_schema
+
+    engine = _open(args)
+    try:
+        check_schema(engine)
+    except SchemaNotCurrent as error:
+        engine.dispose()
+        raise _Failure(str(error)) from None
     return engine
 
 
@@ -152,8 +165,38 @@ def _purge(engine: Any, args: argparse.Namespace) -> int:
     )
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the database to this version's head revision, saying from which to which; with
+    ``--check``, only say whether it must be migrated (exit 1 when it must)."""
+    from fabriqueterm.server.migrations import SchemaNotCurrent, schema_status, upgrade
+
+    try:
+        engine = _open(args)
+    except _Failure as error:
+        print(error, file=sys.stderr)
+        return 2
+    try:
+        if args.check:
+            status = schema_status(engine)
+            if status.state.needs_migrating:
+                print(status.message(), file=sys.stderr)
+                return 1
+            if not status.state.is_current:
+                print(status.message(), file=sys.stderr)
+                return 2
+            print(status.message())
+            return 0
+        print(upgrade(engine).message())
+        return 0
+    except SchemaNotCurrent as error:
+        print(error, file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Create the tables if needed, then serve the API with uvicorn."""
+    """Serve the API with uvicorn, on a database at this version's head revision only."""
     import uvicorn
 
     try:
@@ -231,6 +274,18 @@ def add_server_commands(commands: Any, *, load_demo: Callable[..., Any]) -> None
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
     )
     run.set_defaults(handler=cmd_run)
+
+    migrate = with_database(
+        actions.add_parser(
+            "migrate", help=_("create or upgrade the commons database (back it up first)")
+        )
+    )
+    migrate.add_argument(
+        "--check",
+        action="store_true",
+        help=_("only say whether the database must be migrated (exit 1 when it must)"),
+    )
+    migrate.set_defaults(handler=cmd_migrate)
 
     admin = actions.add_parser("admin", help=_("sites, coordinators, grants and tokens"))
     admin.set_defaults(handler=_help(admin))

@@ -41,13 +41,11 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
-    insert,
     select,
     text,
 )
 from sqlalchemy.engine import make_url
 
-from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.domain.models import ENTITIES
 from fabriqueterm.files import create_private_file
 from fabriqueterm.sqlite import set_connection_pragmas
@@ -148,7 +146,8 @@ meta_table = Table(
 #: The synced tables, by wire name (the app's own models).
 SYNCED_TABLES: dict[str, Table] = {name: model.__table__ for name, model in ENTITIES.items()}  # type: ignore[attr-defined]
 
-# Indexes the server's queries need on the shared tables (the app has its own in its migrations).
+# Indexes the server's queries need on the shared tables (the app has its own in its migrations);
+# created by the server's migrations (server/migrations/versions/).
 _SYNCED_INDEXES = (
     ("ix_srv_partner_site_partner", "partner_site", ("partner_id",)),
     ("ix_srv_partner_site_site", "partner_site", ("site_id",)),
@@ -216,28 +215,29 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+def target_metadata() -> MetaData:
+    """The schema head must have, as one :class:`MetaData`: copies of the synced tables with the
+    server's indexes on them, and the ``srv_*`` tables. What autogenerate compares the database
+    with (a new revision, and tests/server/test_schema_migrations.py's drift check); the app's own
+    metadata is left untouched."""
+    combined = MetaData()
+    for table in SYNCED_TABLES.values():
+        table.to_metadata(combined)
+    for table in metadata.tables.values():
+        table.to_metadata(combined)
+    for name, table_name, columns in _SYNCED_INDEXES:
+        table = combined.tables[table_name]
+        Index(name, *(table.c[column] for column in columns))
+    return combined
+
+
 def create_schema(engine: Engine) -> None:
-    """Create every table and index that is missing, the counter row and the server id."""
-    synced = list(SYNCED_TABLES.values())
-    with engine.begin() as connection:
-        synced[0].metadata.create_all(connection, tables=synced, checkfirst=True)
-        metadata.create_all(connection, checkfirst=True)
-        for name, table, columns in _SYNCED_INDEXES:
-            connection.execute(
-                text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})")
-            )
-        if (
-            connection.execute(select(counter_table.c.value).where(counter_table.c.id == 1)).first()
-            is None
-        ):
-            connection.execute(insert(counter_table).values(id=1, value=0))
-        if (
-            connection.execute(
-                select(meta_table.c.value).where(meta_table.c.key == "server_id")
-            ).first()
-            is None
-        ):
-            connection.execute(insert(meta_table).values(key="server_id", value=uuid7()))
+    """Bring the database to the head revision, creating it when it is empty: what the tests, the
+    demo and the benchmarks call on a database of their own. A running commons is upgraded by its
+    administrator with ``fabriqueterm server migrate`` (:func:`migrations.upgrade`, the same)."""
+    from fabriqueterm.server.migrations import upgrade
+
+    upgrade(engine)
 
 
 def server_id(connection: Connection) -> str:

@@ -65,10 +65,19 @@ def start_commons(
     log_file: Path,
     workers: int = 1,
     timeout: float = 60.0,
+    migrate: bool = True,
 ) -> CommonsProcess:
     """Start ``fabriqueterm server run`` on ``database_url`` with ``$FABRIQUETERM_HOME`` = ``home``,
-    its output appended to ``log_file``, and return once it answers ``/v1/health``."""
+    its output appended to ``log_file``, and return once it answers ``/v1/health``.
+
+    ``migrate``: first bring the database to head (creating it when empty), as ``fabriqueterm
+    server migrate`` would: these commons are the demo's, the tests' and the benchmarks' own.
+    Without it, a database that is not at head makes the server refuse to start (its log says why).
+    """
     import httpx
+
+    if migrate:
+        _migrate(database_url)
 
     port = free_port()
     environment = {**os.environ, "FABRIQUETERM_HOME": str(home)}
@@ -95,3 +104,14 @@ def start_commons(
         raise
     server.stop()
     raise CommonsStartError(f"the commons server did not start; see {log_file}")
+
+
+def _migrate(database_url: str) -> None:
+    from fabriqueterm.server.db import make_engine
+    from fabriqueterm.server.migrations import upgrade
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
