@@ -63,15 +63,20 @@ def test_logging_the_first_call_of_the_queue_meets_the_colleague(built: Paths) -
             thread.start()
             first = store.follow_ups.due(TODAY, limit=1)[0]
             notes = "Joint : cherche un stage en janvier."
-            store.follow_ups.log_call(
+            store.follow_ups.log_attempt(  # reached: closes the follow-up
                 first.follow_up.id,
-                {"done_date": TODAY, "channel": "phone", "outcome": "reached", "notes": notes},
+                {
+                    "attempted_on": TODAY,
+                    "outcome": "reached",
+                    "situation": "still_looking",
+                    "notes": notes,
+                },
             )
             # Within a watch tick, long before its first timed edit.
             _wait_for(lambda: colleague.met is not None, "the colleague to meet the change")
             met = colleague.met
             assert met is not None and met.row_id == first.follow_up.id
-            assert met.status == "applied" and met.fields["notes"] != notes
+            assert met.status == "applied" and met.fields == {"outcome": "declined"}
 
             report = sync_once(store, server.url, token)
             assert report.ok and report.conflicts == 1, report.summary()
@@ -79,7 +84,7 @@ def test_logging_the_first_call_of_the_queue_meets_the_colleague(built: Paths) -
             assert (line.row_entity, line.row_id, line.field) == (
                 "follow_up",
                 first.follow_up.id,
-                "notes",
+                "outcome",
             )
             assert line.server_author_name == demo_commons.DEMO_COLLEAGUE_NAME
             assert line.learner_name == f"{first.learner.first_name} {first.learner.last_name}"

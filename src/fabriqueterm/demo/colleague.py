@@ -187,8 +187,8 @@ class DemoColleague:
                 phone = f"+33{self.rng.choice(_MOBILE_HEADS)}{self.rng.randrange(10_000_000):07d}"
                 if phone not in (mine, current):
                     return phone
-        if field == "outcome":
-            others = [o for o in ("reached", "no_answer") if o not in (mine, current)]
+        if field == "outcome":  # how the follow-up closed: the colleague heard otherwise
+            others = [o for o in ("declined", "reached") if o not in (mine, current)]
             return others[0] if others else None
         notes = [n for n in self._note_pool("reached") if n not in (mine, current)]
         return self.rng.choice(notes) if notes else None
