@@ -48,6 +48,8 @@ def test_two_devices_calling_the_same_learner_offline_both_keep_their_attempts(d
         assert (so_far.count, so_far.callback_date) == (2, date(2026, 7, 10))
         assert one.store.follow_ups.get(end).done_date is None
         assert one.store.outbox.count("pending") == 0
+        # Who called: the coordinator whose device sent the attempt, as the commons knows them.
+        assert {x.made_by for x in attempts} == {"Camille Coordinatrice"}
     assert a.rows("follow_up_attempt") == b.rows("follow_up_attempt")
 
 

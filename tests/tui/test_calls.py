@@ -6,6 +6,7 @@ corrected in the form corrects the learner."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -109,6 +110,26 @@ async def test_no_answer_leaves_the_queue_until_the_call_back_day(make_app) -> N
                     first.follow_up.id
                 )
                 assert f"{len(attempts)}× no answer" in [str(cell) for cell in cells]
+
+
+async def test_the_call_back_rule_comes_from_config_toml(make_app) -> None:
+    """A network that calls back after 3 working days sets callback_working_days = 3: the form
+    proposes Monday 30/11 for a call on Wednesday 25/11."""
+    built = make_app()
+    app = FabriqueApp(
+        built.store,
+        replace(built.config, callback_working_days=3),
+        Clock(TODAY),
+        paths=built.paths,
+        demo=True,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        call = await open_call(pilot)
+        await pilot.press("2")  # no answer
+        await settle(pilot)
+        assert call.query_one("#field-callback_date", Input).value == "2026-11-30"
 
 
 async def test_reached_with_a_cdi_started_last_month_counts(make_app) -> None:

@@ -29,6 +29,7 @@ from fabriqueterm.config import (
     save_config,
 )
 from fabriqueterm.domain.dates import Clock
+from fabriqueterm.domain.followups import FollowUpRules
 from fabriqueterm.i18n import N_, _, set_language
 from fabriqueterm.resources import data_path
 from fabriqueterm.tui.background_sync import BackgroundSync
@@ -139,6 +140,15 @@ class FabriqueApp(StoreStartup, BackgroundSync, App[int]):
         """A local write happened: screens reload when shown, the pending count is refreshed."""
         self.data_version += 1
         self.post_message(DataChanged())
+
+    @property
+    def follow_up_rules(self) -> FollowUpRules:
+        """The follow-up rules as config.toml sets them (docs/domain.md)."""
+        return FollowUpRules(
+            callback_working_days=self.config.callback_working_days,
+            unreachable_attempts=self.config.unreachable_after_attempts,
+            unreachable_days=self.config.unreachable_after_days,
+        )
 
     @property
     def config_file_shown(self) -> str:

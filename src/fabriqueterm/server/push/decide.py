@@ -101,6 +101,10 @@ def _create(batch: Batch, mutation: Mutation, conflicts: list[ConflictOut]) -> M
     if current is None and entity == "learner" and batch.is_erased(mutation.id):
         raise reject("id", "id_unavailable")  # an erased person never comes back
     values = checked(entity, mutation.fields)
+    if entity in APPEND_ONLY and not values.get("made_by"):
+        # Who made a call attempt: the coordinator whose device sent it, as the commons knows them
+        # (copies of one attempt sent by two devices still merge: see below).
+        values = {**values, "made_by": batch.coordinator.name}
     if current is None:
         row = {
             "id": mutation.id,
@@ -117,7 +121,11 @@ def _create(batch: Batch, mutation: Mutation, conflicts: list[ConflictOut]) -> M
         batch.put(entity, row)
         return MutationStatus.APPLIED
     # A row with this id exists: same content is the same row made twice (generated rows).
-    differing = [k for k, v in values.items() if not _same(current.get(k), v)]
+    differing = [
+        k
+        for k, v in values.items()
+        if not _same(current.get(k), v) and not (entity in APPEND_ONLY and k == "made_by")
+    ]
     if current["deleted_at"] is not None:
         for name in differing or list(values)[:1]:
             conflicts.append(

@@ -128,11 +128,12 @@ class FollowUpQueueScreen(FabriqueScreen):
             self.show_queue(self.data)
 
     def reload(self) -> None:
-        today, store = self.today, self.store
+        today, store, rules = self.today, self.store, self.fabrique.follow_up_rules
 
         def query() -> QueueData:
             due, overdue = store.follow_ups.count_due(today)
-            return QueueData(store.follow_ups.due(today, limit=QUEUE_LIMIT), due, overdue)
+            lines = store.follow_ups.due(today, limit=QUEUE_LIMIT, rules=rules)
+            return QueueData(lines, due, overdue)
 
         self.load("queue", query, self.show_queue)
 
@@ -252,7 +253,7 @@ class FollowUpQueueScreen(FabriqueScreen):
         line = self.current_line()
         if line is None:
             return
-        self.app.push_screen(CallScreen(line), self.after_call)
+        self.app.push_screen(CallScreen(line, self.fabrique.follow_up_rules), self.after_call)
 
     def after_call(self, said: str | None) -> None:
         if said:
@@ -264,7 +265,9 @@ class FollowUpQueueScreen(FabriqueScreen):
         if line is None or not line.attempts.may_close_unreachable:
             return
         try:
-            self.store.follow_ups.close_unreachable(line.follow_up.id, self.today)
+            self.store.follow_ups.close_unreachable(
+                line.follow_up.id, self.today, rules=self.fabrique.follow_up_rules
+            )
         except DomainValidationError as error:
             self.notify(str(error), severity="error")
             return
