@@ -35,6 +35,10 @@ from fabriqueterm.tui.screens.base import AppAccess
 from fabriqueterm.tui.screens.modal import FormField, ModalForm, render_field, show_error
 
 GRADUATED = FinalStatus(LearnerStatus.GRADUATED.value)
+#: Lines of the closing dialog around its table (border, title, intro, buttons, keys), and those
+#: the warning and the box of a cohort ending after today add.
+CLOSING_CHROME = 14
+EARLY_LINES = 6
 
 
 def follow_ups_moved_text(moved: FollowUpsMoved) -> str:
@@ -192,8 +196,8 @@ class ClosingScreen(AppAccess, ModalScreen[str | None]):
             table: DataTable[Any] = DataTable(
                 id="closing-learners", cursor_type="row", zebra_stripes=True
             )
-            table.add_column(_("Learner"), key="name", width=26)
-            table.add_column(_("Leaves the cohort"), key="status", width=17)
+            table.add_column(_("Learner"), key="name", width=22)
+            table.add_column(_("Final status"), key="status", width=13)
             table.add_column(_("Dropout date"), key="date", width=12)
             table.add_column(_("Dropout reason"), key="reason")
             yield table
@@ -209,8 +213,16 @@ class ClosingScreen(AppAccess, ModalScreen[str | None]):
                 classes="dialog-keys",
             )
 
+    def on_resize(self) -> None:
+        # The dialog fits its learners on a tall terminal and scrolls them on a short one.
+        table = self.query_one("#closing-learners", DataTable)
+        early = EARLY_LINES if self.query_one("#closing-end-today", Checkbox).display else 0
+        available = int(self.size.height * 0.95) - CLOSING_CHROME - early
+        table.styles.max_height = max(3, available)
+
     def on_mount(self) -> None:
         self.query_one("#closing-end-today", Checkbox).display = False
+        self.on_resize()
         self.query_one("#closing-learners", DataTable).focus()
         store, cohort_id = self.store, self.cohort_id
 
@@ -258,6 +270,7 @@ class ClosingScreen(AppAccess, ModalScreen[str | None]):
             box = self.query_one("#closing-end-today", Checkbox)
             box.label = _("End the cohort today ({today})").format(today=format_date(self.today))
             box.display = True
+            self.on_resize()
         self.finals = {learner.id: GRADUATED for learner in closing.enrolled}
         table = self.query_one("#closing-learners", DataTable)
         table.clear()
