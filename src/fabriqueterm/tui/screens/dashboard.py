@@ -136,6 +136,7 @@ class DashboardScreen(FabriqueScreen):
         title = self.query_one("#to-close-title", Static)
         table = self.query_one("#to-close", DataTable)
         title.display = table.display = bool(cohorts)
+        self.refresh_bindings()  # "t" is offered only when there is a cohort to close
         table.clear()
         title.update(
             ngettext(
@@ -162,6 +163,11 @@ class DashboardScreen(FabriqueScreen):
 
         if event.row_key.value:
             self.app.push_screen(ClosingScreen(str(event.row_key.value)), self.after_write)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_to_close":
+            return bool(self.query("#to-close")) and self.query_one("#to-close").display
+        return True
 
     def action_focus_to_close(self) -> None:
         table = self.query_one("#to-close", DataTable)
