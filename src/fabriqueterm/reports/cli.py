@@ -188,6 +188,9 @@ def cmd_import_learners(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+        warning = plan.capacity_warning()
+        if warning:
+            print(_("Warning: {warning}").format(warning=warning), file=sys.stderr)
         result = apply_import(store, plan, valid_only=args.valid_only)
     print(
         ngettext(

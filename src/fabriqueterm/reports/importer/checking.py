@@ -224,6 +224,7 @@ def prepare_import(
         columns={header[i]: target for i, target in columns.items()},
         ignored_columns=[name for i, name in enumerate(header) if i not in columns and name],
         total_rows=len(rows),
+        seats_taken=store.cohorts.seats(cohort.id)[0],
     )
     prescribers = {p.name.casefold(): p.id for p in store.partners.all()}
     converter = _RowConverter(columns, prescribers, cohort)

@@ -103,11 +103,28 @@ class ImportPlan:
     duplicates: list[Duplicate] = field(default_factory=list)
     #: Data rows in the file (blank lines excluded).
     total_rows: int = 0
+    #: Learners already taking a seat in the cohort (everyone but candidates) when checked.
+    seats_taken: int = 0
 
     @property
     def ok(self) -> bool:
         """True when every row is valid (duplicates are skipped, not errors)."""
         return not self.errors
+
+    @property
+    def seats_after(self) -> int:
+        """Seats taken in the cohort once the plan's rows are written (candidates take none)."""
+        return self.seats_taken + sum(1 for row in self.rows if row.values["status"] != "candidate")
+
+    def capacity_warning(self) -> str:
+        """A sentence when writing the plan's rows takes the cohort beyond its planned capacity
+        (a warning: the import goes ahead), else ""."""
+        capacity, after = self.cohort.capacity, self.seats_after
+        if not capacity or after <= capacity or after == self.seats_taken:
+            return ""
+        return _(
+            "This import takes the cohort “{cohort}” to {after}/{capacity}, beyond its planned capacity."
+        ).format(cohort=self.cohort.name, after=after, capacity=capacity)
 
 
 @dataclass(frozen=True)

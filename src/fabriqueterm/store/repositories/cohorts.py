@@ -1,18 +1,101 @@
-"""Cohorts: one run of a programme at a site, and their rosters."""
+"""Cohorts: one run of a programme at a site, their rosters, and their lifecycle (docs/domain.md,
+"Cohort lifecycle"): closing a finished cohort, an end date that moves its follow-ups, capacity."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from fabriqueterm.domain.enums import CohortStatus, LearnerStatus
 from fabriqueterm.domain.models import Cohort, FollowUp, Learner, Placement, Site
 from fabriqueterm.domain.validation import DomainValidationError, FieldError
 from fabriqueterm.store.repositories.base import Page, Repository
 from fabriqueterm.store.repositories.read_models import CohortLine, RosterLine
 from fabriqueterm.store.repositories.sites import words_found
+
+#: Where update_in's consequences leave the follow-ups an end date change moved (session.info).
+_MOVED = "fabriqueterm.cohort_moved_follow_ups"
+#: The final statuses a closing may give (an enrolled learner's last status in the cohort).
+FINAL_STATUSES = (LearnerStatus.GRADUATED, LearnerStatus.CERTIFIED, LearnerStatus.DROPPED_OUT)
+#: Learners who take a seat of the planned capacity: everyone but candidates.
+_SEATED = col(Learner.status) != LearnerStatus.CANDIDATE.value
+
+
+@dataclass(frozen=True)
+class FollowUpsMoved:
+    """What an end date change did to the cohort's generated follow-ups not yet done."""
+
+    moved: int
+    became_overdue: int
+
+
+@dataclass(frozen=True)
+class CohortEdit:
+    """A saved cohort and, when its end date changed, what that did to its follow-ups."""
+
+    cohort: Cohort
+    follow_ups: FollowUpsMoved | None = None
+
+
+@dataclass(frozen=True)
+class CohortToClose:
+    """A cohort whose end date is reached (or set finished) with learners still enrolled."""
+
+    cohort: Cohort
+    site_name: str
+    enrolled: int
+
+
+@dataclass(frozen=True)
+class Closing:
+    """What the closing flow shows: the cohort and its learners still enrolled, by name."""
+
+    cohort: Cohort
+    site_name: str
+    enrolled: list[Learner]
+
+
+@dataclass(frozen=True)
+class FinalStatus:
+    """The status an enrolled learner leaves the cohort with (an exception to "graduated")."""
+
+    status: str
+    dropout_date: date | str | None = None
+    dropout_reason: str = ""
+
+
+@dataclass(frozen=True)
+class ClosingResult:
+    """What :meth:`CohortRepository.close` wrote."""
+
+    graduated: int
+    certified: int
+    dropped_out: int
+    follow_ups_created: int
+    #: Set when the end date was brought to today to close the cohort.
+    end_date_moved: FollowUpsMoved | None = None
+
+
+class CohortNotEnded(Exception):
+    """The cohort's end date is after today: it cannot be closed (nothing was written)."""
+
+    def __init__(self, end_date: date, today: date):
+        self.end_date, self.today = end_date, today
+        super().__init__(f"cohort ends on {end_date}, after {today}")
+
+
+class ClosingRefused(DomainValidationError):
+    """Some final statuses are invalid (a dropout without date or reason…): nothing was written.
+    ``by_learner`` holds each learner's problems."""
+
+    def __init__(self, by_learner: dict[str, list[FieldError]]):
+        self.by_learner = by_learner
+        super().__init__([error for errors in by_learner.values() for error in errors])
 
 
 class CohortRepository(Repository[Cohort]):
@@ -52,7 +135,168 @@ class CohortRepository(Repository[Cohort]):
 
     def _after_write(self, session: Session, row: Cohort, before: dict[str, Any] | None) -> None:
         if before is not None and before["end_date"] != row.end_date:
-            self.store.follow_ups.move_generated_due_dates(session, row)
+            moved, overdue = self.store.follow_ups.move_generated_due_dates(session, row)
+            session.info[_MOVED] = FollowUpsMoved(moved, overdue)
+
+    def edit(self, row_id: str, changes: dict[str, Any]) -> CohortEdit:
+        """:meth:`update`, saying how many follow-ups an end date change moved and how many of
+        them became overdue."""
+        with self.store.write() as session:
+            session.info.pop(_MOVED, None)
+            row = self.update_in(session, row_id, changes)
+            return CohortEdit(row, session.info.pop(_MOVED, None))
+
+    # --- the lifecycle ---------------------------------------------------------------------
+
+    def seats(self, cohort_id: str) -> tuple[int, int]:
+        """How many learners take a seat in the cohort (everyone live but candidates), and its
+        planned capacity (0: none planned). Beyond capacity the app warns, never refuses."""
+        with self.store.read() as session:
+            cohort = self._get(session, cohort_id)
+            return self._seated(session, cohort_id), cohort.capacity
+
+    def _seated(self, session: Session, cohort_id: str) -> int:
+        return int(
+            session.exec(
+                select(func.count())
+                .select_from(Learner)
+                .where(
+                    col(Learner.cohort_id) == cohort_id,
+                    col(Learner.deleted_at).is_(None),
+                    _SEATED,
+                )
+            ).one()
+        )
+
+    def enrolled_count(self, cohort_id: str) -> int:
+        """How many live learners of the cohort are still "enrolled"."""
+        with self.store.read() as session:
+            return len(self._enrolled(session, cohort_id))
+
+    def _enrolled(self, session: Session, cohort_id: str) -> list[Learner]:
+        return list(
+            session.exec(
+                select(Learner)
+                .where(
+                    col(Learner.cohort_id) == cohort_id,
+                    col(Learner.deleted_at).is_(None),
+                    col(Learner.status) == LearnerStatus.ENROLLED.value,
+                )
+                .order_by(
+                    func.lower(Learner.last_name), func.lower(Learner.first_name), col(Learner.id)
+                )
+            )
+        )
+
+    def to_close(self, today: date) -> list[CohortToClose]:
+        """Cohorts to close: end date on or before ``today`` (or set finished) with learners
+        still enrolled, oldest end first, each with how many."""
+        with self.store.read() as session:
+            enrolled = func.count(col(Learner.id))
+            query = (
+                select(Cohort, Site.name, enrolled)
+                .join(Site, col(Site.id) == col(Cohort.site_id))
+                .join(Learner, col(Learner.cohort_id) == col(Cohort.id))
+                .where(
+                    col(Cohort.deleted_at).is_(None),
+                    (col(Cohort.end_date) <= today)
+                    | (col(Cohort.status) == CohortStatus.FINISHED.value),
+                    col(Learner.deleted_at).is_(None),
+                    col(Learner.status) == LearnerStatus.ENROLLED.value,
+                )
+                .group_by(col(Cohort.id))
+                .order_by(col(Cohort.end_date), col(Cohort.name), col(Cohort.id))
+            )
+            return [CohortToClose(c, name, int(n)) for c, name, n in session.exec(query)]
+
+    def closing(self, cohort_id: str) -> Closing:
+        """The cohort and its learners still enrolled, for the closing flow."""
+        with self.store.read() as session:
+            cohort = self._get(session, cohort_id)
+            site = session.get(Site, cohort.site_id)
+            return Closing(cohort, site.name if site else "", self._enrolled(session, cohort_id))
+
+    def close(
+        self,
+        cohort_id: str,
+        exceptions: Mapping[str, FinalStatus] | None = None,
+        *,
+        end_today: bool = False,
+    ) -> ClosingResult:
+        """Close a cohort in one transaction: every learner still enrolled gets a final status
+        (graduated, unless ``exceptions`` gives them certified or dropped out with a date and a
+        reason), the completers get their generated follow-ups, and the cohort becomes finished.
+        All or nothing.
+
+        A cohort whose end date is after today raises :class:`CohortNotEnded`, unless
+        ``end_today``: its end date then becomes today (moving its generated follow-ups) in the
+        same transaction. Invalid final statuses raise :class:`ClosingRefused`."""
+        exceptions = dict(exceptions or {})
+        with self.store.write() as session:
+            cohort = self._get(session, cohort_id)
+            today = self.store.clock.today()
+            moved = None
+            if cohort.end_date > today:
+                if not end_today:
+                    raise CohortNotEnded(cohort.end_date, today)
+                session.info.pop(_MOVED, None)
+                cohort = self.update_in(session, cohort_id, {"end_date": today})
+                moved = session.info.pop(_MOVED, None)
+            enrolled = self._enrolled(session, cohort_id)
+            ids = [learner.id for learner in enrolled]
+            strangers = set(exceptions) - set(ids)
+            if strangers:
+                raise ValueError(f"not enrolled in cohort {cohort_id}: {sorted(strangers)}")
+            follow_ups_before = self._follow_ups_of(session, ids)
+            counts = dict.fromkeys(FINAL_STATUSES, 0)
+            problems: dict[str, list[FieldError]] = {}
+            for learner in enrolled:
+                final = exceptions.get(learner.id, FinalStatus(LearnerStatus.GRADUATED.value))
+                try:
+                    status = LearnerStatus(final.status)
+                    if status not in FINAL_STATUSES:
+                        raise ValueError(status)
+                except ValueError:
+                    problems[learner.id] = [
+                        FieldError("status", final.status, "choice", (("enum", "LearnerStatus"),))
+                    ]
+                    continue
+                changes: dict[str, Any] = {"status": status.value}
+                if status is LearnerStatus.DROPPED_OUT:
+                    changes["dropout_date"] = final.dropout_date
+                    changes["dropout_reason"] = final.dropout_reason
+                    if not (final.dropout_reason or "").strip():
+                        problems[learner.id] = [FieldError("dropout_reason", "", "missing")]
+                try:
+                    self.store.learners.update_in(session, learner.id, changes)
+                except DomainValidationError as error:
+                    problems.setdefault(learner.id, []).extend(error.errors)
+                    continue
+                counts[status] += 1
+            if problems:
+                raise ClosingRefused(problems)  # rolls back every learner written above
+            if cohort.status != CohortStatus.FINISHED.value:
+                self.update_in(session, cohort_id, {"status": CohortStatus.FINISHED.value})
+            created = self._follow_ups_of(session, ids) - follow_ups_before
+            return ClosingResult(
+                graduated=counts[LearnerStatus.GRADUATED],
+                certified=counts[LearnerStatus.CERTIFIED],
+                dropped_out=counts[LearnerStatus.DROPPED_OUT],
+                follow_ups_created=created,
+                end_date_moved=moved,
+            )
+
+    @staticmethod
+    def _follow_ups_of(session: Session, learner_ids: Sequence[str]) -> int:
+        if not learner_ids:
+            return 0
+        return int(
+            session.exec(
+                select(func.count())
+                .select_from(FollowUp)
+                .where(col(FollowUp.learner_id).in_(list(learner_ids)))
+            ).one()
+        )
 
     def for_site(self, site_id: str, status: str | None = None) -> list[Cohort]:
         with self.store.read() as session:

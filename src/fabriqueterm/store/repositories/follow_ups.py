@@ -379,8 +379,11 @@ class FollowUpRepository(Repository[FollowUp]):
                 continue
             self.create_in(session, data, row_id=row_id)
 
-    def move_generated_due_dates(self, session: Session, cohort: Cohort) -> None:
-        """When a cohort's end date changes, so do the generated follow-ups not yet done."""
+    def move_generated_due_dates(self, session: Session, cohort: Cohort) -> tuple[int, int]:
+        """When a cohort's end date changes, so do the generated follow-ups not yet done. Returns
+        how many moved, and how many of those became overdue (due more than 7 days before today,
+        and not before the move)."""
+        overdue_before = self.store.clock.today() - timedelta(days=7)
         query = (
             select(FollowUp)
             .join(Learner, col(Learner.id) == col(FollowUp.learner_id))
@@ -390,6 +393,7 @@ class FollowUpRepository(Repository[FollowUp]):
                 col(FollowUp.deleted_at).is_(None),
             )
         )
+        moved = became_overdue = 0
         for follow_up in list(session.exec(query)):
             due = moved_due_date(
                 follow_up.id,
@@ -399,4 +403,8 @@ class FollowUpRepository(Repository[FollowUp]):
                 cohort.end_date,
             )
             if due is not None:
+                was_overdue = follow_up.due_date < overdue_before
                 self.update_in(session, follow_up.id, {"due_date": due})
+                moved += 1
+                became_overdue += due < overdue_before and not was_overdue
+        return moved, became_overdue

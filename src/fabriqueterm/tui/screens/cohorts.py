@@ -20,16 +20,63 @@ from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.store.repositories import CohortLine, NotFound, Page, RosterLine
 from fabriqueterm.tui.format import format_date, format_int, format_phone
 from fabriqueterm.tui.screens.base import FabriqueScreen
+from fabriqueterm.tui.screens.closing import ClosingScreen, follow_ups_moved_text
 from fabriqueterm.tui.screens.forms import ConfirmScreen, cohort_form, learner_form
 from fabriqueterm.tui.screens.lists import Column, ListScreen
 from fabriqueterm.tui.screens.modal import enum_options
 from fabriqueterm.tui.widgets.cards import is_overdue, label_of, labels_width
 
 
+def edit_cohort(
+    screen: FabriqueScreen, cohort: Cohort | None = None, *, site_id: str | None = None
+) -> None:
+    """The cohort form, saying how many follow-ups an end date change moved and made overdue.
+
+    Setting "finished" while learners are still enrolled opens the closing flow instead of
+    stranding them: the other changes are saved, and closing sets the status (a coordinator who
+    picks "finished" means "close it"; refusing would only send them looking for the flow)."""
+    store = screen.store
+    form = cohort_form(store, cohort, site_id=site_id)
+    closing_asked = False
+
+    def save(data: dict[str, Any]) -> str:
+        nonlocal closing_asked
+        if cohort is None:
+            return store.cohorts.create(data).id
+        finishing = (
+            data.get("status") == CohortStatus.FINISHED.value
+            and cohort.status != CohortStatus.FINISHED.value
+        )
+        closing_asked = finishing and store.cohorts.enrolled_count(cohort.id) > 0
+        if closing_asked:
+            data = {**data, "status": cohort.status}
+        edit = store.cohorts.edit(cohort.id, data)
+        if edit.follow_ups is not None:
+            form.notice = follow_ups_moved_text(edit.follow_ups)
+            form.notice_severity = "warning" if edit.follow_ups.became_overdue else "information"
+        return edit.cohort.id
+
+    form.save = save
+
+    def done(row_id: str | None) -> None:
+        screen.after_form(row_id)
+        if row_id and closing_asked:
+            screen.app.push_screen(ClosingScreen(row_id), screen.after_write)
+
+    screen.app.push_screen(form, done)
+
+
 class CohortsScreen(ListScreen[CohortLine]):
     """Every cohort, newest first; filter by name or programme, site and status."""
 
-    HELP = N_("Cohorts of your sites. Type to filter; choose a site or a status beside the filter.")
+    HELP = N_(
+        "Cohorts of your sites. Type to filter; choose a site or a status beside the filter. "
+        "c closes the highlighted cohort."
+    )
+
+    BINDINGS: ClassVar = [
+        Binding("c", "close_cohort", N_("close cohort"), id="cohorts.close"),
+    ]
 
     def __init__(self, site_id: str | None = None) -> None:
         super().__init__()
@@ -104,12 +151,17 @@ class CohortsScreen(ListScreen[CohortLine]):
         self.fabrique.open_cohort(row.cohort.id)
 
     def action_new(self) -> None:
-        self.app.push_screen(cohort_form(self.store, site_id=self.site_id), self.after_form)
+        edit_cohort(self, site_id=self.site_id)
 
     def action_edit(self) -> None:
         row = self.current_row()
         if row is not None:
-            self.app.push_screen(cohort_form(self.store, row.cohort), self.after_form)
+            edit_cohort(self, row.cohort)
+
+    def action_close_cohort(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.app.push_screen(ClosingScreen(row.cohort.id), self.after_write)
 
     def action_delete(self) -> None:
         row = self.current_row()
@@ -153,6 +205,7 @@ class CohortDetailScreen(FabriqueScreen):
         Binding("escape", "app.back", N_("back"), id="detail.back"),
         Binding("n", "enrol", N_("enrol a learner"), id="cohort.enrol"),
         Binding("e", "edit", N_("edit cohort"), id="cohort.edit"),
+        Binding("c", "close_cohort", N_("close cohort"), id="cohort.close"),
     ]
 
     def __init__(self, cohort_id: str) -> None:
@@ -274,4 +327,8 @@ class CohortDetailScreen(FabriqueScreen):
 
     def action_edit(self) -> None:
         if self.data is not None:
-            self.app.push_screen(cohort_form(self.store, self.data.cohort), self.after_form)
+            edit_cohort(self, self.data.cohort)
+
+    def action_close_cohort(self) -> None:
+        if self.data is not None:
+            self.app.push_screen(ClosingScreen(self.cohort_id), self.after_write)

@@ -14,13 +14,14 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from fabriqueterm.domain.indicators import IndicatorReport, Indicators
-from fabriqueterm.i18n import N_, _
+from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.tui.format import bar, format_date, format_int
 from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.widgets.cards import welcome_card
 
 if TYPE_CHECKING:  # the models load SQLAlchemy: not before the first frame
     from fabriqueterm.domain.models import Cohort
+    from fabriqueterm.store.repositories.cohorts import CohortToClose
 
 #: The exit milestone the dashboard shows (docs/domain.md: positive exit rate at +6 months).
 EXIT_MONTHS = 6
@@ -72,6 +73,7 @@ class DashboardScreen(FabriqueScreen):
     BINDINGS: ClassVar = [
         Binding("r", "refresh", N_("refresh"), id="dashboard.refresh"),
         Binding("c", "open_cohorts", N_("site's cohorts"), id="dashboard.cohorts"),
+        Binding("t", "focus_to_close", N_("cohorts to close"), id="dashboard.to_close"),
     ]
 
     def __init__(self) -> None:
@@ -118,6 +120,7 @@ class DashboardScreen(FabriqueScreen):
             )
             self.add_columns(table)
             yield table
+            yield from self.compose_to_close()
             yield Static("", id="dashboard-welcome")
             yield Static("", id="chart-title", classes="section-title")
             yield Static("", id="exit-chart")
@@ -134,6 +137,70 @@ class DashboardScreen(FabriqueScreen):
             return DashboardData(store.indicators.report(as_of=today), store.sites.names())
 
         self.load("dashboard", query, self.show_report)
+        self.load_to_close()
+
+    # --- cohorts to close (docs/domain.md, "Closing a cohort") ------------------------------
+
+    def compose_to_close(self) -> ComposeResult:
+        yield Static("", id="to-close-title", classes="section-title")
+        table: DataTable[Any] = DataTable(id="to-close", cursor_type="row", zebra_stripes=True)
+        table.add_column(_("Cohort"), key="name", width=44)
+        table.add_column(_("Site"), key="site", width=18)
+        table.add_column(_("End"), key="end", width=10)
+        table.add_column(Text(_("Enrolled"), justify="right"), key="enrolled", width=8)
+        yield table
+
+    def load_to_close(self) -> None:
+        today = self.today
+
+        def query() -> list[CohortToClose]:
+            return self.store.cohorts.to_close(today)
+
+        self.load("to_close", query, self.show_to_close)
+
+    def show_to_close(self, cohorts: list[CohortToClose]) -> None:
+        """Finished cohorts (end date reached) whose learners still wait for a final status:
+        nobody calls them until the cohort is closed. Hidden when there are none."""
+        title = self.query_one("#to-close-title", Static)
+        table = self.query_one("#to-close", DataTable)
+        title.display = table.display = bool(cohorts)
+        self.refresh_bindings()  # "t" is offered only when there is a cohort to close
+        table.clear()
+        title.update(
+            ngettext(
+                "Cohort to close ({count}): learners still enrolled after the end, on no call list "
+                "(enter closes it)",
+                "Cohorts to close ({count}): learners still enrolled after the end, on no call list "
+                "(enter closes one)",
+                len(cohorts),
+            ).format(count=format_int(len(cohorts)))
+        )
+        for line in cohorts:
+            table.add_row(
+                line.cohort.name,
+                line.site_name,
+                format_date(line.cohort.end_date),
+                Text(format_int(line.enrolled), justify="right"),
+                key=line.cohort.id,
+            )
+
+    @on(DataTable.RowSelected, "#to-close")
+    def _to_close_selected(self, event: DataTable.RowSelected) -> None:
+        # Lazily: the dashboard paints the first frame, before the data layer is loaded.
+        from fabriqueterm.tui.screens.closing import ClosingScreen
+
+        if event.row_key.value:
+            self.app.push_screen(ClosingScreen(str(event.row_key.value)), self.after_write)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_to_close":
+            return bool(self.query("#to-close")) and self.query_one("#to-close").display
+        return True
+
+    def action_focus_to_close(self) -> None:
+        table = self.query_one("#to-close", DataTable)
+        if table.display:
+            table.focus()
 
     def action_refresh(self) -> None:
         self.reload()

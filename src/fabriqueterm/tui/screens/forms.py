@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.notifications import SeverityLevel
 from textual.widgets import Button, Input, Label, Static
 
 from fabriqueterm.domain.enums import (
@@ -62,6 +63,9 @@ class FormScreen(ModalForm[str | None]):
         self.fields = list(fields)
         self.save = save
         self.help_text = help_text
+        #: Said once the form is saved (``save`` may set it): what the save did beyond the row.
+        self.notice = ""
+        self.notice_severity: SeverityLevel = "information"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form-dialog", classes="dialog"):
@@ -93,8 +97,11 @@ class FormScreen(ModalForm[str | None]):
         return self.fields
 
     def submit(self) -> str:
+        self.notice = ""
         row_id = self.save(self.values())
         self.data_changed()
+        if self.notice:
+            self.app.notify(self.notice, severity=self.notice_severity, timeout=12)
         return row_id
 
 
@@ -230,11 +237,45 @@ def learner_form(store: Store, *, learner: Learner | None = None, cohort: Cohort
     ]
 
     def save(data: dict[str, Any]) -> str:
-        if learner:
-            return store.learners.update(learner.id, data).id
-        return store.learners.create(data).id
+        saved = store.learners.update(learner.id, data) if learner else store.learners.create(data)
+        form.notice = capacity_notice(store, learner, saved)
+        form.notice_severity = "warning"
+        return saved.id
 
-    return FormScreen(_("Edit learner") if learner else _("Enrol a learner"), fields, save)
+    help_text = ""
+    if learner is None:
+        taken, capacity = store.cohorts.seats(cohort.id)
+        if capacity and taken >= capacity:
+            help_text = (
+                _("Cohort full: {taken}/{capacity}").format(taken=taken, capacity=capacity)
+                + ". "
+                + _("You can still enrol: the cohort goes beyond its planned capacity.")
+            )
+    form = FormScreen(
+        _("Edit learner") if learner else _("Enrol a learner"), fields, save, help_text=help_text
+    )
+    return form
+
+
+def capacity_notice(store: Store, before: Learner | None, saved: Learner) -> str:
+    """ "Cohort full: 17/16" when this save took a seat (enrolled, or moved into the cohort)
+    beyond the cohort's planned capacity: a warning, never a refusal."""
+    candidate = LearnerStatus.CANDIDATE.value
+    seated_before = (
+        before is not None and before.cohort_id == saved.cohort_id and before.status != candidate
+    )
+    if saved.status == candidate or seated_before:
+        return ""
+    taken, capacity = store.cohorts.seats(saved.cohort_id)
+    if not capacity or taken <= capacity:
+        return ""
+    return (
+        _("Cohort full: {taken}/{capacity}").format(taken=taken, capacity=capacity)
+        + ". "
+        + _("{name} is enrolled beyond the planned capacity.").format(
+            name=f"{saved.first_name} {saved.last_name}"
+        )
+    )
 
 
 def partner_form(

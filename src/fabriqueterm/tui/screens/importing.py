@@ -380,8 +380,14 @@ class ImportScreen(FabriqueScreen):
                     "{skipped} rows not imported (listed below).",
                     skipped,
                 ).format(skipped=format_int(skipped))
-            status.update(Text(message, style="bold"))
+            warning = plan.capacity_warning()
+            status.update(
+                Text(message, style="bold")
+                + (Text("\n" + warning, style="yellow") if warning else "")
+            )
             self.notify(message, timeout=8)
+            if warning:
+                self.notify(warning, severity="warning", timeout=12)
             self.after_write()
         elif result is not None:
             status.update(Text(_("Nothing to import: no valid new row in the file."), style="bold"))
@@ -400,7 +406,8 @@ class ImportScreen(FabriqueScreen):
             )
             self.app.bell()
         else:
-            status.update(checked_text(plan))
+            warning = plan.capacity_warning()
+            status.update(checked_text(plan) + ("\n" + warning if warning else ""))
 
     def _fill_report(self, table: DataTable[Any], plan: ImportPlan) -> None:
         rows: list[tuple[int, int, tuple[Any, ...]]] = []
