@@ -28,7 +28,7 @@ pytestmark = pytest.mark.anyio
 
 COLLEAGUE = "Camille Martin"
 #: Codes that must never be on screen.
-CODES = ("no_answer", "reached", "follow_up", "done_date", "phone_", "kept_server", "null")
+CODES = ("declined", "reached", "follow_up", "done_date", "phone_", "kept_server", "null")
 
 
 @pytest.fixture(autouse=True)
@@ -73,8 +73,9 @@ def seed_conflicts(app: FabriqueApp) -> dict[str, Any]:
     due = store.follow_ups.due(TODAY, limit=1)[0]
     learner, follow_up = due.learner, due.follow_up
     store.learners.update(learner.id, {"phone": "+33622222222"})  # mine, made here at 12:00 UTC
-    store.follow_ups.log_call(
-        follow_up.id, {"done_date": "2026-11-25", "channel": "phone", "outcome": "reached"}
+    store.follow_ups.log_attempt(  # reached: closes it here
+        follow_up.id,
+        {"attempted_on": "2026-11-25", "outcome": "reached", "situation": "still_looking"},
     )
     author = {
         "server_author_id": "coordinator-camille",
@@ -95,7 +96,7 @@ def seed_conflicts(app: FabriqueApp) -> dict[str, Any]:
             "follow_up",
             follow_up.id,
             "outcome",
-            (None, "no_answer", "reached"),
+            (None, "declined", "reached"),
             **author,
         ),
         _conflict(  # made by an older commons: no author
@@ -140,7 +141,7 @@ async def test_the_conflict_view_in_french_says_everything_in_words(make_app) ->
         assert phone[2:4] == ["06 11 11 11 11", "06 22 22 22 22"]
         assert phone[4].startswith(COLLEAGUE)
         outcome = next(r for r in rows if r[1] == "résultat")
-        assert outcome[2:4] == ["pas de réponse", "joint·e"]  # by their labels
+        assert outcome[2:4] == ["refus", "joint·e"]  # by their labels
         dated = next(r for r in rows if "24/11/2026" in r[2])
         assert dated[3] == "25/11/2026"
 
