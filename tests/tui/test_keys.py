@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets import Button, DataTable, Input, Select
-from tui_helpers import SIZE, settle
+from tui_helpers import SIZE, TODAY, settle
 
 from fabriqueterm.tui.screens.forms import FormScreen
 from fabriqueterm.tui.screens.help import HelpScreen
@@ -141,3 +141,33 @@ async def test_focus_back_on_the_follow_up_edited_in_a_learners_file(make_app) -
         await press(pilot, "ctrl+s")
         assert app.focused is follow_ups
         assert follow_ups.cursor_row == 1
+
+
+async def test_a_learners_follow_ups_come_into_view_at_80x24(make_app) -> None:
+    """#12, finding 6: at 80x24 the learner's card squeezed the follow-ups into a line or two; the
+    file scrolls instead, and a table taking the focus (tab) is brought into view whole."""
+    app = make_app()
+    store = app.store
+    busy = next(  # a learner whose follow-ups and attempts fill more than a few lines
+        line.learner.id
+        for line in store.follow_ups.due(TODAY, limit=5_000)
+        if len(store.follow_ups.for_learner(line.learner.id)) >= 3
+        and len(store.follow_ups.attempts.for_learner(line.learner.id)) >= 2
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_learner(busy)
+        await settle(pilot)
+        detail = app.screen
+        assert type(detail).__name__ == "LearnerDetailScreen"
+        follow_ups = detail.query_one("#learner-follow-ups", DataTable)
+        for _ in range(4):  # placements, then follow-ups (bounded: a few tabs at most)
+            if app.focused is follow_ups:
+                break
+            await press(pilot, "tab")
+        assert app.focused is follow_ups
+        assert follow_ups.row_count >= 5
+        shown = detail.query_one("#learner-detail").region
+        table = follow_ups.region
+        assert table.height >= min(follow_ups.row_count + 1, 8)  # not squeezed
+        assert shown.y <= table.y and table.y + table.height <= shown.y + shown.height

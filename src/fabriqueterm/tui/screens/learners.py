@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from fabriqueterm.domain.enums import Channel, LearnerStatus, Milestone, Outcome, PlacementKind
@@ -185,7 +185,9 @@ class LearnerDetailScreen(FabriqueScreen):
         return _("Learner")
 
     def compose_body(self) -> ComposeResult:
-        with Vertical(id="learner-detail"):
+        # Scrolls when the terminal is short (80x24): the tables come into view as they take the
+        # focus (tab), so the follow-ups are never out of reach.
+        with VerticalScroll(id="learner-detail", can_focus=False):
             yield Static("", id="learner-name", classes="section-title")
             yield Static("", id="learner-card")
             yield Static("", id="learner-changes")
