@@ -563,7 +563,7 @@ async def test_erase_cancelled_leaves_the_learner_untouched(make_app) -> None:
         await pilot.press(*"Nobody", "enter")
         await settle(pilot)
         assert app.screen is dialog and dialog.query_one("#erase-yes").disabled
-        await pilot.press("escape")
+        await pilot.press("escape", "escape")  # leave the field, then cancel
         await settle(pilot)
         assert app.screen is screen
     kept = store.learners.get(learner.id)

@@ -129,7 +129,7 @@ async def test_a_bad_placement_saves_neither_the_call_nor_the_placement(make_app
         assert isinstance(app.screen, CallScreen)
         error = text_of(app.screen, "#error-start_date")
         assert "31/02/2026" in error
-        await pilot.press("escape")
+        await pilot.press("escape", "escape")  # leave the field, then cancel
         await settle(pilot)
         assert isinstance(app.screen, FollowUpQueueScreen)
     assert store.follow_ups.get(first.follow_up.id).done_date is None
@@ -230,7 +230,7 @@ async def test_an_invalid_email_shows_the_message_and_saves_nothing(make_app) ->
         assert "email" in str(message.content)
         assert message.has_class("-shown") and message.display
         assert not form.query_one("#error-phone", Static).has_class("-shown")
-        await pilot.press("escape")
+        await pilot.press("escape", "escape")  # leave the field, then cancel
         await settle(pilot)
         assert app.screen is screen
     assert store.learners.get(learner.id).email == learner.email

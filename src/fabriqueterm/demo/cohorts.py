@@ -48,10 +48,8 @@ class Cohorts(BaseGenerator):
         for index, size in enumerate(sizes):
             site = rng.choices(self.sites, weights=weights)[0]
             months = _DURATIONS.pick(rng)
-            if index in (0, 1) and size >= 12:
-                # One cohort ended in the last week, so "À appeler" has follow-ups due now; another
-                # ended the same day and is not closed yet (its learners still enrolled): the
-                # dashboard's "cohorts to close".
+            if index == 0 and size >= 12:
+                # One cohort ended in the last week, so "À appeler" has follow-ups due now.
                 end = _friday_on_or_before(today - timedelta(days=1))
                 start = _monday_on_or_before(add_months(end + timedelta(days=1), -months))
             else:
@@ -63,12 +61,12 @@ class Cohorts(BaseGenerator):
             plans.append((start, site.row["name"], index, site, size, end))
         plans.sort(key=lambda plan: plan[:3])
         names: set[tuple[str, str]] = set()
-        for start, _name, index, site, size, end in plans:
+        for start, _name, _index, site, size, end in plans:
             status = (
                 CohortStatus.PLANNED
                 if start > today
                 else CohortStatus.RUNNING
-                if end >= today or (index == 1 and size >= 12)  # ended, still to close
+                if end >= today
                 else CohortStatus.FINISHED
             ).value
             programme = rng.choice(site.programmes)

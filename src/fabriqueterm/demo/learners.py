@@ -92,3 +92,22 @@ class Learners(BaseGenerator):
             day = low + timedelta(days=int(rng.triangular(0, max(0, (high - low).days), 0)))
             return "dropped_out", day, rng.choice(self.words.dropout_reasons)
         return ("graduated" if rng.random() < _GRADUATED_SHARE else "certified"), None, ""
+
+    def leave_one_cohort_to_close(self) -> None:
+        """The coordinator has not closed the last cohort that ended before the one of last week:
+        still "running", its completers still enrolled (the dashboard's "cohorts to close").
+        Made after the draws, so every cohort and learner is what it would be without it."""
+        ended = sorted(
+            (c.row for c in self.cohorts if c.row["status"] == "finished"),
+            key=lambda row: (row["end_date"], row["id"]),
+        )
+        if len(ended) < 2:
+            return
+        cohort = ended[-2]  # the last one ended last week: its calls are due now
+        cohort["status"] = "running"  # timestamps kept: they order nothing (audit only)
+        for learner in self.rows["learner"]:
+            if learner["cohort_id"] == cohort["id"] and learner["status"] in (
+                "graduated",
+                "certified",
+            ):
+                learner["status"] = "enrolled"

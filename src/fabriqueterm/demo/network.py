@@ -63,6 +63,7 @@ class Generator(SitesAndPartners, Cohorts, Learners, FollowUps, Placements):
         self.make_partners()
         self.make_cohorts(learners)
         self.make_learners()
+        self.leave_one_cohort_to_close()
         follow_ups = self.make_follow_ups()
         self.make_placements(follow_ups)
         version = 0

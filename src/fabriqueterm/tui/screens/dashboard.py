@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Static
 
 from fabriqueterm.domain.indicators import IndicatorReport, Indicators
 from fabriqueterm.i18n import N_, _, ngettext
-from fabriqueterm.tui.format import bar, format_date, format_int
+from fabriqueterm.tui.format import bar, fit_words, format_date, format_int, shorten_middle
 from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.widgets.cards import welcome_card
 
@@ -60,6 +60,11 @@ def chart_label(cohort: Cohort) -> str:
     """Programme (shortened) and start month: what tells a site's cohorts apart."""
     programme = cohort.programme if len(cohort.programme) <= 30 else cohort.programme[:29] + "…"
     return f"{programme} {cohort.start_date:%m/%Y}"
+
+
+#: The cohorts to close fit 80 columns.
+TO_CLOSE_NAME_WIDTH = 34
+TO_CLOSE_SITE_WIDTH = 16
 
 
 class DashboardScreen(FabriqueScreen):
@@ -144,8 +149,9 @@ class DashboardScreen(FabriqueScreen):
     def compose_to_close(self) -> ComposeResult:
         yield Static("", id="to-close-title", classes="section-title")
         table: DataTable[Any] = DataTable(id="to-close", cursor_type="row", zebra_stripes=True)
-        table.add_column(_("Cohort"), key="name", width=44)
-        table.add_column(_("Site"), key="site", width=18)
+        # Fits 80 columns: long names shortened in the middle (their ends tell them apart).
+        table.add_column(_("Cohort"), key="name", width=TO_CLOSE_NAME_WIDTH)
+        table.add_column(_("Site"), key="site", width=TO_CLOSE_SITE_WIDTH)
         table.add_column(_("End"), key="end", width=10)
         table.add_column(Text(_("Enrolled"), justify="right"), key="enrolled", width=8)
         yield table
@@ -177,8 +183,8 @@ class DashboardScreen(FabriqueScreen):
         )
         for line in cohorts:
             table.add_row(
-                line.cohort.name,
-                line.site_name,
+                shorten_middle(line.cohort.name, TO_CLOSE_NAME_WIDTH),
+                fit_words(line.site_name, TO_CLOSE_SITE_WIDTH),
                 format_date(line.cohort.end_date),
                 Text(format_int(line.enrolled), justify="right"),
                 key=line.cohort.id,

@@ -58,7 +58,7 @@ def attempts_text(line: DueFollowUp, *, compact: bool = False) -> str:
         count=attempts.count
     )
     text = " · ".join((_("to call back"), tried, outcome))
-    return f"{text} · ⚠ {_('number doubtful')}" if doubtful else text
+    return text + " · ⚠ " + _("number doubtful") if doubtful else text
 
 
 class FollowUpQueueScreen(FabriqueScreen):
