@@ -217,6 +217,8 @@ NARROW, WIDE = (80, 24), (200, 60)
 
 LAYOUT_SCREENS = {
     "dashboard": (),
+    "queue": ("2",),
+    "import": ("0",),
     "learners": ("4",),
     "learner_file": ("4", "slash", "'Pinto", "enter", "enter"),
     "cohorts": ("3",),
