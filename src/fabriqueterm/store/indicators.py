@@ -1,16 +1,17 @@
 """The indicators of docs/domain.md counted in SQLite, never by a Python loop over learners.
 
-Three grouped statements count per cohort, each reading covering indexes in cohort order (schema
-version 5) and aggregating straight to cohorts, never to learners first:
+Four grouped statements count per cohort, each reading covering indexes (schema versions 5 and
+7) and aggregating straight to cohorts, never to learners first:
 
 - the cohorts: their learners' statuses and profiles, completers reached by a follow-up, and
   every count derived from those (one row per cohort of the scope, in the report's order);
 - the follow-ups of their learners;
+- the attempts of the follow-ups reached after more than one (attempts per reached follow-up);
 - the exits: completers' placements, each learner counted once.
 
-Python lays each cohort's three rows side by side, in the flat order of
+Python lays each cohort's rows side by side, in the flat order of
 :meth:`IndicatorCounts.flat_names`; sites and the total are sums of their cohorts. For a large
-scope the three statements run at once, on three connections reading one snapshot.
+scope the four statements run at once, on four connections reading one snapshot.
 
 Learner statuses are the current ones; dates are read as of the report's date: a cohort counts at
 +N months once its end date + N months is on or before it, a placement once it has started, a
@@ -37,6 +38,7 @@ from fabriqueterm.domain.enums import (
     CohortStatus,
     Gender,
     LearnerStatus,
+    Outcome,
     PlacementKind,
 )
 from fabriqueterm.domain.indicators import (
@@ -154,34 +156,38 @@ WHERE {{cohort_scope}}
 ORDER BY c.site_id, c.id
 """
 
-# One row per cohort: followups_due, _overdue, _done_this_week, _done, _reached, _unreachable,
-# then the follow-ups closed as reached by their attempts (1, 2, 3, 4 or more; a follow-up closed
-# with no attempt recorded took one call). The follow-ups of every live learner count, whatever
-# the learner's status; attempts are counted for the reached ones only.
+# One row per cohort: followups_due, _overdue, _done_this_week, _done, _reached, _unreachable.
+# The follow-ups of every live learner count, whatever the learner's status.
 _FOLLOW_UPS = f"""
-SELECT f.cohort_id,
+SELECT l.cohort_id,
        {_count(f"{_NOT_DONE} AND +f.due_date <= :as_of")},
        {_count(f"{_NOT_DONE} AND +f.due_date < :overdue_before")},
        {_count("+f.done_date BETWEEN :monday AND :as_of")},
        {_count("+f.done_date <= :as_of")},
        {_count(_REACHED)},
-       {_count(f"+f.done_date <= :as_of AND f.outcome = '{Closing.UNREACHABLE.value}'")},
-       {_count("f.attempts <= 1")},
-       {_count("f.attempts = 2")},
-       {_count("f.attempts = 3")},
-       {_count("f.attempts >= 4")}
+       {_count(f"+f.done_date <= :as_of AND f.outcome = '{Closing.UNREACHABLE.value}'")}
+FROM learner l INDEXED BY ix_learner_cohort_cover
+JOIN follow_up f INDEXED BY ix_follow_up_learner_cover ON f.learner_id = l.id AND f.deleted_at IS NULL
+WHERE l.deleted_at IS NULL{{learner_scope}}
+GROUP BY l.cohort_id
+"""
+
+# One row per cohort: the follow-ups closed as reached after 2, 3, and 4 or more attempts made by
+# the report's date. Read from the attempts' covering index (schema 7), grouped per follow-up,
+# keeping only those with two attempts or more, one of them reached: the few rows then looked up.
+# Those reached in one attempt (or with none recorded) are the rest of the reached follow-ups.
+_ATTEMPTS = f"""
+SELECT l.cohort_id, {_count("a.n = 2")}, {_count("a.n = 3")}, {_count("a.n >= 4")}
 FROM (
-    SELECT l.cohort_id, f.due_date, f.done_date, f.outcome,
-           CASE WHEN {_REACHED} THEN (
-               SELECT COUNT(*) FROM follow_up_attempt a INDEXED BY ix_attempt_follow_up
-               WHERE a.follow_up_id = f.id AND a.deleted_at IS NULL AND +a.attempted_on <= :as_of
-           ) END AS attempts
-    FROM learner l INDEXED BY ix_learner_cohort_cover
-    JOIN follow_up f INDEXED BY ix_follow_up_learner_cover
-        ON f.learner_id = l.id AND f.deleted_at IS NULL
-    WHERE l.deleted_at IS NULL{{learner_scope}}
-) f
-GROUP BY f.cohort_id
+    SELECT follow_up_id, COUNT(*) AS n
+    FROM follow_up_attempt INDEXED BY ix_attempt_follow_up
+    WHERE deleted_at IS NULL AND +attempted_on <= :as_of
+    GROUP BY follow_up_id
+    HAVING COUNT(*) >= 2 AND MAX(outcome = '{Outcome.REACHED.value}')
+) a
+JOIN follow_up f ON f.id = a.follow_up_id AND f.deleted_at IS NULL AND {_REACHED}
+JOIN learner l ON l.id = f.learner_id AND l.deleted_at IS NULL{{learner_scope}}
+GROUP BY l.cohort_id
 """
 
 _POSITIVE = f"p.kind <> '{PlacementKind.OTHER.value}'"
@@ -217,7 +223,7 @@ GROUP BY l.cohort_id
 # connections and threads would cost more than they save.
 _LOOKUP_SHARE = 0.4
 
-_NO_FOLLOW_UPS, _NO_EXITS = (0,) * 10, (0,) * (2 * len(EXIT_MONTHS))
+_NO_FOLLOW_UPS, _NO_EXITS, _NO_ATTEMPTS = (0,) * 6, (0,) * (2 * len(EXIT_MONTHS)), (0,) * 3
 
 
 class IndicatorRepository:
@@ -268,14 +274,20 @@ class IndicatorRepository:
 
         sites = f"SELECT id FROM site WHERE deleted_at IS NULL{site_scope} ORDER BY name, id"
         # Each group on its own connection, the longest first.
-        [exits], [follow_ups], [cohorts, site_rows] = self._read(
-            [[statement(_EXITS)], [statement(_FOLLOW_UPS)], [statement(_COHORTS), (sites, params)]],
+        [attempts], [exits], [follow_ups], [cohorts, site_rows] = self._read(
+            [
+                [statement(_ATTEMPTS)],
+                [statement(_EXITS)],
+                [statement(_FOLLOW_UPS)],
+                [statement(_COHORTS), (sites, params)],
+            ],
             together=self.parallel and not self._is_small(site_ids, cohort_id),
         )
         return _assemble(
             as_of,
             cohorts,
             follow_ups={row[0]: row[1:] for row in follow_ups},
+            attempts={row[0]: row[1:] for row in attempts},
             exits={row[0]: row[1:] for row in exits},
             site_order=[] if cohort_id is not None else [row[0] for row in site_rows],
         )
@@ -351,20 +363,25 @@ def _assemble(
     cohorts: Rows,
     *,
     follow_ups: dict[str, tuple[int, ...]],
+    attempts: dict[str, tuple[int, ...]],
     exits: dict[str, tuple[int, ...]],
     site_order: list[str],
 ) -> IndicatorReport:
-    """The report from the rows of the three statements (the cohorts of ``cohorts`` only)."""
+    """The report from the rows of the four statements (the cohorts of ``cohorts`` only)."""
     split = 2 + 10 + len(EXIT_MONTHS)  # cohort, site, the counts up to exit_denominator_12
     flat_rows: dict[str, tuple[int, ...]] = {}
     per_site: dict[str, list[tuple[int, ...]]] = {site_id: [] for site_id in site_order}
     for row in cohorts:
         cohort_id = row[0]
+        counted = follow_ups.get(cohort_id, _NO_FOLLOW_UPS)
+        in_2, in_3, in_4_or_more = attempts.get(cohort_id, _NO_ATTEMPTS)
+        reached = counted[4]  # followups_reached: the rest took one attempt (or none recorded)
         flat = (
             row[2:split]
             + exits.get(cohort_id, _NO_EXITS)
             + row[split:]
-            + follow_ups.get(cohort_id, _NO_FOLLOW_UPS)
+            + counted
+            + (reached - in_2 - in_3 - in_4_or_more, in_2, in_3, in_4_or_more)
         )
         flat_rows[cohort_id] = flat
         per_site.setdefault(row[1], []).append(flat)

@@ -421,7 +421,9 @@ _ATTEMPTS = [
     notes VARCHAR(4000) NOT NULL,
     made_by VARCHAR(200) NOT NULL
 )""",
-    "CREATE INDEX ix_attempt_follow_up ON follow_up_attempt (follow_up_id, deleted_at, attempted_on)",
+    # Covering for the queue's call-back date and the indicators' attempts per follow-up.
+    """CREATE INDEX ix_attempt_follow_up
+    ON follow_up_attempt (follow_up_id, deleted_at, attempted_on, outcome)""",
     "CREATE INDEX ix_attempt_learner ON follow_up_attempt (learner_id)",
     _calls_become_attempts,
 ]
