@@ -33,6 +33,7 @@ from fabriqueterm.store.repositories.cohorts import (
 from fabriqueterm.tui.format import date_for_input, format_date, format_int
 from fabriqueterm.tui.screens.base import AppAccess
 from fabriqueterm.tui.screens.modal import FormField, ModalForm, render_field, show_error
+from fabriqueterm.tui.widgets.cards import labels_width
 
 GRADUATED = FinalStatus(LearnerStatus.GRADUATED.value)
 #: Lines of the closing dialog around its table (border, title, intro, buttons, keys), and those
@@ -197,8 +198,13 @@ class ClosingScreen(AppAccess, ModalScreen[str | None]):
                 id="closing-learners", cursor_type="row", zebra_stripes=True
             )
             table.add_column(_("Learner"), key="name", width=22)
-            table.add_column(_("Final status"), key="status", width=13)
-            table.add_column(_("Dropout date"), key="date", width=12)
+            # Headers and labels whole, in either language.
+            table.add_column(
+                _("Final status"),
+                key="status",
+                width=labels_width(LearnerStatus, _("Final status")),
+            )
+            table.add_column(_("Dropout date"), key="date", width=max(10, len(_("Dropout date"))))
             table.add_column(_("Dropout reason"), key="reason")
             yield table
             yield Static("", id="closing-errors", classes="form-error")

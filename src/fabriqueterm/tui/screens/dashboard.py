@@ -39,7 +39,7 @@ INDICATOR_COLUMNS: tuple[tuple[str, str, str, tuple[str, str] | None], ...] = (
     ("women", N_("Women"), "", None),
     ("qpv", N_("QPV"), "", None),
     ("exits", N_("Positive exits"), N_("at +6 months"), (N_("Exits"), N_("+6 months"))),
-    ("due", N_("Follow-ups"), N_("due"), (N_("Due"), "")),
+    ("due", N_("Follow-ups"), N_("due"), (N_("Calls due"), "")),
     ("overdue", N_("Follow-ups"), N_("overdue"), (N_("Overdue"), "")),
 )
 
@@ -153,7 +153,7 @@ class DashboardScreen(FabriqueScreen):
         table.add_column(_("Cohort"), key="name", width=TO_CLOSE_NAME_WIDTH)
         table.add_column(_("Site"), key="site", width=TO_CLOSE_SITE_WIDTH)
         table.add_column(_("End"), key="end", width=10)
-        table.add_column(Text(_("Enrolled"), justify="right"), key="enrolled", width=8)
+        table.add_column(Text(_("Enrolled"), justify="right"), key="enrolled", width=10)
         yield table
 
     def load_to_close(self) -> None:
