@@ -15,10 +15,11 @@ from tui_helpers import SIZE, TODAY, settle, until
 
 from fabriqueterm.domain.dates import Clock
 from fabriqueterm.tui.app import FabriqueApp
-from fabriqueterm.tui.screens.call import CallScreen, KeyedChoice
+from fabriqueterm.tui.screens.call import CallScreen
 from fabriqueterm.tui.screens.forms import FormScreen
 from fabriqueterm.tui.screens.learners import LearnerDetailScreen
 from fabriqueterm.tui.screens.queue import FollowUpQueueScreen
+from fabriqueterm.tui.widgets.keyed_choice import KeyedChoice
 
 pytestmark = pytest.mark.anyio
 

@@ -28,7 +28,7 @@ from textual.widgets import Input, Select, Static
 from tui_helpers import SIZE, settle, until
 
 from fabriqueterm.domain import enums
-from fabriqueterm.domain.validation import FIELD_LABELS
+from fabriqueterm.domain.labels import FIELD_LABELS
 from fabriqueterm.i18n import _, set_language
 from fabriqueterm.reports.importer import TARGETS
 from fabriqueterm.resources import locale_dir

@@ -105,7 +105,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not quiet:
         print(file=sys.stderr)
     print(report.summary())
-    from fabriqueterm.domain.validation import entity_label
+    from fabriqueterm.domain.labels import entity_label
 
     for row in report.kept:
         print(

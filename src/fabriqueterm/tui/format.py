@@ -6,7 +6,7 @@ from datetime import date
 
 from rich.cells import cell_len, set_cell_size
 
-from fabriqueterm.i18n import _, current_language
+from fabriqueterm.i18n import N_, _, current_language
 
 _NARROW_NO_BREAK_SPACE = "\u202f"
 
@@ -118,3 +118,12 @@ def shorten_middle(text: str, width: int) -> str:
     if cut > len(head) * 2 // 3 and text[len(head)] != " ":
         head = head[:cut]
     return head.rstrip() + ELLIPSIS + tail.lstrip()
+
+
+#: Short weekday names, Monday first: the call-back day reads "Wed. 09/12" ("mer. 09/12").
+WEEKDAYS = (N_("Mon."), N_("Tue."), N_("Wed."), N_("Thu."), N_("Fri."), N_("Sat."), N_("Sun."))
+
+
+def short_day(day: date) -> str:
+    """A day as people say it on the phone: "mer. 09/12" (weekday, day and month)."""
+    return f"{_(WEEKDAYS[day.weekday()])} {day:%d/%m}"

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fabriqueterm.domain.labels import FIELD_LABELS
 from fabriqueterm.domain.models import Cohort
-from fabriqueterm.domain.validation import FIELD_LABELS, FieldError
+from fabriqueterm.domain.validation import FieldError
 from fabriqueterm.i18n import _
 
 

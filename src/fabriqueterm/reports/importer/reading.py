@@ -9,7 +9,7 @@ import io
 import re
 from collections.abc import Mapping
 
-from fabriqueterm.domain.validation import FIELD_LABELS
+from fabriqueterm.domain.labels import FIELD_LABELS
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.reports.importer.plan import ImportFileError
 from fabriqueterm.reports.importer.vocabulary import COLUMN_NAMES, plain_key

@@ -8,7 +8,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from fabriqueterm.domain.validation import FIELD_LABELS, DomainValidationError, validate
+from fabriqueterm.domain.labels import FIELD_LABELS
+from fabriqueterm.domain.validation import DomainValidationError, validate
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.server.rows import json_value
 from fabriqueterm.sync.protocol import ConflictResolution, FieldReason

@@ -18,21 +18,14 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Input, Label, RadioSet, Select, Static
 
 from fabriqueterm.domain.enums import Channel, Closing, Milestone, Outcome, Situation
 from fabriqueterm.domain.followups import FollowUpRules, default_callback
 from fabriqueterm.domain.validation import DomainValidationError, FieldError, parse_date
 from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.store.repositories import CallLogValidationError, DueFollowUp
-from fabriqueterm.tui.format import date_for_input, format_date, format_phone
-from fabriqueterm.tui.screens.forms import (
-    NEW_PARTNER,
-    new_partner_form,
-    not_counted_sentence,
-    placement_fields,
-    placement_partner_options,
-)
+from fabriqueterm.tui.format import date_for_input, format_date, format_phone, short_day
 from fabriqueterm.tui.screens.modal import (
     FormField,
     ModalForm,
@@ -42,51 +35,18 @@ from fabriqueterm.tui.screens.modal import (
     render_field,
     save_and_cancel,
 )
+from fabriqueterm.tui.screens.placement_forms import (
+    NEW_PARTNER,
+    new_partner_form,
+    not_counted_sentence,
+    placement_fields,
+    placement_partner_options,
+)
 from fabriqueterm.tui.widgets.cards import label_of
+from fabriqueterm.tui.widgets.keyed_choice import KeyedChoice, render_choice
 
-#: Short weekday names, Monday first: the call-back day reads "Wed. 09/12" ("mer. 09/12").
-WEEKDAYS = (N_("Mon."), N_("Tue."), N_("Wed."), N_("Thu."), N_("Fri."), N_("Sat."), N_("Sun."))
 #: The placement blocks of the form: the first always there, the second added with ctrl+n.
 PLACEMENT_BLOCKS = ("", "_2")
-
-
-def short_day(day: date) -> str:
-    """A day as people say it on the phone: "mer. 09/12" (weekday, day and month)."""
-    return f"{_(WEEKDAYS[day.weekday()])} {day:%d/%m}"
-
-
-class KeyedChoice(RadioSet):
-    """A choice among a few options shown with their number: the number key picks one."""
-
-    BINDINGS: ClassVar = [
-        Binding(str(number), f"pick({number - 1})", show=False) for number in range(1, 10)
-    ]
-
-    def __init__(self, options: Sequence[tuple[str, str]], *, id: str) -> None:
-        self.codes = [value for _label, value in options]
-        buttons = [RadioButton(f"{n} {label}") for n, (label, _value) in enumerate(options, 1)]
-        super().__init__(*buttons, id=id)
-
-    def action_pick(self, index: int) -> None:
-        buttons = list(self.query(RadioButton))
-        if 0 <= index < len(buttons):
-            buttons[index].value = True
-            self._selected = index
-            self.refresh()
-
-    @property
-    def code(self) -> str | None:
-        """The value of the option picked, None while none is."""
-        index = self.pressed_index
-        return self.codes[index] if index >= 0 else None
-
-
-def render_choice(spec: FormField) -> ComposeResult:
-    """A :class:`KeyedChoice` laid out as a form field (label, the options, the error slot)."""
-    with Vertical(classes="form-field", id=f"row-{spec.name}"):
-        yield Label(spec.title(), classes="form-label")
-        yield KeyedChoice(spec.options, id=f"field-{spec.name}")
-        yield Static("", id=f"error-{spec.name}", classes="form-error")
 
 
 def unreachable_rule(rules: FollowUpRules, unanswered: Sequence[date], today: date) -> str:

@@ -23,11 +23,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
 from fabriqueterm.domain.enums import Milestone, PartnerKind
+from fabriqueterm.domain.labels import FIELD_LABELS, entity_label
 from fabriqueterm.domain.validation import (
-    FIELD_LABELS,
     INPUT_MODELS,
     DomainValidationError,
-    entity_label,
 )
 from fabriqueterm.i18n import N_, _, current_language
 from fabriqueterm.store.replica import Replica

@@ -4,14 +4,13 @@ the field they are about. Nothing is saved while anything is invalid; Escape can
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
 from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.notifications import SeverityLevel
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Label, Static
 
 from fabriqueterm.domain.enums import (
     Channel,
@@ -21,15 +20,12 @@ from fabriqueterm.domain.enums import (
     LearnerStatus,
     Milestone,
     PartnerKind,
-    PlacementKind,
     QualificationLevel,
 )
-from fabriqueterm.domain.followups import milestones_not_counted
-from fabriqueterm.domain.models import Cohort, FollowUp, Learner, Partner, Placement, Site
-from fabriqueterm.domain.validation import parse_date
+from fabriqueterm.domain.models import Cohort, FollowUp, Learner, Partner, Site
 from fabriqueterm.i18n import _
 from fabriqueterm.store.db import Store
-from fabriqueterm.tui.format import date_for_input, format_date, format_phone_for_input
+from fabriqueterm.tui.format import date_for_input, format_phone_for_input
 from fabriqueterm.tui.screens.modal import (
     FormField,
     ModalForm,
@@ -139,7 +135,8 @@ class ConfirmScreen(YesNoQuestion):
 # --- the entities' forms ----------------------------------------------------------------------
 
 
-def _choices(rows: Sequence[Any]) -> list[tuple[str, str]]:
+def choices(rows: Sequence[Any]) -> list[tuple[str, str]]:
+    """Rows as the options of a choice: (name, id)."""
     return [(row.name, row.id) for row in rows]
 
 
@@ -169,7 +166,7 @@ def cohort_form(
     )
     fields = [
         FormField(
-            "site_id", "choice", values.get("site_id"), _choices(store.sites.all()), required=True
+            "site_id", "choice", values.get("site_id"), choices(store.sites.all()), required=True
         ),
         FormField("name", value=values.get("name"), required=True),
         FormField("programme", value=values.get("programme"), required=True),
@@ -206,7 +203,7 @@ def learner_form(store: Store, *, learner: Learner | None = None, cohort: Cohort
             "cohort_id",
             "choice",
             values.get("cohort_id"),
-            _choices(cohorts),
+            choices(cohorts),
             required=True,
             allow_blank=False,
         ),
@@ -228,7 +225,7 @@ def learner_form(store: Store, *, learner: Learner | None = None, cohort: Cohort
         FormField("qpv", "bool", values.get("qpv")),
         FormField("job_seeker", "bool", values.get("job_seeker")),
         FormField("refugee", "bool", values.get("refugee")),
-        FormField("prescriber_id", "choice", values.get("prescriber_id"), _choices(prescribers)),
+        FormField("prescriber_id", "choice", values.get("prescriber_id"), choices(prescribers)),
         FormField(
             "status", "choice", values.get("status"), enum_options(LearnerStatus), allow_blank=False
         ),
@@ -297,9 +294,7 @@ def partner_form(
         FormField("phone", value=format_phone_for_input(values.get("phone"))),
         FormField("city", value=values.get("city")),
         FormField("notes", value=values.get("notes")),
-        FormField(
-            "site_ids", "multi", linked, _choices(store.sites.all()), label=_("Linked sites")
-        ),
+        FormField("site_ids", "multi", linked, choices(store.sites.all()), label=_("Linked sites")),
     ]
 
     def save(data: dict[str, Any]) -> str:
@@ -316,161 +311,6 @@ def partner_form(
         return row.id
 
     return FormScreen(_("Edit partner") if partner else _("New partner"), fields, save)
-
-
-#: The partner choice that opens the small dialog creating an employer or a training body.
-NEW_PARTNER = "--new-partner--"
-
-
-def placement_partner_options(
-    store: Store, site_id: str, new_partner: bool = False
-) -> list[tuple[str, str]]:
-    """Employers and training bodies linked to the site, for a placement's partner; with
-    ``new_partner``, first the choice that creates one without leaving the form."""
-    wanted = {PartnerKind.EMPLOYER.value, PartnerKind.TRAINING.value}
-    options = _choices(
-        [p for p in store.partners.for_site(site_id) if wanted & set(p.kinds.split(","))]
-    )
-    if new_partner:
-        options.insert(0, (_("New employer or training body…"), NEW_PARTNER))
-    return options
-
-
-def placement_fields(
-    store: Store,
-    site_id: str,
-    values: dict[str, Any],
-    *,
-    shown_with: str | None = None,
-    new_partner: bool = False,
-) -> list[FormField]:
-    """A placement's kind and start date (required, first), partner and job title. The start date
-    has no default:
-    people say when the job or the training started (docs/domain.md, "Placements: dates")."""
-    return [
-        FormField(
-            "kind",
-            "choice",
-            values.get("kind"),
-            enum_options(PlacementKind),
-            required=True,
-            shown_with=shown_with,
-        ),
-        FormField(
-            "start_date",
-            "date",
-            date_for_input(values.get("start_date")),
-            required=True,
-            shown_with=shown_with,
-        ),
-        FormField(
-            "partner_id",
-            "choice",
-            values.get("partner_id"),
-            placement_partner_options(store, site_id, new_partner),
-            shown_with=shown_with,
-        ),
-        FormField("job_title", value=values.get("job_title"), shown_with=shown_with),
-    ]
-
-
-def not_counted_sentence(text: str, cohort_end: date | None) -> str:
-    """What a placement starting on ``text`` (as typed) will not count in: "starts after
-    30/09/2026: does not count in the exits at +6 months" ("" for a date that counts everywhere,
-    or not a date yet)."""
-    try:
-        start = parse_date(text)
-    except ValueError:  # not a date (yet): the field says so when saving
-        return ""
-    if not isinstance(start, date) or cohort_end is None:
-        return ""
-    missed = milestones_not_counted(start, cohort_end)
-    if not missed:
-        return ""
-    return _("starts after {date}: does not count in the exits at {milestones}").format(
-        date=format_date(max(cutoff for _milestone, cutoff in missed)),
-        milestones=", ".join(milestone.label for milestone, _cutoff in missed),
-    )
-
-
-class PlacementFormScreen(FormScreen):
-    """The placement form: as soon as a start date is typed, it says which exit figures it will
-    not count in (the cohort ends on ``cohort_end``)."""
-
-    def __init__(self, *args: Any, cohort_end: date | None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.cohort_end = cohort_end
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        warning = Static(self.sentence(), id="warning-start_date", classes="form-warning")
-        warning.display = bool(self.sentence())
-        self.query_one("#row-start_date").mount(warning)
-
-    def sentence(self) -> str:
-        return not_counted_sentence(
-            self.query_one("#field-start_date", Input).value, self.cohort_end
-        )
-
-    @on(Input.Changed, "#field-start_date")
-    def _start_changed(self, _event: Input.Changed) -> None:
-        for warning in self.query("#warning-start_date").results(Static):
-            sentence = self.sentence()
-            warning.update(sentence)
-            warning.display = bool(sentence)
-
-
-def new_partner_form(store: Store, site_id: str) -> FormScreen:
-    """A small form creating an employer or a training body linked to ``site_id``, from a form
-    that needs one (the call form); dismissed with the new partner's id."""
-    fields = [
-        FormField("name", required=True),
-        FormField(
-            "kinds",
-            "choice",
-            PartnerKind.EMPLOYER.value,
-            [
-                (PartnerKind.EMPLOYER.label, PartnerKind.EMPLOYER.value),
-                (PartnerKind.TRAINING.label, PartnerKind.TRAINING.value),
-            ],
-            label=_("Kind"),
-            allow_blank=False,
-        ),
-        FormField("city"),
-        FormField("contact_name"),
-        FormField("phone", placeholder="03 20 00 00 00"),
-        FormField("email"),
-    ]
-
-    def save(data: dict[str, Any]) -> str:
-        return store.partners.create_for_sites(data, [site_id]).id
-
-    return FormScreen(
-        _("New employer or training body"),
-        fields,
-        save,
-        help_text=_("Linked to this site; complete it later in Partners (key 5)."),
-    )
-
-
-def placement_form(
-    store: Store, learner: Learner, placement: Placement | None = None
-) -> FormScreen:
-    values: dict[str, Any] = placement.model_dump() if placement else {}
-    fields = [
-        *placement_fields(store, learner.site_id, values),
-        FormField("notes", value=values.get("notes")),
-    ]
-
-    def save(data: dict[str, Any]) -> str:
-        if placement:
-            return store.placements.update(placement.id, data).id
-        return store.placements.create({**data, "learner_id": learner.id}).id
-
-    name = f"{learner.first_name} {learner.last_name}"
-    title = _("Edit placement of {name}") if placement else _("New placement for {name}")
-    cohort = store.cohorts.get(learner.cohort_id)
-    return PlacementFormScreen(title.format(name=name), fields, save, cohort_end=cohort.end_date)
 
 
 def follow_up_form(store: Store, learner: Learner, follow_up: FollowUp | None = None) -> FormScreen:
@@ -506,10 +346,10 @@ __all__ = [
     "ConfirmScreen",
     "FormField",
     "FormScreen",
+    "choices",
     "cohort_form",
     "follow_up_form",
     "learner_form",
     "partner_form",
-    "placement_form",
     "site_form",
 ]

@@ -17,8 +17,8 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, S
 from textual.worker import Worker, WorkerState
 
 from fabriqueterm.domain.enums import CohortStatus
+from fabriqueterm.domain.labels import FIELD_LABELS
 from fabriqueterm.domain.models import Site
-from fabriqueterm.domain.validation import FIELD_LABELS
 from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.reports.importer import (
     ENCODING_NAMES,

@@ -21,14 +21,10 @@ from fabriqueterm.store.history import HistoryEntry
 from fabriqueterm.store.repositories import LearnerProfile, NotFound, Page
 from fabriqueterm.tui.format import fit_words, format_date, format_phone
 from fabriqueterm.tui.screens.base import FabriqueScreen
-from fabriqueterm.tui.screens.forms import (
-    ConfirmScreen,
-    follow_up_form,
-    learner_form,
-    placement_form,
-)
+from fabriqueterm.tui.screens.forms import ConfirmScreen, follow_up_form, learner_form
 from fabriqueterm.tui.screens.lists import Column, ListScreen
 from fabriqueterm.tui.screens.personal_data import ask_to_erase, export_personal_data
+from fabriqueterm.tui.screens.placement_forms import placement_form
 from fabriqueterm.tui.widgets import history as history_lines
 from fabriqueterm.tui.widgets.cards import (
     follow_up_state,

@@ -17,7 +17,8 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 
-from fabriqueterm.domain.validation import FIELD_LABELS, DomainValidationError, FieldError
+from fabriqueterm.domain.labels import FIELD_LABELS
+from fabriqueterm.domain.validation import DomainValidationError, FieldError
 from fabriqueterm.i18n import N_, _, current_language
 from fabriqueterm.tui.keys import TypingKeys
 from fabriqueterm.tui.screens.base import AppAccess

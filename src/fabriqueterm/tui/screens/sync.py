@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from fabriqueterm.domain.labels import entity_label
 from fabriqueterm.domain.validation import DomainValidationError
 from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.store.outbox import OutboxEntry
@@ -41,16 +42,6 @@ from fabriqueterm.tui.widgets.cards import login_card
 
 OUTBOX_SHOWN = 500
 
-_ENTITY_LABELS = {
-    "site": N_("site"),
-    "partner": N_("partner"),
-    "partner_site": N_("partner's site"),
-    "cohort": N_("cohort"),
-    "learner": N_("learner"),
-    "follow_up": N_("follow-up"),
-    "placement": N_("placement"),
-    "conflict": N_("conflict"),
-}
 _OP_LABELS = {
     "create": N_("created"),
     "update": N_("changed"),
@@ -66,10 +57,6 @@ class OutboxData:
     rejected: list[OutboxEntry]
     conflicts: list[ConflictLine]
     names: dict[str, str] = field(default_factory=dict)
-
-
-def entity_label(entity: str) -> str:
-    return _(_ENTITY_LABELS.get(entity, entity))
 
 
 class SyncScreen(FabriqueScreen):

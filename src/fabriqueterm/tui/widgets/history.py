@@ -17,7 +17,7 @@ from fabriqueterm.domain.enums import (
     QualificationLevel,
     Situation,
 )
-from fabriqueterm.domain.validation import FIELD_LABELS
+from fabriqueterm.domain.labels import FIELD_LABELS
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.store.history import HistoryEntry
 from fabriqueterm.tui.format import format_date, format_phone, yes_no

@@ -164,3 +164,47 @@ class FetchFailed(Message, namespace="virtual_table"):
     @property
     def control(self) -> VirtualTable[Any]:
         return self.table
+
+
+#: The virtual table's looks: the same as Textual's DataTable, so themes treat both alike.
+VIRTUAL_TABLE_CSS = """
+VirtualTable {
+    background: $surface;
+    color: $foreground;
+    height: 1fr;
+    &:focus {
+        background-tint: $foreground 5%;
+        & > .virtual-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+        & > .virtual-table--header {
+            background-tint: $foreground 5%;
+        }
+    }
+    &:dark > .virtual-table--even-row {
+        background: $surface-darken-1 40%;
+    }
+    & > .virtual-table--header {
+        text-style: bold;
+        background: $panel;
+        color: $foreground;
+    }
+    &:ansi > .virtual-table--header {
+        background: ansi_bright_blue;
+        color: ansi_default;
+    }
+    & > .virtual-table--even-row {
+        background: $surface-lighten-1 50%;
+    }
+    & > .virtual-table--cursor {
+        background: $block-cursor-blurred-background;
+        color: $block-cursor-blurred-foreground;
+        text-style: $block-cursor-blurred-text-style;
+    }
+    & > .virtual-table--placeholder {
+        color: $text-muted;
+    }
+}
+"""

@@ -27,6 +27,7 @@ from fabriqueterm.tui.widgets.page_cache import PageCache, PageLoaded, PagesFail
 from fabriqueterm.tui.widgets.table_rows import (
     HEADER_HEIGHT,
     PLACEHOLDER,
+    VIRTUAL_TABLE_CSS,
     Column,
     Fetch,
     FetchFailed,
@@ -64,48 +65,7 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         "virtual-table--placeholder",
     }
 
-    # The same looks as Textual's DataTable, so themes treat both alike.
-    DEFAULT_CSS = """
-    VirtualTable {
-        background: $surface;
-        color: $foreground;
-        height: 1fr;
-        &:focus {
-            background-tint: $foreground 5%;
-            & > .virtual-table--cursor {
-                background: $block-cursor-background;
-                color: $block-cursor-foreground;
-                text-style: $block-cursor-text-style;
-            }
-            & > .virtual-table--header {
-                background-tint: $foreground 5%;
-            }
-        }
-        &:dark > .virtual-table--even-row {
-            background: $surface-darken-1 40%;
-        }
-        & > .virtual-table--header {
-            text-style: bold;
-            background: $panel;
-            color: $foreground;
-        }
-        &:ansi > .virtual-table--header {
-            background: ansi_bright_blue;
-            color: ansi_default;
-        }
-        & > .virtual-table--even-row {
-            background: $surface-lighten-1 50%;
-        }
-        & > .virtual-table--cursor {
-            background: $block-cursor-blurred-background;
-            color: $block-cursor-blurred-foreground;
-            text-style: $block-cursor-blurred-text-style;
-        }
-        & > .virtual-table--placeholder {
-            color: $text-muted;
-        }
-    }
-    """
+    DEFAULT_CSS = VIRTUAL_TABLE_CSS
 
     #: Seconds the view must stay put before the pages around it are read ahead (reading them
     #: while keys come would slow the keys down).
@@ -145,8 +105,9 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         self._read_ahead_timer: Timer | None = None
         self._select_when_loaded: int | None = None
         self._widths: list[int] = []
-        #: The indexes of the columns drawn (the less important ones go when narrow).
+        #: The indexes of the columns drawn (the less important ones go when narrow), and those.
         self._shown: list[int] = list(range(len(self.columns)))
+        self._shown_columns: list[Column] = list(self.columns)
         self._line_width = 0
         self._strips: dict[tuple[int, bool], Strip] = {}
         self._render_width = 0
@@ -341,9 +302,8 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
         overflows = self._total + HEADER_HEIGHT > self.size.height
         available = self.size.width - (self.styles.scrollbar_size_vertical if overflows else 0)
         self._shown = shown_columns(self.columns, available)
-        self._widths, self._line_width = column_widths(
-            [self.columns[i] for i in self._shown], available
-        )
+        self._shown_columns = [self.columns[i] for i in self._shown]
+        self._widths, self._line_width = column_widths(self._shown_columns, available)
 
     def _update_virtual_size(self) -> None:
         self._layout_columns()
@@ -440,12 +400,12 @@ class VirtualTable(ScrollView, Generic[Row], can_focus=True):
 
     def _line(self, values: Sequence[Any], style: Style) -> Strip:
         """One line of ``values`` (one per column, or a placeholder) in ``style``, to the shown
-        columns' widths."""
-        shown = self._shown
-        columns = [self.columns[i] for i in shown]
+        columns' widths (computed once per layout, not per line)."""
         if len(values) == len(self.columns):
-            values = [values[i] for i in shown]
-        return cells_strip(values, self._widths, self._line_width, style, self.app.console, columns)
+            values = [values[i] for i in self._shown]
+        return cells_strip(
+            values, self._widths, self._line_width, style, self.app.console, self._shown_columns
+        )
 
     # --- keys and mouse ------------------------------------------------------------------
 
