@@ -4,6 +4,8 @@ conflicts all say the same words."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fabriqueterm.i18n import N_, _
 
 #: Each field as a person names it.
@@ -53,7 +55,12 @@ FIELD_LABELS: dict[str, str] = {
     "callback_date": N_("call-back date"),
     "situation": N_("situation"),
     "made_by": N_("made by"),
+    "resolution": N_("decision"),
+    "resolved_at": N_("decided on"),
 }
+
+#: Fields every synced row carries for the sync itself; no person types them.
+BOOKKEEPING_FIELDS = frozenset({"id", "created_at", "updated_at", "version", "deleted_at"})
 
 #: Each entity as a person names it (English msgids, translated where shown).
 ENTITY_LABELS: dict[str, str] = {
@@ -72,3 +79,17 @@ ENTITY_LABELS: dict[str, str] = {
 def entity_label(entity: str) -> str:
     """An entity's name in the UI language: "follow_up" -> "suivi"."""
     return _(ENTITY_LABELS.get(entity, entity))
+
+
+def field_label(field: str) -> str:
+    """A field's name in the UI language: "due_date" -> "échéance"."""
+    return _(FIELD_LABELS.get(field, field))
+
+
+def fields_in_words(fields: Iterable[str], limit: int = 70) -> str:
+    """The fields a change touches, as a person names them, bookkeeping left out, cut at a word."""
+    labels = sorted(field_label(f) for f in fields if f not in BOOKKEEPING_FIELDS)
+    text = ", ".join(labels)
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(", ", 1)[0] + ", …"

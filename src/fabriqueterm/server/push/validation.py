@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from fabriqueterm.domain.labels import FIELD_LABELS
+from fabriqueterm.domain.labels import field_label
 from fabriqueterm.domain.validation import DomainValidationError, validate
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.server.rows import json_value
@@ -37,7 +37,7 @@ class Rejected(Exception):
 
 
 def _reason(field: str, code: str, **params: Any) -> FieldReason:
-    label = _(FIELD_LABELS[field]) if field in FIELD_LABELS else field
+    label = field_label(field)
     return FieldReason(
         field=field,
         code=code,

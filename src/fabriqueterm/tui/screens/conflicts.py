@@ -23,7 +23,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
 from fabriqueterm.domain.enums import Milestone, PartnerKind
-from fabriqueterm.domain.labels import FIELD_LABELS, entity_label
+from fabriqueterm.domain.labels import entity_label, field_label
 from fabriqueterm.domain.validation import (
     INPUT_MODELS,
     DomainValidationError,
@@ -84,7 +84,7 @@ def field_name(field: str) -> str:
     """A field as the forms label it ("phone" -> "téléphone"); "*" is the whole record."""
     if field == "*":
         return _("the whole record")
-    return _(FIELD_LABELS.get(field, field))
+    return field_label(field)
 
 
 def value_in_words(

@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 
-from fabriqueterm.domain.labels import FIELD_LABELS
+from fabriqueterm.domain.labels import field_label as field_in_words
 from fabriqueterm.domain.validation import DomainValidationError, FieldError
 from fabriqueterm.i18n import N_, _, current_language
 from fabriqueterm.tui.keys import TypingKeys
@@ -27,7 +27,7 @@ ResultT = TypeVar("ResultT")
 
 
 def field_label(name: str) -> str:
-    text = _(FIELD_LABELS.get(name, name))
+    text = field_in_words(name)
     return text[:1].upper() + text[1:]
 
 

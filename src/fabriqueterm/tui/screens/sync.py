@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from fabriqueterm.domain.labels import entity_label
+from fabriqueterm.domain.labels import entity_label, fields_in_words
 from fabriqueterm.domain.validation import DomainValidationError
 from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.store.outbox import OutboxEntry
@@ -195,7 +195,7 @@ class SyncScreen(FabriqueScreen):
                 entry.created_at[:16].replace("T", " "),
                 entity_label(entry.entity),
                 _(_OP_LABELS.get(entry.op, entry.op)),
-                ", ".join(sorted(entry.fields))[:70],
+                fields_in_words(entry.fields),
                 key=str(entry.seq),
             )
         self._show_conflicts(data.conflicts)

@@ -17,7 +17,7 @@ from fabriqueterm.domain.enums import (
     QualificationLevel,
     Situation,
 )
-from fabriqueterm.domain.labels import FIELD_LABELS
+from fabriqueterm.domain.labels import field_label
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.store.history import HistoryEntry
 from fabriqueterm.tui.format import format_date, format_phone, yes_no
@@ -116,7 +116,7 @@ def details(entry: HistoryEntry) -> str:
         return " · ".join(shown)
     parts = []
     for name, (before, after) in sorted(changes.items()):
-        label = _(FIELD_LABELS.get(name, name))
+        label = field_label(name)
         if name in _REFERENCES:
             parts.append(_("{field} changed").format(field=label))
         else:
