@@ -55,7 +55,7 @@ def tmux(fabriqueterm_home: Path) -> Iterator[Callable[..., str]]:
         subprocess.run([*base, "kill-server"], capture_output=True)
 
 
-def wait_for(capture: Callable[[], str], text: str, timeout: float = 40.0) -> str:
+def wait_for(capture: Callable[[], str], text: str, timeout: float = 90.0) -> str:
     deadline = time.monotonic() + timeout
     screen = ""
     while time.monotonic() < deadline:

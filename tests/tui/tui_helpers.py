@@ -43,7 +43,7 @@ def stop_blinking(app) -> None:  # type: ignore[no-untyped-def]
         widget.cursor_blink = False
 
 
-async def until(pilot, predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+async def until(pilot, predicate: Callable[[], bool], what: str, timeout: float = 90.0) -> None:  # type: ignore[no-untyped-def]
     """Let the app run until ``predicate()`` holds: a test waits on a condition, never on a delay.
     ``timeout`` only bounds a test that would otherwise hang; a busy machine stays well within it."""
     deadline = time.monotonic() + timeout
