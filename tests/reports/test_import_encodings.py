@@ -82,6 +82,15 @@ def test_a_file_with_a_byte_order_mark_imports_with_its_accents(network, tmp_pat
     assert {"Aïcha Benali", "Jean-Baptiste N'Diaye", "Léa Da Silva"} <= names
 
 
+def test_a_utf16_file_read_with_another_encoding_says_to_drop_it(network, tmp_path) -> None:
+    path = tmp_path / "apprenants.csv"
+    path.write_bytes(ENCODED["utf-16 LE with BOM"][0])
+    with pytest.raises(ImportFileError) as raised:
+        prepare_import(network.store, path, network.cohorts["B1"], encoding="cp1252")
+    _count("utf-16 file with --encoding cp1252")
+    assert "UTF-16" in str(raised.value) and "without --encoding" in str(raised.value)
+
+
 # --- not text ------------------------------------------------------------------------------------
 
 

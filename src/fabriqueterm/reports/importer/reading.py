@@ -74,7 +74,6 @@ _MAGIC = (
     (b"\xff\xd8\xff", N_("an image")),
     (b"GIF8", N_("an image")),
     (b"\x1f\x8b", N_("compressed data")),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", N_("an Excel workbook (.xls)")),
 )
 #: How much of a file the checks below look at.
 _SAMPLE = 4096
