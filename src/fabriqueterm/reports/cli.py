@@ -30,7 +30,7 @@ def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
     """Turn the errors people can fix into a message on stderr and exit status 2."""
 
     def run(args: argparse.Namespace) -> int:
-        from fabriqueterm.reports.importer import ImportFileError
+        from fabriqueterm.reports.importer import ImportFileError, visible_lines
         from fabriqueterm.reports.personal_data import LearnerNotFound
         from fabriqueterm.reports.summary import SummaryError
         from fabriqueterm.store.db import StoreError
@@ -38,7 +38,8 @@ def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
         try:
             return handler(args)
         except (CommandError, SummaryError, ImportFileError, StoreError) as error:
-            print(error, file=sys.stderr)
+            # A message may quote the person's file or typed text: never a control character raw.
+            print(visible_lines(error), file=sys.stderr)
         except LearnerNotFound as error:
             print(_("No learner “{value}”.").format(value=error.args[0]), file=sys.stderr)
         except OSError as error:
@@ -139,6 +140,7 @@ def cmd_import_learners(args: argparse.Namespace) -> int:
         parse_mapping,
         prepare_import,
         target_label,
+        visible,
     )
 
     mapping = parse_mapping(args.map or [])
@@ -158,26 +160,27 @@ def cmd_import_learners(args: argparse.Namespace) -> int:
                 "{file}: {rows} rows, {encoding}, cells separated by “{delimiter}”.",
                 plan.total_rows,
             ).format(
-                file=plan.path,
+                file=visible(plan.path),
                 rows=plan.total_rows,
                 encoding=ENCODING_NAMES.get(plan.encoding, plan.encoding),
                 delimiter=shown_delimiter,
             )
         )
         columns = ", ".join(
-            f"{column} → {target_label(target)}" for column, target in plan.columns.items()
+            f"{visible(column)} → {target_label(target)}" for column, target in plan.columns.items()
         )
         print(_("Columns read: {columns}.").format(columns=columns))
         if plan.ignored_columns:
-            print(_("Columns ignored: {columns}.").format(columns=", ".join(plan.ignored_columns)))
+            ignored = ", ".join(visible(column) for column in plan.ignored_columns)
+            print(_("Columns ignored: {columns}.").format(columns=ignored))
         if plan.errors:
             print(_("Bad rows ({count}):").format(count=len(plan.errors)))
             for error in plan.errors:
-                print(f"  {error}")
+                print(f"  {visible(error)}")
         if plan.duplicates:
             print(_("Duplicates, not imported ({count}):").format(count=len(plan.duplicates)))
             for duplicate in plan.duplicates:
-                print(f"  {duplicate}")
+                print(f"  {visible(duplicate)}")
         if not plan.ok and not args.valid_only:
             print(
                 ngettext(

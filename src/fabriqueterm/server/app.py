@@ -24,6 +24,12 @@ from fabriqueterm import __version__
 from fabriqueterm.i18n import _
 from fabriqueterm.server.auth import Coordinator, coordinator_for_token, granted_sites
 from fabriqueterm.server.db import SYNCED_TABLES, make_engine, read_transaction, server_id
+from fabriqueterm.server.limits import (
+    MAX_PULL_BYTES,
+    BodyLimit,
+    BodyTooLarge,
+    bounded_errors,
+)
 from fabriqueterm.server.migrations import check_schema, upgrade
 from fabriqueterm.server.pull import pull_page
 from fabriqueterm.server.push import ClientBoundElsewhere, push
@@ -63,54 +69,6 @@ _BUSY_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The database is busy: retry after Retry-After seconds.",
     },
 }
-
-
-class _PushBodyLimit:
-    """Refuse a push body over :data:`MAX_PUSH_BYTES` with 413 before anything parses it."""
-
-    def __init__(self, app: Any):
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope.get("path") != "/v1/push":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_PUSH_BYTES):
-            await self._too_large(scope, receive, send)
-            return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body.extend(message.get("body", b""))
-            more = message.get("more_body", False)
-            if len(body) > MAX_PUSH_BYTES:
-                await self._too_large(scope, receive, send)
-                return
-        replayed = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _too_large(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        response = JSONResponse(
-            TooLargeBody(
-                detail=_(
-                    "The push body is larger than {limit} bytes: send fewer mutations per batch."
-                ).format(limit=MAX_PUSH_BYTES)
-            ).model_dump(),
-            status_code=413,
-        )
-        await response(scope, receive, send)
 
 
 def engine_of(request: Request) -> Engine:
@@ -163,7 +121,7 @@ def create_app(database_url: str, *, migrate: bool = True) -> FastAPI:
         redoc_url=None,
     )
     app.state.engine = engine
-    app.add_middleware(_PushBodyLimit)
+    app.add_middleware(BodyLimit)
 
     @app.exception_handler(OperationalError)
     async def _busy(request: Request, error: OperationalError) -> JSONResponse:
@@ -176,16 +134,8 @@ def create_app(database_url: str, *, migrate: bool = True) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        # The default answer echoes the input back; keep the location and the reason only.
-        details = [
-            {
-                "loc": list(e.get("loc", ())),
-                "msg": str(e.get("msg", "")),
-                "type": str(e.get("type", "")),
-            }
-            for e in error.errors()
-        ]
-        return JSONResponse({"detail": details}, status_code=422)
+        # The default answer echoes the input back; keep the location and the reason only, bounded.
+        return JSONResponse({"detail": bounded_errors(list(error.errors()))}, status_code=422)
 
     @app.get(
         "/v1/health",
@@ -265,7 +215,15 @@ def create_app(database_url: str, *, migrate: bool = True) -> FastAPI:
     @app.post(
         "/v1/pull",
         response_model=PullResponse,
-        responses={**_AUTH_RESPONSES, **_BODY_RESPONSES, **_BUSY_RESPONSES},
+        responses={
+            **_AUTH_RESPONSES,
+            **_BODY_RESPONSES,
+            413: {
+                "model": BodyTooLarge,
+                "description": f"A body over {MAX_PULL_BYTES} bytes.",
+            },
+            **_BUSY_RESPONSES,
+        },
         tags=["v1"],
         summary="Pull the changes of your sites after your cursors, a page at a time",
     )

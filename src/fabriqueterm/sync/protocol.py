@@ -278,11 +278,21 @@ class PushResponse(_Payload):
     )
 
 
+#: At most this many cursors (site ids) in one pull, each at most this many characters (else 422).
+MAX_PULL_CURSORS = 1000
+MAX_PULL_CURSOR_LENGTH = 64
+
+
 class PullRequest(_Request):
-    cursors: dict[str, WholeNumber] = Field(
-        default_factory=dict,
-        description="Site id → cursor (the last sequence number received for that site; 0 or "
-        "absent: from the beginning). Sites not granted are ignored and listed in not_granted.",
+    cursors: dict[Annotated[StrictStr, Field(max_length=MAX_PULL_CURSOR_LENGTH)], WholeNumber] = (
+        Field(
+            default_factory=dict,
+            max_length=MAX_PULL_CURSORS,
+            description="Site id → cursor (the last sequence number received for that site; 0 or "
+            "absent: from the beginning). Sites not granted are ignored and listed in not_granted. "
+            f"At most {MAX_PULL_CURSORS} cursors, each key at most {MAX_PULL_CURSOR_LENGTH} "
+            "characters (else 422).",
+        )
     )
     limit: WholeNumber = Field(default=PULL_LIMIT_DEFAULT, ge=PULL_LIMIT_MIN, le=PULL_LIMIT_MAX)
 

@@ -4,7 +4,10 @@ Real files come from partners' spreadsheets, so the reader is lenient about the 
 about the content:
 
 - cells separated by ``;`` or ``,`` (or a tab), found from the header line;
-- text in UTF-8 (with or without a byte-order mark) or Windows-1252, found by trying UTF-8 first;
+- text in UTF-8 or UTF-16 (with or without a byte-order mark) or Windows-1252, found from the
+  byte-order mark, then by trying UTF-8; a workbook, an archive, a PDF or an image is refused as
+  "not a text/CSV file";
+- nothing of the file shown raw: every piece of it in a message goes through :func:`visible`;
 - column names in French or English ("Prénom" / "First name", "Courriel" / "E-mail"…), with a
   mapping the person can override (``{"Prénom usuel": "first_name", "Remarques": ""}``);
 - values as people type them: "Femme" / "H", "oui" / "non", "bac+2", "25/11/26", "25 nov. 2026",
@@ -45,6 +48,7 @@ from fabriqueterm.reports.importer.reading import (
     sniff_delimiter,
     target_label,
 )
+from fabriqueterm.reports.importer.showing import visible, visible_lines
 from fabriqueterm.reports.importer.writing import apply_import
 
 __all__ = [
@@ -70,4 +74,6 @@ __all__ = [
     "resolve_cohort",
     "sniff_delimiter",
     "target_label",
+    "visible",
+    "visible_lines",
 ]

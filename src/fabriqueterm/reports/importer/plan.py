@@ -11,6 +11,7 @@ from fabriqueterm.domain.labels import FIELD_LABELS
 from fabriqueterm.domain.models import Cohort
 from fabriqueterm.domain.validation import FieldError
 from fabriqueterm.i18n import _
+from fabriqueterm.reports.importer.showing import visible
 
 
 class ImportFileError(Exception):
@@ -44,7 +45,7 @@ class RowError:
 
     def __str__(self) -> str:
         return _("line {line}: {problems}").format(
-            line=self.line, problems=" ".join(str(e) for e in self.errors)
+            line=self.line, problems=" ".join(visible(e) for e in self.errors)
         )
 
 
@@ -66,15 +67,15 @@ class Duplicate:
         label = _(FIELD_LABELS[self.field])
         if self.first_line is not None:
             return _("line {line}: same {field} “{value}” as line {first}; imported once.").format(
-                line=self.line, field=label, value=self.value, first=self.first_line
+                line=self.line, field=label, value=visible(self.value), first=self.first_line
             )
         return _(
             "line {line}: same {field} “{value}” as {name} ({id}), already held; not imported."
         ).format(
             line=self.line,
             field=label,
-            value=self.value,
-            name=self.existing_name,
+            value=visible(self.value),
+            name=visible(self.existing_name),
             id=self.existing_id,
         )
 

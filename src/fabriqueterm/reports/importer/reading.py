@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from fabriqueterm.domain.labels import FIELD_LABELS
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.reports.importer.plan import ImportFileError
+from fabriqueterm.reports.importer.showing import visible
 from fabriqueterm.reports.importer.vocabulary import COLUMN_NAMES, plain_key
 
 #: Fields a column can be read as. ``prescriber`` is a partner's name; ``birth_date`` a date whose
@@ -52,30 +53,147 @@ REQUIRED = ("first_name", "last_name", "gender", "qualification")
 #: Values of a mapping that mean "ignore this column".
 IGNORE = ("", "-", "ignore", "ignorer")
 
-ENCODING_NAMES = {"utf-8-sig": "UTF-8 (BOM)", "utf-8": "UTF-8", "cp1252": "Windows-1252"}
+ENCODING_NAMES = {
+    "utf-8-sig": "UTF-8 (BOM)",
+    "utf-8": "UTF-8",
+    "cp1252": "Windows-1252",
+    "latin-1": "Latin-1",
+    "utf-16": "UTF-16 (BOM)",
+    "utf-16-le": "UTF-16 LE",
+    "utf-16-be": "UTF-16 BE",
+}
+
+# --- the encoding --------------------------------------------------------------------------------
+
+#: How a file that is not text starts: (magic bytes, what it is).
+_MAGIC = (
+    (b"PK\x03\x04", N_("a ZIP archive")),
+    (b"PK\x05\x06", N_("a ZIP archive")),
+    (b"%PDF", N_("a PDF document")),
+    (b"\x89PNG", N_("an image")),
+    (b"\xff\xd8\xff", N_("an image")),
+    (b"GIF8", N_("an image")),
+    (b"\x1f\x8b", N_("compressed data")),
+)
+#: How much of a file the checks below look at.
+_SAMPLE = 4096
+
+
+def _not_text(what: str) -> ImportFileError:
+    return ImportFileError(
+        _(
+            "This is not a text/CSV file ({what}): export the list from the spreadsheet as CSV (UTF-8) and import that file."
+        ).format(what=_(what))
+    )
+
+
+def _workbook(what: str) -> ImportFileError:
+    return ImportFileError(
+        _(
+            "This is a spreadsheet workbook ({what}), not a text/CSV file: open it in the spreadsheet, save it as CSV (UTF-8), and import that file."
+        ).format(what=what)
+    )
+
+
+def _refuse_binary(data: bytes) -> None:
+    """:class:`ImportFileError` when ``data`` starts like a workbook, an archive, a PDF or an image."""
+    if data.startswith(b"PK\x03\x04"):
+        head = data[: 64 * 1024]
+        if b"xl/" in head:
+            raise _workbook("Excel .xlsx")
+        if b"opendocument.spreadsheet" in head:
+            raise _workbook("OpenDocument .ods")
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        raise _workbook("Excel .xls")
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise _not_text(what)
+
+
+def _refuse_control_text(text: str) -> None:
+    """:class:`ImportFileError` when decoded ``text`` holds a NUL, or is thick with control
+    characters: binary data read as 8-bit text. A few (an ESC in a cell) are shown escaped."""
+    if "\x00" in text:
+        raise _not_text(N_("binary data"))
+    sample = text[:_SAMPLE]
+    controls = sum(
+        1
+        for char in sample
+        if (ord(char) < 0x20 and char not in "\t\n\r\f\v") or 0x7F <= ord(char) < 0xA0
+    )
+    if controls > max(8, len(sample) // 20):
+        raise _not_text(N_("binary data"))
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """ "utf-16-le" or "utf-16-be" when ``data`` looks like UTF-16 without a byte-order mark (text
+    in Latin script: every other byte a NUL), else None."""
+    sample = data[:_SAMPLE]
+    if len(sample) < 4 or len(data) % 2:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > len(odd) * 0.3 and even.count(0) < len(even) * 0.05:
+        return "utf-16-le"
+    if even.count(0) > len(even) * 0.3 and odd.count(0) < len(odd) * 0.05:
+        return "utf-16-be"
+    return None
 
 
 def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
-    """The text of ``data`` and the encoding used: ``encoding`` if given, else UTF-8 (with or
-    without a byte-order mark), else Windows-1252."""
+    """The text of ``data`` and the encoding used: ``encoding`` if given; else the one its
+    byte-order mark says (UTF-8, UTF-16 LE or BE), UTF-16 without one when every other byte is a
+    NUL, else UTF-8, else Windows-1252. :class:`ImportFileError` for a file that is not text
+    (a workbook, an archive, a PDF, an image, NUL bytes)."""
+    _refuse_binary(data)
     if encoding:
         try:
             codecs.lookup(encoding)
         except LookupError:
             raise ImportFileError(
-                _("Unknown encoding “{value}”; try utf-8 or cp1252.").format(value=encoding)
+                _("Unknown encoding “{value}”; try utf-8 or cp1252.").format(
+                    value=visible(encoding)
+                )
             ) from None
         try:
-            return data.decode(encoding).removeprefix("\ufeff"), encoding
+            text = data.decode(encoding).removeprefix("\ufeff")
         except UnicodeDecodeError as error:
             raise ImportFileError(
                 _(
                     "The file is not in {encoding} (byte {position}); try another --encoding, e.g. utf-8 or cp1252."
-                ).format(encoding=encoding, position=error.start)
+                ).format(encoding=visible(encoding), position=error.start)
             ) from None
+        if "\x00" in text and data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ImportFileError(
+                _(
+                    "The file is in UTF-16 (it starts with its byte-order mark), not in {encoding}: import it without --encoding."
+                ).format(encoding=visible(encoding))
+            )
+        _refuse_control_text(text)
+        return text, encoding
+    text, used = _decode_guessing(data)
+    _refuse_control_text(text)
+    return text, used
+
+
+def _decode_guessing(data: bytes) -> tuple[str, str]:
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data.decode("utf-8-sig"), "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as error:
+            raise ImportFileError(
+                _(
+                    "The file starts as UTF-16 but cannot be read as such (byte {position}); save it again as CSV (UTF-8)."
+                ).format(position=error.start)
+            ) from None
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        try:
+            return data.decode(utf16), utf16
         except UnicodeDecodeError:
             pass
     try:
@@ -118,7 +236,9 @@ def read_rows(text: str, delimiter: str) -> tuple[list[str], list[tuple[int, lis
             rows.append((start, cells))
     except csv.Error as error:
         raise ImportFileError(
-            _("Line {line} cannot be read: {detail}.").format(line=reader.line_num, detail=error)
+            _("Line {line} cannot be read: {detail}.").format(
+                line=reader.line_num, detail=visible(error)
+            )
         ) from None
     if header is None:
         raise ImportFileError(
@@ -148,9 +268,13 @@ def _target_of(text: str) -> str | None:
         raise ImportFileError(
             _(
                 "“{value}” is not a field a column can be read as; expected one of: {choices} (or nothing to ignore the column)."
-            ).format(value=text, choices=target_labels())
+            ).format(value=visible(text), choices=target_labels())
         )
     return found
+
+
+def _shown_header(header: list[str]) -> str:
+    return ", ".join(visible(name) for name in header)
 
 
 def map_columns(header: list[str], overrides: Mapping[str, str] | None = None) -> dict[int, str]:
@@ -170,7 +294,7 @@ def map_columns(header: list[str], overrides: Mapping[str, str] | None = None) -
             raise ImportFileError(
                 _(
                     "The mapping names a column “{column}” the file does not have. Columns found: {found}."
-                ).format(column=column, found=", ".join(header))
+                ).format(column=visible(column), found=_shown_header(header))
             )
         chosen[index] = _target_of(target)
     for index, name in enumerate(header):
@@ -190,8 +314,8 @@ def map_columns(header: list[str], overrides: Mapping[str, str] | None = None) -
                 _(
                     'Columns “{first}” and “{second}” are both read as {field}; ignore one with --map "{second}=".'
                 ).format(
-                    first=header[seen[target]],
-                    second=header[index],
+                    first=visible(header[seen[target]]),
+                    second=visible(header[index]),
                     field=target_label(target),
                 )
             )
@@ -204,7 +328,7 @@ def map_columns(header: list[str], overrides: Mapping[str, str] | None = None) -
                 'No column for: {fields}. Columns found: {found}. Name the column with --map "Column=field" (fields: {choices}).'
             ).format(
                 fields=target_labels(tuple(missing)),
-                found=", ".join(header),
+                found=_shown_header(header),
                 choices=target_labels(),
             )
         )
@@ -222,7 +346,7 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
             raise ImportFileError(
                 _(
                     "“{value}” is not a column mapping; expected “Column=field”, e.g. “Usual name=last name”."
-                ).format(value=item)
+                ).format(value=visible(item))
             )
         _target_of(target)
         mapping[column.strip()] = target.strip()

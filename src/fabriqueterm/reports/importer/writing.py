@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from fabriqueterm.domain.validation import DomainValidationError
 from fabriqueterm.i18n import _
 from fabriqueterm.reports.importer.plan import ImportFileError, ImportPlan, ImportResult
+from fabriqueterm.reports.importer.showing import visible
 
 if TYPE_CHECKING:
     from fabriqueterm.store.db import Store
@@ -36,6 +37,6 @@ def apply_import(
         raise ImportFileError(
             _(
                 "Nothing imported: the database changed since the file was checked ({problems}); check the file again."
-            ).format(problems=" ".join(str(e) for e in error.errors))
+            ).format(problems=" ".join(visible(e) for e in error.errors))
         ) from None
     return ImportResult(plan, created)

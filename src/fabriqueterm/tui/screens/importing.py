@@ -29,6 +29,8 @@ from fabriqueterm.reports.importer import (
     parse_mapping,
     prepare_import,
     target_label,
+    visible,
+    visible_lines,
 )
 from fabriqueterm.store.reports import CohortLabel, ReportRepository
 from fabriqueterm.tui.format import format_int
@@ -81,8 +83,14 @@ def mapping_items(text: str) -> list[str]:
 def columns_text(plan: ImportPlan) -> str:
     """Each column and the field it is read as, by its label: "Date de naissance → date de naissance"."""
     return ", ".join(
-        f"{column} → {target_label(target)}" for column, target in plan.columns.items()
+        f"{visible(column)} → {target_label(target)}" for column, target in plan.columns.items()
     )
+
+
+def as_text(message: str) -> Text:
+    """A message that may quote the person's file, as a Static shows it: control characters
+    escaped, and read as text, never as markup ("[red]x" in a header cell stays as it is)."""
+    return Text(visible_lines(message))
 
 
 def checked_text(plan: ImportPlan) -> str:
@@ -251,7 +259,7 @@ class ImportScreen(FabriqueScreen):
                 )
             except ImportFileError as mapping_error:
                 problem = str(mapping_error)
-        show_error(error, problem)
+        show_error(error, as_text(problem))
         if problem:
             self.app.bell()
             return None
@@ -282,7 +290,7 @@ class ImportScreen(FabriqueScreen):
         valid_only = self.query_one("#import-valid-only", Checkbox).value
         store = self.store
         status = self.query_one("#import-status", Static)
-        status.update(_("Reading {file}…").format(file=shown_path(path)))
+        status.update(Text(_("Reading {file}…").format(file=visible(shown_path(path)))))
         self._busy = True
         self.refresh_bindings()
         progress = self._progress_reporter()
@@ -338,10 +346,10 @@ class ImportScreen(FabriqueScreen):
         if plan is None:
             status.update("")
             details.update("")
-            show_error(self.query_one("#import-error", Static), outcome.error)
+            show_error(self.query_one("#import-error", Static), as_text(outcome.error))
             self.app.bell()
             return
-        show_error(self.query_one("#import-error", Static), outcome.error)
+        show_error(self.query_one("#import-error", Static), as_text(outcome.error))
         shown_delimiter = {"\t": "tab"}.get(plan.delimiter, plan.delimiter)
         lines = [
             ngettext(
@@ -349,7 +357,7 @@ class ImportScreen(FabriqueScreen):
                 "{file}: {rows} rows, {encoding}, cells separated by “{delimiter}”.",
                 plan.total_rows,
             ).format(
-                file=shown_path(plan.path),
+                file=visible(shown_path(plan.path)),
                 rows=format_int(plan.total_rows),
                 encoding=ENCODING_NAMES.get(plan.encoding, plan.encoding),
                 delimiter=shown_delimiter,
@@ -357,10 +365,9 @@ class ImportScreen(FabriqueScreen):
             _("Columns read: {columns}.").format(columns=columns_text(plan)),
         ]
         if plan.ignored_columns:
-            lines.append(
-                _("Columns ignored: {columns}.").format(columns=", ".join(plan.ignored_columns))
-            )
-        details.update("\n".join(lines))
+            ignored = ", ".join(visible(column) for column in plan.ignored_columns)
+            lines.append(_("Columns ignored: {columns}.").format(columns=ignored))
+        details.update(Text("\n".join(lines)))
         self._fill_report(table, plan)
         result = outcome.result
         if outcome.error:
@@ -385,9 +392,9 @@ class ImportScreen(FabriqueScreen):
                 Text(message, style="bold")
                 + (Text("\n" + warning, style="yellow") if warning else "")
             )
-            self.notify(message, timeout=8)
+            self.notify(message, timeout=8, markup=False)
             if warning:
-                self.notify(warning, severity="warning", timeout=12)
+                self.notify(warning, severity="warning", timeout=12, markup=False)
             self.after_write()
         elif result is not None:
             status.update(Text(_("Nothing to import: no valid new row in the file."), style="bold"))
@@ -407,13 +414,13 @@ class ImportScreen(FabriqueScreen):
             self.app.bell()
         else:
             warning = plan.capacity_warning()
-            status.update(checked_text(plan) + ("\n" + warning if warning else ""))
+            status.update(Text(checked_text(plan) + ("\n" + warning if warning else "")))
 
     def _fill_report(self, table: DataTable[Any], plan: ImportPlan) -> None:
         rows: list[tuple[int, int, tuple[Any, ...]]] = []
         for row_error in plan.errors:
             for order, error in enumerate(row_error.errors):
-                value = "" if error.value is None else str(error.value).strip()
+                value = "" if error.value is None else visible(str(error.value).strip())
                 rows.append(
                     (
                         row_error.line,
@@ -421,7 +428,7 @@ class ImportScreen(FabriqueScreen):
                         (
                             str(row_error.line),
                             error.label,
-                            value or "—",
+                            Text(value or "—"),
                             Text(
                                 _("expected {expected}").format(expected=error.expected),
                                 style="red",
@@ -436,7 +443,7 @@ class ImportScreen(FabriqueScreen):
                 )
             else:
                 problem = _("already held: {name}; not imported").format(
-                    name=duplicate.existing_name or duplicate.existing_id
+                    name=visible(duplicate.existing_name or duplicate.existing_id)
                 )
             rows.append(
                 (
@@ -445,7 +452,7 @@ class ImportScreen(FabriqueScreen):
                     (
                         str(duplicate.line),
                         _(FIELD_LABELS[duplicate.field]),
-                        duplicate.value,
+                        Text(visible(duplicate.value)),
                         Text(problem, style="yellow"),
                     ),
                 )
@@ -454,7 +461,7 @@ class ImportScreen(FabriqueScreen):
             sorted(rows, key=lambda row: (row[0], row[1]))
         ):
             table.add_row(*cells, key=str(index))
-            self._problems.append((cells[0], cells[1], str(cells[3])))
+            self._problems.append((str(cells[0]), str(cells[1]), str(cells[3])))
 
     @on(DataTable.RowHighlighted, "#import-report")
     def _show_problem(self, event: DataTable.RowHighlighted) -> None:
@@ -462,5 +469,9 @@ class ImportScreen(FabriqueScreen):
         if index < len(self._problems):
             line, field, problem = self._problems[index]
             self.query_one("#import-problem", Static).update(
-                _("Line {line}, {field}: {problem}").format(line=line, field=field, problem=problem)
+                Text(
+                    _("Line {line}, {field}: {problem}").format(
+                        line=line, field=field, problem=problem
+                    )
+                )
             )
