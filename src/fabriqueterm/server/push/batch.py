@@ -66,7 +66,7 @@ class Batch:
         self.new_origins: dict[str, str] = {}
         self.erased: dict[str, bool] = {}
         self.new_erasures: list[str] = []
-        self.last_writer: dict[Key, str | None] = {}
+        self.last_writer: dict[Key, tuple[str | None, str | None]] = {}
         self.for_update = is_postgres(connection)
         self.out: dict[Key, dict[str, Any]] = {}  # rows written, as the API carries them
         self._mark: Mark | None = None
@@ -171,13 +171,15 @@ class Batch:
         if key in self.dirty:
             return True
         if key not in self.last_writer:
-            self.last_writer[key] = self.connection.execute(
-                select(change_table.c.client_id)
+            found = self.connection.execute(
+                select(change_table.c.client_id, change_table.c.coordinator_id)
                 .where(change_table.c.entity == key[0], change_table.c.row_id == key[1])
                 .order_by(change_table.c.seq.desc())
                 .limit(1)
-            ).scalar()
-        return self.last_writer[key] == self.client_id
+            ).first()
+            self.last_writer[key] = (found[0], found[1]) if found else (None, None)
+        # A client_id names a client only with its coordinator (srv_client's key).
+        return self.last_writer[key] == (self.client_id, self.coordinator.id)
 
     # --- writing (in memory until flush) ----------------------------------------------------
 
@@ -210,7 +212,7 @@ class Batch:
         for key in self.dirty:
             row = self.rows[key]
             self.original[key] = dict(row) if row is not None else None
-            self.last_writer[key] = self.client_id
+            self.last_writer[key] = (self.client_id, self.coordinator.id)
         self.dirty = {}
         self.partner_changes = []
         self.new_origins = {}
@@ -280,6 +282,7 @@ class Batch:
                     "site_id": s,
                     "seq": seq,
                     "client_id": self.client_id,
+                    "coordinator_id": self.coordinator.id,
                     "row_site": site_of(e, self.rows[(e, r)]),  # type: ignore[arg-type]
                     "row_json": texts[(e, r)],
                 }

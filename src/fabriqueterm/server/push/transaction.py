@@ -1,7 +1,25 @@
 """The push itself: one client's batch in one write transaction. The client's row is locked first
 (identical pushes sent concurrently are served one after the other) and holds the last mutation
 number applied, so a number already seen is a duplicate and one too far is a gap; a race that
-PostgreSQL resolved by rolling back is retried whole."""
+PostgreSQL resolved by rolling back is retried whole.
+
+A client is a ``client_id`` *of a coordinator*: the same id sent by another coordinator is
+another client with its own numbering, answered exactly as a fresh id (no existence oracle).
+
+Each mutation is answered on its own (docs/sync.md, "Each mutation on its own"):
+
+- an item that is not a valid mutation was already set apart by :class:`PushRequest`
+  (:class:`InvalidMutation`): rejected with its reasons; with no usable ``seq`` it is answered
+  with seq 0 and moves no number;
+- each decision runs under an in-memory mark (:class:`~.batch.Mark`): a rejection or any
+  exception puts the batch back as if that mutation had not been tried (:mod:`.decide`);
+- the batch is then written at once inside a database savepoint. If the database refuses a
+  write for a reason the data can cause (a constraint, a value a column cannot hold), the
+  savepoint is rolled back and the batch decided again, each mutation decided and written in a
+  savepoint of its own: the refused one is rolled back and rejected (``invalid``), the others
+  are written. The database's own trouble (busy, disk full, a lost connection, a serialisation
+  failure) is never blamed on a mutation: the whole batch fails or is retried, nothing taken.
+"""
 
 from __future__ import annotations
 
@@ -32,12 +50,9 @@ _RETRY_SQLSTATES = {"40001", "40P01", "23505"}
 _MAX_ATTEMPTS = 6
 
 
-class ClientBoundElsewhere(Exception):
-    """The client_id was first pushed by another coordinator."""
-
-
 def _bind_client(connection: Connection, coordinator: Coordinator, client_id: str) -> int:
-    """Lock the client's row (made on first push) and return its last applied number."""
+    """Lock this coordinator's client row (made on first push) and return its last applied
+    number. Another coordinator's row with the same client_id is neither read nor told of."""
     if is_postgres(connection):
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
@@ -52,17 +67,14 @@ def _bind_client(connection: Connection, coordinator: Coordinator, client_id: st
             created_at=now,
             updated_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["client_id"])
+        .on_conflict_do_nothing(index_elements=["coordinator_id", "client_id"])
     )
-    query = select(client_table.c.coordinator_id, client_table.c.last_seq).where(
-        client_table.c.client_id == client_id
+    query = select(client_table.c.last_seq).where(
+        client_table.c.coordinator_id == coordinator.id, client_table.c.client_id == client_id
     )
     if is_postgres(connection):
         query = query.with_for_update()
-    owner, last_seq = connection.execute(query).one()
-    if owner != coordinator.id:
-        raise ClientBoundElsewhere(client_id)
-    return int(last_seq)
+    return int(connection.execute(query).scalar_one())
 
 
 def _invalid_result(item: InvalidMutation) -> MutationResult:
