@@ -453,3 +453,37 @@ def test_one_arbitrary_item_changes_nothing_for_the_valid_ones(
         mixed_body[junk_index].get("seq")
     )
     assert mixed_answer.json()["last_applied_seq"] == len(plain_body) + (1 if numbered else 0)
+
+
+def test_a_mutation_refused_after_making_conflicts_leaves_no_record(world: World) -> None:
+    """The merge is refused after a conflict record was made (the commons' start date with the
+    client's end date would end before it starts): the mark forgets the record too."""
+    one, two = world.device("a"), world.device("a")
+    cohort = one.create_cohort(world.site_a1)
+    version = one.pull_all()[0][("cohort", cohort)]["version"]
+    moved = one.push_one(
+        "cohort",
+        cohort,
+        "update",
+        {"start_date": "2026-06-01"},
+        base_version=version,
+        base_values={"start_date": COHORT["start_date"]},
+    )
+    assert moved["status"] == "applied"
+    result = two.push_one(
+        "cohort",
+        cohort,
+        "update",
+        {"start_date": "2026-01-12", "end_date": "2026-03-01"},
+        base_version=version,
+        base_values={"start_date": COHORT["start_date"], "end_date": COHORT["end_date"]},
+    )
+    _count("refused after conflicts")
+    assert result["status"] == "rejected", result
+    assert result["conflicts"] == []
+    state, _ = one.pull_all()
+    assert not [
+        row
+        for (entity, _id), row in state.items()
+        if entity == "conflict" and row and row["row_id"] == cohort
+    ]

@@ -7,9 +7,11 @@ client (docs/sync.md). Endpoints: ``GET /v1/health`` (no token), ``GET /v1/me`` 
 Push
     The client sends its outbox in order, in batches of at most :data:`MAX_PUSH_MUTATIONS`
     mutations and :data:`MAX_PUSH_BYTES` bytes (else 413, nothing taken). Each mutation carries
-    the client's own mutation number ``seq`` (1, 2, 3… per ``client_id``; the server binds a
-    ``client_id`` to the first coordinator who pushes it, another one gets 409). A batch is one
-    transaction. Every mutation gets an answer (:class:`MutationResult`):
+    the client's own mutation number ``seq`` (1, 2, 3… per ``client_id`` and coordinator: the
+    same client_id sent by another coordinator is another client). A batch is one transaction,
+    but every mutation is answered on its own: an item that is not a valid :class:`Mutation`, or
+    one that fails while the server decides or writes it, is ``rejected`` alone and the others
+    go on. Every mutation gets an answer (:class:`MutationResult`):
 
     ``applied``    written (or nothing to do: the server already had those values); ``row`` is
                    the row as the server now has it, with its new ``version``: adopt it.
@@ -40,7 +42,7 @@ Push
     follow-ups and placements, and the values of conflict records about them; it is final.
     Out-of-scope ids are answered exactly as ids that do not exist (``not_found``,
     ``unknown_reference``); a create reusing an id that exists out of scope gets
-    ``id_unavailable`` (ids are random UUIDs: make a new one).
+    ``id_unavailable`` (ids are random UUIDs: make a new one; docs/sync.md says what that costs).
 
 Pull
     Send one cursor per site (0 or absent: from the beginning). The answer holds the rows of the
@@ -56,8 +58,7 @@ Pull
     0, keeping pending edits. ``sites`` is the current grant: a site new there backfills from 0.
 
 Errors
-    401 missing, unknown or revoked token (stop, ask to log in again); 409 client_id of another
-    coordinator; 413 batch too large (``max_mutations``, ``max_bytes``); 400/422 a body that is
+    401 missing, unknown or revoked token (stop, ask to log in again); 413 batch too large (``max_mutations``, ``max_bytes``); 400/422 a body that is
     not the payload (``detail``); 503 with Retry-After when the database is busy. Timestamps are
     ISO 8601 in UTC with an offset; dates ISO 8601.
 """

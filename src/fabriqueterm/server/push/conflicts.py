@@ -1,6 +1,6 @@
 """Conflict records: what the server keeps when a mutation meets a change it did not see (the
-server's, the client's and the base value of each field, and who made the server's value), and
-dropping them when the mutation is refused after all."""
+server's, the client's and the base value of each field, and who made the server's value). A
+mutation refused after all forgets its records with the rest of its changes (decide's mark)."""
 
 from __future__ import annotations
 
@@ -95,13 +95,3 @@ def add_conflict(
         server_author_name=conflict["server_author_name"],
         server_changed_at=json_value(changed_at),
     )
-
-
-def drop_conflicts(batch: Batch, conflicts: list[ConflictOut]) -> None:
-    """Forget the conflict records of a mutation that is refused after all."""
-    for conflict in conflicts:
-        if conflict is not None:
-            batch.rows.pop(("conflict", conflict.id), None)
-            batch.dirty.pop(("conflict", conflict.id), None)
-            batch.original.pop(("conflict", conflict.id), None)
-    conflicts.clear()

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from fabriqueterm.server.db import SYNCED_TABLES
 from fabriqueterm.server.push.batch import Batch
-from fabriqueterm.server.push.conflicts import NONE, add_conflict, drop_conflicts
+from fabriqueterm.server.push.conflicts import NONE, add_conflict
 from fabriqueterm.server.push.erasure import erase
 from fabriqueterm.server.push.validation import (
     Rejected,
@@ -257,20 +257,12 @@ def _update(batch: Batch, mutation: Mutation, conflicts: list[ConflictOut]) -> M
             )
     if apply or restoring:
         merged = {**editable, **apply}
-        if conflicts:
-            try:
-                merged = checked(entity, merged)
-            except Rejected:
-                drop_conflicts(batch, conflicts)
-                raise
+        if conflicts:  # (a rejection here also forgets the conflict records: decide's mark)
+            merged = checked(entity, merged)
         row = {**current, **merged, "updated_at": batch.now}
         if restoring:
             row["deleted_at"] = None
-        try:
-            _check_row(batch, entity, row, current)
-        except Rejected:
-            drop_conflicts(batch, conflicts)
-            raise
+        _check_row(batch, entity, row, current)
         batch.put(entity, row)
     return MutationStatus.CONFLICT if conflicts else MutationStatus.APPLIED
 
