@@ -487,3 +487,39 @@ def test_a_mutation_refused_after_making_conflicts_leaves_no_record(world: World
         for (entity, _id), row in state.items()
         if entity == "conflict" and row and row["row_id"] == cohort
     ]
+
+
+def test_an_exception_while_writing_one_row_rejects_that_mutation_only(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault injected while one row is written (its JSON for the change log): the batch is
+    written again one mutation at a time and only that one is refused."""
+    from fabriqueterm.server.push import batch as batch_module
+
+    real = batch_module.row_json
+
+    def exploding(row: dict[str, Any], *args: Any) -> str:
+        if row.get("name") == "boom-write":
+            raise OverflowError("injected")
+        return real(row, *args)
+
+    monkeypatch.setattr(batch_module, "row_json", exploding)
+    device = world.device("a")
+    good1, bad, good2 = uuid7(), uuid7(), uuid7()
+    response = device.push_raw(
+        [
+            device.mutation("cohort", good1, "create", {**COHORT, "site_id": world.site_a1}),
+            device.mutation(
+                "cohort", bad, "create", {**COHORT, "name": "boom-write", "site_id": world.site_a1}
+            ),
+            device.mutation("cohort", good2, "create", {**COHORT, "site_id": world.site_a1}),
+        ]
+    )
+    _count("exception while writing")
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["applied", "rejected", "applied"]
+    assert results[1]["errors"][0]["code"] == "invalid" and results[1]["row"] is None
+    monkeypatch.undo()
+    state, _ = device.pull_all()
+    assert ("cohort", bad) not in state and ("cohort", good2) in state

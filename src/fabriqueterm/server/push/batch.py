@@ -69,14 +69,20 @@ class Batch:
         self.last_writer: dict[Key, tuple[str | None, str | None]] = {}
         self.for_update = is_postgres(connection)
         self.out: dict[Key, dict[str, Any]] = {}  # rows written, as the API carries them
-        self._mark: Mark | None = None
+        self._marks: list[Mark] = []  # the marks still open (a write is journalled in each)
 
     # --- one mutation's savepoint -------------------------------------------------------------
 
     def mark(self) -> Mark:
-        """Start journalling: the state before the next mutation."""
-        self._mark = Mark(self)
-        return self._mark
+        """Start journalling: the state before the next mutation (marks nest)."""
+        mark = Mark(self)
+        self._marks.append(mark)
+        return mark
+
+    def release(self, mark: Mark) -> None:
+        """Keep what was done since ``mark`` and stop journalling for it."""
+        if mark in self._marks:
+            self._marks.remove(mark)
 
     def rollback_to(self, mark: Mark) -> None:
         """Forget every in-memory change made since ``mark`` (a refused or failed mutation)."""
@@ -99,19 +105,18 @@ class Batch:
         del self.new_erasures[mark.new_erasures :]
         self.new_origins = dict(mark.new_origins)
         self.erased = dict(mark.erased)
-        mark.rows.clear()
-        mark.original.clear()
-        mark.links.clear()
+        if mark in self._marks:  # it, and the marks opened after it, are done
+            del self._marks[self._marks.index(mark) :]
 
     def _journal(self, key: Key) -> None:
-        if self._mark is None:
-            return
-        self._mark.rows.setdefault(key, self.rows.get(key, _MISSING))
-        self._mark.original.setdefault(key, self.original.get(key, _MISSING))
+        for mark in self._marks:
+            mark.rows.setdefault(key, self.rows.get(key, _MISSING))
+            mark.original.setdefault(key, self.original.get(key, _MISSING))
 
     def _journal_links(self, partner_id: str) -> None:
-        if self._mark is not None and partner_id not in self._mark.links:
-            self._mark.links[partner_id] = set(self.links.sites(partner_id))
+        for mark in self._marks:
+            if partner_id not in mark.links:
+                mark.links[partner_id] = set(self.links.sites(partner_id))
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -217,7 +222,7 @@ class Batch:
         self.partner_changes = []
         self.new_origins = {}
         self.new_erasures = []
-        self._mark = None
+        self._marks = []
 
     def flush(self) -> None:
         """Take the sequence numbers and write every changed row, its change-log entries, the

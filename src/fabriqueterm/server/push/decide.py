@@ -79,6 +79,7 @@ def decide(batch: Batch, mutation: Mutation) -> MutationResult:
             type(error).__name__,
         )  # no values: they may be personal
         return rejected(mutation, invalid_mutation())
+    batch.release(mark)
     return MutationResult(
         seq=mutation.seq,
         status=status,

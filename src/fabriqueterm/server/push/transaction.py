@@ -110,14 +110,22 @@ def _prepare(
     return batch
 
 
-def _isolable(error: DBAPIError, attempt: int) -> bool:
-    """A database refusal one mutation's values can cause (a constraint, a value the column cannot
-    hold), as opposed to the database's own trouble (busy, disk full, connection lost, a
-    serialisation failure), which is never blamed on a mutation. A unique violation is first taken
-    for a racing insert of the same id and the batch retried; met again, it is the data's."""
+def _isolable(error: Exception, attempt: int) -> bool:
+    """A failure one mutation's values can cause: a database refusal (a constraint, a value the
+    column cannot hold) or an exception of ours while writing its row, as opposed to the
+    database's own trouble (busy, disk full, connection lost, a serialisation failure), which is
+    never blamed on a mutation. A unique violation is first taken for a racing insert of the same
+    id and the batch retried; met again, it is the data's."""
+    if not isinstance(error, DBAPIError):
+        return True
     if not isinstance(error, IntegrityError | DataError | ProgrammingError):
         return False
     return not (getattr(error.orig, "sqlstate", None) == "23505" and attempt == 0)
+
+
+def _kind(error: Exception) -> str:
+    """What failed, for the log: the driver's error class, never its message (it may quote values)."""
+    return type(getattr(error, "orig", None) or error).__name__
 
 
 def _decide_batch(
@@ -173,7 +181,7 @@ def _decide_batch(
             with connection.begin_nested():
                 result = decide(batch, item)
                 batch.flush()
-        except DBAPIError as error:
+        except Exception as error:
             if not _isolable(error, attempt):
                 raise
             batch.rollback_to(mark)
@@ -181,7 +189,7 @@ def _decide_batch(
                 "push: the database refused a %s %s (%s); that mutation is refused",
                 item.entity if item.entity in SYNCED_TABLES else "?",
                 item.op.value,
-                type(error.orig).__name__,
+                _kind(error),
             )  # no values: they may be personal
             result = rejected(item, invalid_mutation())
         else:
@@ -200,14 +208,14 @@ def _push_once(
                 connection, coordinator, request, start, one_by_one=False, attempt=attempt
             )
             batch.flush()
-    except DBAPIError as error:
+    except Exception as error:
         if not _isolable(error, attempt):
             raise
         # Rolled back to the savepoint: nothing of the batch is written. Decide it again, each
         # mutation written in a savepoint of its own, to find the one(s) the database refuses.
         log.warning(
             "push: a write of the batch failed (%s); writing it one mutation at a time",
-            type(error.orig).__name__,
+            _kind(error),
         )
         batch, results, last = _decide_batch(
             connection, coordinator, request, start, one_by_one=True, attempt=attempt
