@@ -116,6 +116,37 @@ def test_a_commons_made_before_migrations_is_stamped_and_upgraded_with_nothing_l
         app.state.engine.dispose()
 
 
+def test_revision_0003_keys_clients_by_coordinator_and_keeps_who_wrote_each_change(
+    engine: Engine, database_url: str
+) -> None:
+    """Issue #13: srv_client is keyed by (coordinator, client_id); the change log's existing
+    entries get the coordinator of their client; the legacy client goes on with its numbers."""
+    from legacy_commons import CLIENT, COORDINATOR
+
+    make_legacy_commons(engine)
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(
+            text("SELECT coordinator_id FROM srv_change WHERE client_id = :c"), {"c": CLIENT}
+        ).scalars().all() == [COORDINATOR]
+        assert connection.execute(
+            text("SELECT coordinator_id, last_seq FROM srv_client WHERE client_id = :c"),
+            {"c": CLIENT},
+        ).all() == [(COORDINATOR, 8)]
+    key = inspect(engine).get_pk_constraint("srv_client")["constrained_columns"]
+    assert sorted(key) == ["client_id", "coordinator_id"]
+    app = create_app(database_url, migrate=False)
+    try:
+        with TestClient(app) as client:
+            device = Device(client, LEGACY_TOKEN, client_id=CLIENT)
+            response = device.push_raw([{**device.mutation("cohort", COHORT, "delete"), "seq": 9}])
+            assert response.status_code == 200, response.text
+            assert response.json()["last_applied_seq"] == 9
+            assert response.json()["results"][0]["status"] == "applied"
+    finally:
+        app.state.engine.dispose()
+
+
 def test_revision_0001_is_the_schema_made_before_migrations(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -32,7 +32,7 @@ from fabriqueterm.server.limits import (
 )
 from fabriqueterm.server.migrations import check_schema, upgrade
 from fabriqueterm.server.pull import pull_page
-from fabriqueterm.server.push import ClientBoundElsewhere, push
+from fabriqueterm.server.push import push
 from fabriqueterm.sync.protocol import (
     MAX_PUSH_BYTES,
     MAX_PUSH_MUTATIONS,
@@ -176,10 +176,6 @@ def create_app(database_url: str, *, migrate: bool = True) -> FastAPI:
         responses={
             **_AUTH_RESPONSES,
             **_BODY_RESPONSES,
-            409: {
-                "model": ErrorBody,
-                "description": "The client_id belongs to another coordinator.",
-            },
             413: {
                 "model": TooLargeBody,
                 "description": f"More than {MAX_PUSH_MUTATIONS} mutations or {MAX_PUSH_BYTES} bytes.",
@@ -199,17 +195,7 @@ def create_app(database_url: str, *, migrate: bool = True) -> FastAPI:
                 ).model_dump(),
                 status_code=413,
             )
-        try:
-            answer = push(engine_of(request), coordinator, payload)
-        except ClientBoundElsewhere:
-            return JSONResponse(
-                {
-                    "detail": _(
-                        "This client id is already used by another coordinator: start with a new local database id."
-                    )
-                },
-                status_code=409,
-            )
+        answer = push(engine_of(request), coordinator, payload)
         return Response(content=answer.model_dump_json(), media_type="application/json")
 
     @app.post(

@@ -5,8 +5,9 @@ Server-only tables (prefix ``srv_``) live in their own :class:`MetaData`, so the
 never sees them:
 
 - ``srv_coordinator``, ``srv_grant`` (coordinator ↔ site), ``srv_token`` (sha256 of each token);
-- ``srv_client``: each local database's ``client_id``, bound to a coordinator on first push, and
-  the last mutation number applied from it;
+- ``srv_client``: each local database's ``client_id`` per coordinator (key
+  ``(coordinator_id, client_id)``: another coordinator's client_id is simply a fresh one, never a
+  refusal that would tell it exists), and the last mutation number applied from it;
 - ``srv_change``: the change log, one entry per (row, site it shows in) holding the sequence
   number of the row's last write there and the row's current JSON; pulls read it in sequence
   order and nothing else;
@@ -36,6 +37,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -84,11 +86,12 @@ token_table = Table(
 client_table = Table(
     "srv_client",
     metadata,
-    Column("client_id", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=False),
     Column("coordinator_id", String(36), ForeignKey("srv_coordinator.id"), nullable=False),
     Column("last_seq", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("coordinator_id", "client_id"),
 )
 
 change_table = Table(
@@ -98,8 +101,10 @@ change_table = Table(
     Column("row_id", String(36), primary_key=True),
     Column("site_id", String(36), primary_key=True),
     Column("seq", BigInteger, nullable=False),
-    #: The client whose mutation made the write (null for admin loads).
+    #: The client whose mutation made the write, and its coordinator (both null for admin loads):
+    #: a client_id names a client only together with its coordinator.
     Column("client_id", String(64)),
+    Column("coordinator_id", String(36)),
     #: The row's own site now (null for partners) and the row itself as JSON, written with the
     #: row: a pull is one read of this table.
     Column("row_site", String(36)),

@@ -7,9 +7,11 @@ client (docs/sync.md). Endpoints: ``GET /v1/health`` (no token), ``GET /v1/me`` 
 Push
     The client sends its outbox in order, in batches of at most :data:`MAX_PUSH_MUTATIONS`
     mutations and :data:`MAX_PUSH_BYTES` bytes (else 413, nothing taken). Each mutation carries
-    the client's own mutation number ``seq`` (1, 2, 3… per ``client_id``; the server binds a
-    ``client_id`` to the first coordinator who pushes it, another one gets 409). A batch is one
-    transaction. Every mutation gets an answer (:class:`MutationResult`):
+    the client's own mutation number ``seq`` (1, 2, 3… per ``client_id`` and coordinator: the
+    same client_id sent by another coordinator is another client). A batch is one transaction,
+    but every mutation is answered on its own: an item that is not a valid :class:`Mutation`, or
+    one that fails while the server decides or writes it, is ``rejected`` alone and the others
+    go on. Every mutation gets an answer (:class:`MutationResult`):
 
     ``applied``    written (or nothing to do: the server already had those values); ``row`` is
                    the row as the server now has it, with its new ``version``: adopt it.
@@ -40,7 +42,7 @@ Push
     follow-ups and placements, and the values of conflict records about them; it is final.
     Out-of-scope ids are answered exactly as ids that do not exist (``not_found``,
     ``unknown_reference``); a create reusing an id that exists out of scope gets
-    ``id_unavailable`` (ids are random UUIDs: make a new one).
+    ``id_unavailable`` (ids are random UUIDs: make a new one; docs/sync.md says what that costs).
 
 Pull
     Send one cursor per site (0 or absent: from the beginning). The answer holds the rows of the
@@ -56,8 +58,7 @@ Pull
     0, keeping pending edits. ``sites`` is the current grant: a site new there backfills from 0.
 
 Errors
-    401 missing, unknown or revoked token (stop, ask to log in again); 409 client_id of another
-    coordinator; 413 batch too large (``max_mutations``, ``max_bytes``); 400/422 a body that is
+    401 missing, unknown or revoked token (stop, ask to log in again); 413 batch too large (``max_mutations``, ``max_bytes``); 400/422 a body that is
     not the payload (``detail``); 503 with Retry-After when the database is busy. Timestamps are
     ISO 8601 in UTC with an offset; dates ISO 8601.
 """
@@ -65,10 +66,21 @@ Errors
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 PROTOCOL_VERSION = 1
 
@@ -211,16 +223,134 @@ class Mutation(_Payload):
     )
 
 
-class PushRequest(_Request):
+class InvalidMutation(_Payload):
+    """A pushed item that is not a valid :class:`Mutation` (a wrong shape, a wrong type, text
+    that cannot be stored): the server answers it ``rejected`` on its own, the rest of the batch
+    goes on. ``seq`` is the item's number when it is usable (a whole number from 1 to
+    :data:`MAX_NUMBER`): the item then takes its place in the client's numbering like any
+    mutation; otherwise ``seq`` is 0, the item moves no number and is answered with ``seq`` 0.
+    ``entity`` and ``id`` are echoed only when they are short printable text (never unbounded
+    input). Never sent by a client: only made by :class:`PushRequest` while reading a body."""
+
+    seq: int = 0
+    entity: str = ""
+    id: str = ""
+    #: (field, message) pairs: what is wrong, by field ("" for the item as a whole).
+    problems: list[tuple[str, str]] = Field(default_factory=list)
+
+
+def _usable_seq(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    if isinstance(value, float) and not value.is_integer():
+        return 0
+    number = int(value)
+    return number if 1 <= number <= MAX_NUMBER else 0
+
+
+def _echo(value: Any, limit: int) -> str:
+    """Short printable text, echoed back as sent; anything else is answered as ""."""
+    if isinstance(value, str) and 0 < len(value) <= limit and value.isprintable():
+        return value
+    return ""
+
+
+_FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
+
+
+def _problem_field(location: tuple[Any, ...]) -> str:
+    """The field a pydantic error is about: ``fields.first_name`` → ``first_name``; a field name
+    that is not a plain short identifier (arbitrary input) → ""."""
+    parts = [p for p in location if isinstance(p, str)]
+    if len(parts) >= 2 and parts[0] in ("fields", "base_values"):
+        name = parts[1]
+    elif parts:
+        name = parts[0]
+    else:
+        return ""
+    return name if _FIELD_NAME.match(name) else ""
+
+
+def _unstorable_fields(item: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    for key, value in item.items():
+        if isinstance(value, dict) and key in ("fields", "base_values"):
+            for name, inner in value.items():
+                if not _storable({name: inner}):
+                    found.append(name if isinstance(name, str) and _FIELD_NAME.match(name) else "")
+        elif not _storable({key: value}):
+            found.append(key if isinstance(key, str) and _FIELD_NAME.match(key) else "")
+    return found or [""]
+
+
+def read_item(item: Any) -> Mutation | InvalidMutation:
+    """One pushed item, read on its own: a :class:`Mutation`, or an :class:`InvalidMutation`
+    saying what is wrong with it (the rest of the batch does not depend on it)."""
+    if isinstance(item, Mutation | InvalidMutation):
+        return item
+    if not isinstance(item, dict):
+        return InvalidMutation(problems=[("", "expected a mutation (a JSON object)")])
+    seq = _usable_seq(item.get("seq"))
+    entity = _echo(item.get("entity"), 32)
+    row_id = _echo(item.get("id"), 64)
+    if not _storable(item):
+        fields = _unstorable_fields(item)
+        return InvalidMutation(
+            seq=seq,
+            entity=entity,
+            id=row_id,
+            problems=[
+                (f, "text must not hold NUL or unpaired surrogate characters") for f in fields
+            ],
+        )
+    try:
+        return Mutation.model_validate(item)
+    except ValidationError as error:
+        problems = [(_problem_field(tuple(e["loc"])), e["msg"][:200]) for e in error.errors()]
+        return InvalidMutation(seq=seq, entity=entity, id=row_id, problems=problems[:20])
+
+
+def _each_item_on_its_own(value: Any) -> Any:
+    if not isinstance(value, list):
+        raise ValueError("expected a list of mutations")
+    return [read_item(item) for item in value]
+
+
+def _dump_items(items: list[Mutation | InvalidMutation]) -> list[dict[str, Any]]:
+    return [i.model_dump(mode="json") for i in items if isinstance(i, Mutation)]
+
+
+class PushRequest(_Payload):
+    """The envelope (``client_id``, the list) is checked as a whole: a bad one is answered 422.
+    Each item of ``mutations`` is read on its own (:func:`read_item`): one that is not a valid
+    :class:`Mutation` is answered ``rejected`` with its reasons, never a 422 for the batch. The
+    schema still describes the items as :class:`Mutation`: what a client must send."""
+
     client_id: StrictStr = Field(
         min_length=8,
         max_length=64,
         description="The local database's random id; bound to the coordinator on first push.",
     )
-    mutations: list[Mutation] = Field(
+    mutations: Annotated[
+        list[Any],  # Mutation | InvalidMutation: see items(); the schema says Mutation
+        PlainValidator(_each_item_on_its_own, json_schema_input_type=list[Mutation]),
+        PlainSerializer(_dump_items, return_type=list[dict[str, Any]]),
+    ] = Field(
         description=f"In increasing seq order; at most {MAX_PUSH_MUTATIONS} (else 413) and "
-        f"{MAX_PUSH_BYTES} bytes of body (else 413)."
+        f"{MAX_PUSH_BYTES} bytes of body (else 413). Each item is answered on its own: one "
+        "that is not a valid Mutation is rejected with its reasons, the others go on."
     )
+
+    def items(self) -> list[Mutation | InvalidMutation]:
+        """The pushed items, each a :class:`Mutation` or an :class:`InvalidMutation`."""
+        return [read_item(item) for item in self.mutations]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _client_id_is_storable(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not _storable(data.get("client_id")):
+            raise ValueError("text must not hold NUL or unpaired surrogate characters")
+        return data
 
 
 class FieldReason(_Payload):

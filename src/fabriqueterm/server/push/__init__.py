@@ -15,12 +15,11 @@ and :mod:`.load` (bulk-loading rows already valid).
 
 from fabriqueterm.server.push.changelog import upsert_changes
 from fabriqueterm.server.push.load import load_rows
-from fabriqueterm.server.push.transaction import ClientBoundElsewhere, push
+from fabriqueterm.server.push.transaction import push
 from fabriqueterm.server.push.validation import SERVER_REASONS, is_uuid
 
 __all__ = [
     "SERVER_REASONS",
-    "ClientBoundElsewhere",
     "is_uuid",
     "load_rows",
     "push",

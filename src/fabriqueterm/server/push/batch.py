@@ -1,6 +1,12 @@
 """One push's batch: the rows it touches, read once (and locked) at the start, changed in memory
 as each mutation is decided (the batch sees its own earlier writes), then written at once with
-one sequence number per row."""
+one sequence number per row.
+
+Each mutation is decided under a :class:`Mark` (the "savepoint" of the in-memory state): every
+change :meth:`Batch.put` makes after it is journalled, so :meth:`Batch.rollback_to` leaves the
+batch exactly as if that mutation had never been tried (docs/sync.md, "Each mutation on its
+own"). :meth:`Batch.flush` writes what is pending; :meth:`Batch.settle` then makes the written
+state the new starting point, so a batch can also be flushed one mutation at a time."""
 
 from __future__ import annotations
 
@@ -24,6 +30,24 @@ from fabriqueterm.server.rows import PartnerLinks, chunks, row_json, row_out, si
 
 Key = tuple[str, str]
 
+_MISSING: Any = object()
+
+
+class Mark:
+    """The batch's in-memory state before one mutation: what :meth:`Batch.rollback_to` restores.
+    Rows and their originals are journalled as :meth:`Batch.put` changes them (the previous value
+    of each key, once); the small collections are copied."""
+
+    def __init__(self, batch: Batch):
+        self.rows: dict[Key, Any] = {}
+        self.original: dict[Key, Any] = {}
+        self.links: dict[str, set[str]] = {}
+        self.dirty = list(batch.dirty)
+        self.partner_changes = len(batch.partner_changes)
+        self.new_erasures = len(batch.new_erasures)
+        self.new_origins = dict(batch.new_origins)
+        self.erased = dict(batch.erased)
+
 
 class Batch:
     """One push, decided in memory over the rows it touches, then written at once."""
@@ -42,9 +66,57 @@ class Batch:
         self.new_origins: dict[str, str] = {}
         self.erased: dict[str, bool] = {}
         self.new_erasures: list[str] = []
-        self.last_writer: dict[Key, str | None] = {}
+        self.last_writer: dict[Key, tuple[str | None, str | None]] = {}
         self.for_update = is_postgres(connection)
         self.out: dict[Key, dict[str, Any]] = {}  # rows written, as the API carries them
+        self._marks: list[Mark] = []  # the marks still open (a write is journalled in each)
+
+    # --- one mutation's savepoint -------------------------------------------------------------
+
+    def mark(self) -> Mark:
+        """Start journalling: the state before the next mutation (marks nest)."""
+        mark = Mark(self)
+        self._marks.append(mark)
+        return mark
+
+    def release(self, mark: Mark) -> None:
+        """Keep what was done since ``mark`` and stop journalling for it."""
+        if mark in self._marks:
+            self._marks.remove(mark)
+
+    def rollback_to(self, mark: Mark) -> None:
+        """Forget every in-memory change made since ``mark`` (a refused or failed mutation)."""
+        for key, value in mark.rows.items():
+            if value is _MISSING:
+                self.rows.pop(key, None)
+            else:
+                self.rows[key] = value
+        for key, value in mark.original.items():
+            if value is _MISSING:
+                self.original.pop(key, None)
+            else:
+                self.original[key] = value
+        for partner_id, sites in mark.links.items():
+            live = self.links.sites(partner_id)
+            live.clear()
+            live.update(sites)
+        self.dirty = dict.fromkeys(mark.dirty)
+        del self.partner_changes[mark.partner_changes :]
+        del self.new_erasures[mark.new_erasures :]
+        self.new_origins = dict(mark.new_origins)
+        self.erased = dict(mark.erased)
+        if mark in self._marks:  # it, and the marks opened after it, are done
+            del self._marks[self._marks.index(mark) :]
+
+    def _journal(self, key: Key) -> None:
+        for mark in self._marks:
+            mark.rows.setdefault(key, self.rows.get(key, _MISSING))
+            mark.original.setdefault(key, self.original.get(key, _MISSING))
+
+    def _journal_links(self, partner_id: str) -> None:
+        for mark in self._marks:
+            if partner_id not in mark.links:
+                mark.links[partner_id] = set(self.links.sites(partner_id))
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -104,18 +176,26 @@ class Batch:
         if key in self.dirty:
             return True
         if key not in self.last_writer:
-            self.last_writer[key] = self.connection.execute(
-                select(change_table.c.client_id)
+            found = self.connection.execute(
+                select(change_table.c.client_id, change_table.c.coordinator_id)
                 .where(change_table.c.entity == key[0], change_table.c.row_id == key[1])
                 .order_by(change_table.c.seq.desc())
                 .limit(1)
-            ).scalar()
-        return self.last_writer[key] == self.client_id
+            ).first()
+            self.last_writer[key] = (found[0], found[1]) if found else (None, None)
+        # A client_id names a client only with its coordinator (srv_client's key).
+        return self.last_writer[key] == (self.client_id, self.coordinator.id)
 
     # --- writing (in memory until flush) ----------------------------------------------------
 
     def put(self, entity: str, row: dict[str, Any]) -> None:
         key = (entity, row["id"])
+        self._journal(key)
+        if entity == "partner_site":
+            self._journal_links(row["partner_id"])
+            before = self.rows.get(key)
+            if before is not None:
+                self._journal_links(before["partner_id"])
         if key not in self.original:
             self.original[key] = None
         before = self.rows.get(key)
@@ -132,11 +212,24 @@ class Batch:
                 links.add(row["site_id"])
             self.partner_changes.append((row["partner_id"], row["site_id"], key))
 
+    def settle(self) -> None:
+        """After a flush: what was written is the new starting point (a later put updates it)."""
+        for key in self.dirty:
+            row = self.rows[key]
+            self.original[key] = dict(row) if row is not None else None
+            self.last_writer[key] = (self.client_id, self.coordinator.id)
+        self.dirty = {}
+        self.partner_changes = []
+        self.new_origins = {}
+        self.new_erasures = []
+        self._marks = []
+
     def flush(self) -> None:
         """Take the sequence numbers and write every changed row, its change-log entries, the
-        partners' creators and the erasures."""
+        partners' creators and the erasures. ``out`` gets the rows only once all is written."""
         if not self.dirty:
             return
+        out: dict[Key, dict[str, Any]] = {}
         last = take_sequence(self.connection, len(self.dirty))
         seqs: dict[Key, int] = {}
         for offset, key in enumerate(self.dirty):
@@ -164,8 +257,8 @@ class Batch:
                 sites = set(self.links.sites(row_id))
             for site in sites - {None}:
                 changes[(entity, row_id, site)] = seqs[key]  # type: ignore[index]
-            self.out[key] = row_out(row)
-            texts[key] = row_json(row, self.out[key])
+            out[key] = row_out(row)
+            texts[key] = row_json(row, out[key])
         for partner_id, site_id, link_key in self.partner_changes:
             index = ("partner", partner_id, site_id)
             changes[index] = max(changes.get(index, 0), seqs[link_key])
@@ -194,6 +287,7 @@ class Batch:
                     "site_id": s,
                     "seq": seq,
                     "client_id": self.client_id,
+                    "coordinator_id": self.coordinator.id,
                     "row_site": site_of(e, self.rows[(e, r)]),  # type: ignore[arg-type]
                     "row_json": texts[(e, r)],
                 }
@@ -211,3 +305,4 @@ class Batch:
                 insert(erasure_table),
                 [{"row_id": r, "erased_at": self.now} for r in self.new_erasures],
             )
+        self.out.update(out)

@@ -25,6 +25,7 @@ def upsert_changes(connection: Connection, entries: list[dict[str, Any]]) -> Non
         set_={
             "seq": statement.excluded.seq,
             "client_id": statement.excluded.client_id,
+            "coordinator_id": statement.excluded.coordinator_id,
             "row_site": statement.excluded.row_site,
             "row_json": statement.excluded.row_json,
         },

@@ -1,6 +1,6 @@
 """Conflict records: what the server keeps when a mutation meets a change it did not see (the
-server's, the client's and the base value of each field, and who made the server's value), and
-dropping them when the mutation is refused after all."""
+server's, the client's and the base value of each field, and who made the server's value). A
+mutation refused after all forgets its records with the rest of its changes (decide's mark)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fabriqueterm.domain.ids import uuid7
-from fabriqueterm.server.db import change_table, client_table, coordinator_table
+from fabriqueterm.server.db import change_table, coordinator_table
 from fabriqueterm.server.push.batch import Batch
 from fabriqueterm.server.rows import json_text, json_value, site_of
 from fabriqueterm.sync.protocol import ConflictKind, ConflictOut
@@ -28,13 +28,12 @@ NONE: Any = _NoValue()
 
 def last_author(batch: Batch, entity: str, row_id: str) -> tuple[str, str] | None:
     """The coordinator (id, name) whose client made the row's last write on the commons: the
-    change log keeps that write's ``client_id``, ``srv_client`` binds it to a coordinator. None
-    for a row last written by an admin load."""
+    change log keeps that write's coordinator beside its ``client_id`` (a client_id alone may be
+    used by two coordinators). None for a row last written by an admin load."""
     found = batch.connection.execute(
         select(coordinator_table.c.id, coordinator_table.c.name)
         .select_from(change_table)
-        .join(client_table, client_table.c.client_id == change_table.c.client_id)
-        .join(coordinator_table, coordinator_table.c.id == client_table.c.coordinator_id)
+        .join(coordinator_table, coordinator_table.c.id == change_table.c.coordinator_id)
         .where(change_table.c.entity == entity, change_table.c.row_id == row_id)
         .order_by(change_table.c.seq.desc())
         .limit(1)
@@ -96,13 +95,3 @@ def add_conflict(
         server_author_name=conflict["server_author_name"],
         server_changed_at=json_value(changed_at),
     )
-
-
-def drop_conflicts(batch: Batch, conflicts: list[ConflictOut]) -> None:
-    """Forget the conflict records of a mutation that is refused after all."""
-    for conflict in conflicts:
-        if conflict is not None:
-            batch.rows.pop(("conflict", conflict.id), None)
-            batch.dirty.pop(("conflict", conflict.id), None)
-            batch.original.pop(("conflict", conflict.id), None)
-    conflicts.clear()

@@ -1,18 +1,27 @@
 """Deciding one mutation of a push against the batch: create, update (merged field by field, or
-a conflict), delete; erasure is :mod:`.erasure`. A refused mutation is rejected with its reasons."""
+a conflict), delete; erasure is :mod:`.erasure`. A refused mutation is rejected with its reasons.
+
+Each decision runs under a :class:`~.batch.Mark`: a rejection, or any exception while deciding
+(a value Python cannot represent, a bug), puts the batch back as it was before this mutation and
+answers it ``rejected`` (``invalid`` when unexpected, logged without values: they may be
+personal). Database errors are not caught here: they are the transaction's (:mod:`.transaction`)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError
 
 from fabriqueterm.server.db import SYNCED_TABLES
 from fabriqueterm.server.push.batch import Batch
-from fabriqueterm.server.push.conflicts import NONE, add_conflict, drop_conflicts
+from fabriqueterm.server.push.conflicts import NONE, add_conflict
 from fabriqueterm.server.push.erasure import erase
 from fabriqueterm.server.push.validation import (
     Rejected,
     checked,
     checked_conflict,
+    invalid_mutation,
     is_uuid,
     reject,
 )
@@ -32,14 +41,18 @@ from fabriqueterm.sync.protocol import (
     Op,
 )
 
+log = logging.getLogger(__name__)
+
 
 def _same(a: Any, b: Any) -> bool:
     return json_value(a) == json_value(b)
 
 
 def decide(batch: Batch, mutation: Mutation) -> MutationResult:
-    """Decide ``mutation`` in ``batch``: applied, a duplicate, conflicts, or rejected with reasons."""
+    """Decide ``mutation`` in ``batch``: applied, a duplicate, conflicts, or rejected with reasons
+    (and then the batch is as if it had not been tried)."""
     conflicts: list[ConflictOut] = []
+    mark = batch.mark()
     try:
         if mutation.entity not in SYNCED_TABLES:
             raise reject("entity", "unknown_entity")
@@ -53,19 +66,36 @@ def decide(batch: Batch, mutation: Mutation) -> MutationResult:
         }[mutation.op]
         status = handler(batch, mutation, conflicts)
     except Rejected as rejection:
-        return MutationResult(
-            seq=mutation.seq,
-            status=MutationStatus.REJECTED,
-            entity=mutation.entity,
-            id=mutation.id,
-            errors=rejection.reasons,
-        )
+        batch.rollback_to(mark)
+        return rejected(mutation, rejection)
+    except DBAPIError:
+        raise  # the database's trouble, not this mutation's: see transaction.py
+    except Exception as error:
+        batch.rollback_to(mark)
+        log.warning(
+            "push: deciding a %s %s raised %s; that mutation is refused",
+            mutation.entity if mutation.entity in SYNCED_TABLES else "?",
+            mutation.op.value,
+            type(error).__name__,
+        )  # no values: they may be personal
+        return rejected(mutation, invalid_mutation())
+    batch.release(mark)
     return MutationResult(
         seq=mutation.seq,
         status=status,
         entity=mutation.entity,
         id=mutation.id,
         conflicts=[c for c in conflicts if c is not None],
+    )
+
+
+def rejected(mutation: Mutation, rejection: Rejected) -> MutationResult:
+    return MutationResult(
+        seq=mutation.seq,
+        status=MutationStatus.REJECTED,
+        entity=mutation.entity,
+        id=mutation.id,
+        errors=rejection.reasons,
     )
 
 
@@ -116,6 +146,7 @@ def _create(batch: Batch, mutation: Mutation, conflicts: list[ConflictOut]) -> M
         }
         _check_row(batch, entity, row, None)
         if entity == "partner":
+            # (A create undone by its mark leaves this origin behind: harmless, the row is absent.)
             batch.links.set_origin(mutation.id, batch.coordinator.id)
             batch.new_origins[mutation.id] = batch.coordinator.id
         batch.put(entity, row)
@@ -227,20 +258,12 @@ def _update(batch: Batch, mutation: Mutation, conflicts: list[ConflictOut]) -> M
             )
     if apply or restoring:
         merged = {**editable, **apply}
-        if conflicts:
-            try:
-                merged = checked(entity, merged)
-            except Rejected:
-                drop_conflicts(batch, conflicts)
-                raise
+        if conflicts:  # (a rejection here also forgets the conflict records: decide's mark)
+            merged = checked(entity, merged)
         row = {**current, **merged, "updated_at": batch.now}
         if restoring:
             row["deleted_at"] = None
-        try:
-            _check_row(batch, entity, row, current)
-        except Rejected:
-            drop_conflicts(batch, conflicts)
-            raise
+        _check_row(batch, entity, row, current)
         batch.put(entity, row)
     return MutationStatus.CONFLICT if conflicts else MutationStatus.APPLIED
 

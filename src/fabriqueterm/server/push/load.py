@@ -56,6 +56,7 @@ def load_rows(engine: Engine, rows_by_entity: dict[str, list[dict[str, Any]]]) -
                             "site_id": site,
                             "seq": seq,
                             "client_id": None,
+                            "coordinator_id": None,
                             "row_site": row_site,
                             "row_json": text,
                         }
@@ -68,6 +69,7 @@ def load_rows(engine: Engine, rows_by_entity: dict[str, list[dict[str, Any]]]) -
                             "site_id": row["site_id"],
                             "seq": seq,
                             "client_id": None,
+                            "coordinator_id": None,
                             "row_site": None,
                             "row_json": partner_texts[row["partner_id"]],
                         }

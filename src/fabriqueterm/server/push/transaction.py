@@ -1,23 +1,48 @@
 """The push itself: one client's batch in one write transaction. The client's row is locked first
 (identical pushes sent concurrently are served one after the other) and holds the last mutation
 number applied, so a number already seen is a duplicate and one too far is a gap; a race that
-PostgreSQL resolved by rolling back is retried whole."""
+PostgreSQL resolved by rolling back is retried whole.
+
+A client is a ``client_id`` *of a coordinator*: the same id sent by another coordinator is
+another client with its own numbering, answered exactly as a fresh id (no existence oracle).
+
+Each mutation is answered on its own (docs/sync.md, "Each mutation on its own"):
+
+- an item that is not a valid mutation was already set apart by :class:`PushRequest`
+  (:class:`InvalidMutation`): rejected with its reasons; with no usable ``seq`` it is answered
+  with seq 0 and moves no number;
+- each decision runs under an in-memory mark (:class:`~.batch.Mark`): a rejection or any
+  exception puts the batch back as if that mutation had not been tried (:mod:`.decide`);
+- the batch is then written at once inside a database savepoint. If the database refuses a
+  write for a reason the data can cause (a constraint, a value a column cannot hold), the
+  savepoint is rolled back and the batch decided again, each mutation decided and written in a
+  savepoint of its own: the refused one is rolled back and rejected (``invalid``), the others
+  are written. The database's own trouble (busy, disk full, a lost connection, a serialisation
+  failure) is never blamed on a mutation: the whole batch fails or is retried, nothing taken.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 
 from fabriqueterm.domain.dates import utcnow
 from fabriqueterm.server.auth import Coordinator
 from fabriqueterm.server.db import SYNCED_TABLES, client_table, is_postgres, write_transaction
 from fabriqueterm.server.push.batch import Batch, Key
-from fabriqueterm.server.push.decide import decide
-from fabriqueterm.server.push.validation import is_uuid
+from fabriqueterm.server.push.decide import decide, rejected
+from fabriqueterm.server.push.validation import invalid_item, invalid_mutation, is_uuid
 from fabriqueterm.server.rows import REFERENCES, row_out
-from fabriqueterm.sync.protocol import MutationResult, MutationStatus, PushRequest, PushResponse
+from fabriqueterm.sync.protocol import (
+    InvalidMutation,
+    Mutation,
+    MutationResult,
+    MutationStatus,
+    PushRequest,
+    PushResponse,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +50,9 @@ _RETRY_SQLSTATES = {"40001", "40P01", "23505"}
 _MAX_ATTEMPTS = 6
 
 
-class ClientBoundElsewhere(Exception):
-    """The client_id was first pushed by another coordinator."""
-
-
 def _bind_client(connection: Connection, coordinator: Coordinator, client_id: str) -> int:
-    """Lock the client's row (made on first push) and return its last applied number."""
+    """Lock this coordinator's client row (made on first push) and return its last applied
+    number. Another coordinator's row with the same client_id is neither read nor told of."""
     if is_postgres(connection):
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
@@ -45,33 +67,39 @@ def _bind_client(connection: Connection, coordinator: Coordinator, client_id: st
             created_at=now,
             updated_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["client_id"])
+        .on_conflict_do_nothing(index_elements=["coordinator_id", "client_id"])
     )
-    query = select(client_table.c.coordinator_id, client_table.c.last_seq).where(
-        client_table.c.client_id == client_id
+    query = select(client_table.c.last_seq).where(
+        client_table.c.coordinator_id == coordinator.id, client_table.c.client_id == client_id
     )
     if is_postgres(connection):
         query = query.with_for_update()
-    owner, last_seq = connection.execute(query).one()
-    if owner != coordinator.id:
-        raise ClientBoundElsewhere(client_id)
-    return int(last_seq)
+    return int(connection.execute(query).scalar_one())
 
 
-def _push_once(
-    connection: Connection, coordinator: Coordinator, request: PushRequest
-) -> PushResponse:
-    last = _bind_client(connection, coordinator, request.client_id)
-    start = last
-    batch = Batch(connection, coordinator, request.client_id)
-    todo = [m for m in request.mutations if m.entity in SYNCED_TABLES and is_uuid(m.id)]
+def _invalid_result(item: InvalidMutation) -> MutationResult:
+    return MutationResult(
+        seq=item.seq,
+        status=MutationStatus.REJECTED,
+        entity=item.entity,
+        id=item.id,
+        errors=invalid_item(item.problems),
+    )
+
+
+def _prepare(
+    connection: Connection, coordinator: Coordinator, client_id: str, mutations: list[Mutation]
+) -> Batch:
+    """A batch with the rows the mutations touch read (and locked) up front."""
+    batch = Batch(connection, coordinator, client_id)
+    todo = [m for m in mutations if m.entity in SYNCED_TABLES and is_uuid(m.id)]
     batch.prefetch([(m.entity, m.id) for m in todo], lock=True)
     references: list[Key] = []
     for m in todo:
         row = batch.rows.get((m.entity, m.id)) or {}
         for column, target in REFERENCES.get(m.entity, {}).items():
             for value in (m.fields.get(column), row.get(column)):
-                if isinstance(value, str) and value:
+                if isinstance(value, str) and is_uuid(value):
                     references.append((target, value))
     batch.prefetch(references)
     batch.load_erasures(m.id for m in todo if m.entity == "learner")
@@ -79,42 +107,129 @@ def _push_once(
         [k[1] for k in batch.rows if k[0] == "partner"]
         + [r["partner_id"] for k, r in batch.rows.items() if k[0] == "partner_site" and r]
     )
-    results: list[MutationResult | None] = []
+    return batch
+
+
+def _isolable(error: Exception, attempt: int) -> bool:
+    """A failure one mutation's values can cause: a database refusal (a constraint, a value the
+    column cannot hold) or an exception of ours while writing its row, as opposed to the
+    database's own trouble (busy, disk full, connection lost, a serialisation failure), which is
+    never blamed on a mutation. A unique violation is first taken for a racing insert of the same
+    id and the batch retried; met again, it is the data's."""
+    if not isinstance(error, DBAPIError):
+        return True
+    if not isinstance(error, IntegrityError | DataError | ProgrammingError):
+        return False
+    return not (getattr(error.orig, "sqlstate", None) == "23505" and attempt == 0)
+
+
+def _kind(error: Exception) -> str:
+    """What failed, for the log: the driver's error class, never its message (it may quote values)."""
+    return type(getattr(error, "orig", None) or error).__name__
+
+
+def _decide_batch(
+    connection: Connection,
+    coordinator: Coordinator,
+    request: PushRequest,
+    last: int,
+    *,
+    one_by_one: bool,
+    attempt: int,
+) -> tuple[Batch, list[MutationResult], int]:
+    """Decide every item in order. Fast (``one_by_one`` false): all in memory, written by the
+    caller in one flush. One by one: each mutation decided and written in its own database
+    savepoint, so a write the database refuses is rolled back and rejects that mutation alone."""
+    items = request.items()
+    batch = _prepare(
+        connection, coordinator, request.client_id, [m for m in items if isinstance(m, Mutation)]
+    )
+    results: list[MutationResult] = []
     gap = False
-    for mutation in request.mutations:
-        if gap or mutation.seq > last + 1:
+    for item in items:
+        if isinstance(item, InvalidMutation) and item.seq == 0:
+            results.append(_invalid_result(item))  # no usable number: it moves none
+            continue
+        if gap or item.seq > last + 1:
             gap = True
             results.append(
                 MutationResult(
-                    seq=mutation.seq,
+                    seq=item.seq,
                     status=MutationStatus.GAP,
-                    entity=mutation.entity,
-                    id=mutation.id,
+                    entity=item.entity,
+                    id=item.id,
                     expected_seq=last + 1,
                 )
             )
-        elif mutation.seq <= last:
+            continue
+        if item.seq <= last:
             results.append(
                 MutationResult(
-                    seq=mutation.seq,
-                    status=MutationStatus.DUPLICATE,
-                    entity=mutation.entity,
-                    id=mutation.id,
+                    seq=item.seq, status=MutationStatus.DUPLICATE, entity=item.entity, id=item.id
                 )
             )
+            continue
+        last = item.seq
+        if isinstance(item, InvalidMutation):
+            results.append(_invalid_result(item))
+            continue
+        if not one_by_one:
+            results.append(decide(batch, item))
+            continue
+        mark = batch.mark()
+        try:
+            with connection.begin_nested():
+                result = decide(batch, item)
+                batch.flush()
+        except Exception as error:
+            if not _isolable(error, attempt):
+                raise
+            batch.rollback_to(mark)
+            log.warning(
+                "push: the database refused a %s %s (%s); that mutation is refused",
+                item.entity if item.entity in SYNCED_TABLES else "?",
+                item.op.value,
+                _kind(error),
+            )  # no values: they may be personal
+            result = rejected(item, invalid_mutation())
         else:
-            results.append(decide(batch, mutation))
-            last = mutation.seq
-    batch.flush()
+            batch.settle()
+        results.append(result)
+    return batch, results, last
+
+
+def _push_once(
+    connection: Connection, coordinator: Coordinator, request: PushRequest, attempt: int = 0
+) -> PushResponse:
+    start = _bind_client(connection, coordinator, request.client_id)
+    try:
+        with connection.begin_nested():
+            batch, results, last = _decide_batch(
+                connection, coordinator, request, start, one_by_one=False, attempt=attempt
+            )
+            batch.flush()
+    except Exception as error:
+        if not _isolable(error, attempt):
+            raise
+        # Rolled back to the savepoint: nothing of the batch is written. Decide it again, each
+        # mutation written in a savepoint of its own, to find the one(s) the database refuses.
+        log.warning(
+            "push: a write of the batch failed (%s); writing it one mutation at a time",
+            _kind(error),
+        )
+        batch, results, last = _decide_batch(
+            connection, coordinator, request, start, one_by_one=True, attempt=attempt
+        )
     if last != start:
         connection.execute(
             update(client_table)
-            .where(client_table.c.client_id == request.client_id)
+            .where(
+                client_table.c.coordinator_id == coordinator.id,
+                client_table.c.client_id == request.client_id,
+            )
             .values(last_seq=last, updated_at=batch.now)
         )
-    final: list[MutationResult] = []
     for result in results:
-        assert result is not None
         if (
             result.status != MutationStatus.GAP
             and result.entity in SYNCED_TABLES
@@ -124,8 +239,7 @@ def _push_once(
             if batch.visible(result.entity, row):
                 assert row is not None
                 result.row = batch.out.get((result.entity, result.id)) or row_out(row)
-        final.append(result)
-    return PushResponse(client_id=request.client_id, results=final, last_applied_seq=last)
+    return PushResponse(client_id=request.client_id, results=results, last_applied_seq=last)
 
 
 def push(engine: Engine, coordinator: Coordinator, request: PushRequest) -> PushResponse:
@@ -133,7 +247,7 @@ def push(engine: Engine, coordinator: Coordinator, request: PushRequest) -> Push
     for attempt in range(_MAX_ATTEMPTS):
         try:
             with write_transaction(engine) as connection:
-                return _push_once(connection, coordinator, request)
+                return _push_once(connection, coordinator, request, attempt)
         except DBAPIError as error:
             state = getattr(error.orig, "sqlstate", None)
             if state in _RETRY_SQLSTATES and attempt < _MAX_ATTEMPTS - 1:

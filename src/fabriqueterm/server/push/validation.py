@@ -37,13 +37,26 @@ class Rejected(Exception):
 
 
 def _reason(field: str, code: str, **params: Any) -> FieldReason:
-    label = field_label(field)
+    reason = _(SERVER_REASONS.get(code, code))
     return FieldReason(
         field=field,
         code=code,
         params=params,
-        message=f"{label}: {_(SERVER_REASONS.get(code, code))}",
+        message=f"{field_label(field)}: {reason}" if field else reason,
     )
+
+
+def invalid_item(problems: list[tuple[str, str]]) -> list[FieldReason]:
+    """The reasons of a pushed item that is not a valid mutation (``InvalidMutation``): each
+    field named, in the server's language; what pydantic said is not echoed (it is English only
+    and may quote the input)."""
+    fields = list(dict.fromkeys(field for field, _message in problems)) or [""]
+    return [_reason(field, "invalid") for field in fields]
+
+
+def invalid_mutation() -> Rejected:
+    """A mutation whose decision or write failed unexpectedly: refused on its own."""
+    return reject("", "invalid")
 
 
 def reject(field: str, code: str, **params: Any) -> Rejected:
@@ -102,14 +115,17 @@ def checked_conflict(data: dict[str, Any]) -> dict[str, Any]:
         else:
             try:
                 stamp = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-            except ValueError:
+                # Stored in UTC (SQLite keeps no offset); a time that has no UTC form (year 1
+                # east of UTC, year 9999 west of it) overflows: refused like any bad date.
+                if stamp is not None:
+                    stamp = (
+                        stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+                    )
+            except (ValueError, OverflowError):
                 stamp = None
             if stamp is None:
                 raise reject("resolved_at", "date")
-            # Stored in UTC (SQLite keeps no offset).
-            values["resolved_at"] = (
-                stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
-            )
+            values["resolved_at"] = stamp
     return values
 
 
