@@ -125,16 +125,16 @@ def test_a_read_only_database_is_a_sentence(tmp_path: Path) -> None:
 def test_a_read_only_data_folder_is_a_sentence(  # pragma: no cover - CI runs as root
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    paths = english_home()
-    Store.open(paths.database).close()
-    paths.database.unlink()
+    paths = english_home(server_url=NOWHERE)
+    paths.secrets_file.write_text('token = "t"\n', encoding="utf-8")
     paths.data_dir.chmod(0o500)
     try:
-        code, text = run_cli(["sync", "--export-outbox", "/dev/null"], capsys)
-        code, text = run_cli(["learner", "export", "x"], capsys)
+        code, text = run_cli(["sync", "--quiet"], capsys)
     finally:
         paths.data_dir.chmod(0o700)
     assert code == 2
+    assert str(paths.data_dir) in text
+    assert "Permission denied" in text or "read-only" in text
 
 
 def test_a_data_folder_that_cannot_be_made_is_a_sentence(

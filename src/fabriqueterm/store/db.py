@@ -156,7 +156,12 @@ class Store:
             with opening_lock(path):
                 return cls._open_locked(path, clock)
         except OSError as error:
-            raise StoreError(describe_failure(error, path)) from None
+            raise StoreError(
+                describe_failure(error, path)
+                or _("{file} cannot be written or read ({detail}).").format(
+                    file=path, detail=error.strerror or error
+                )
+            ) from None
 
     @classmethod
     def _open_locked(cls, path: Path, clock: Clock | None) -> Store:

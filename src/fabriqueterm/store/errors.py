@@ -99,10 +99,14 @@ def full_disk(path: Path | None) -> str:
     ).format(folder=_folder_of(path) or "?")
 
 
-def _describe_os(error: OSError, path: Path | None) -> str:
-    file = str(error.filename or path or "")
+def _describe_os(error: OSError, path: Path | None) -> str | None:
+    """The sentence for a system error on a file; None for one that names no file (a port in use,
+    a network error: not about the local files, so not said as if it were)."""
     if error.errno in {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}:
-        return full_disk(Path(file) if file else path)
+        return full_disk(Path(error.filename) if error.filename else path)
+    if not error.filename:
+        return None
+    file = str(error.filename)
     if error.errno == errno.EROFS:
         return _(
             "{file} cannot be written: the disk is read-only. Set FABRIQUETERM_HOME to a folder on a writable disk, then try again."
@@ -111,6 +115,6 @@ def _describe_os(error: OSError, path: Path | None) -> str:
         return _(
             "Permission denied on {file}. Give your user access to it (the folder should be yours, mode 0700), or set FABRIQUETERM_HOME to a folder you own, then try again."
         ).format(file=file)
-    return _("{file} cannot be read or written ({detail}).").format(
+    return _("{file} cannot be written or read ({detail}).").format(
         file=file, detail=error.strerror or error
     )
