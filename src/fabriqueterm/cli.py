@@ -12,7 +12,8 @@ from fabriqueterm import __version__
 from fabriqueterm.cliargs import iso_date, positive_int
 from fabriqueterm.config import ConfigError, Paths, demo_home, load_config
 from fabriqueterm.i18n import _, set_language
-from fabriqueterm.store.errors import StoreError
+from fabriqueterm.store.errors import StoreError, describe_failure
+from fabriqueterm.store.opening import take_notices
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -112,6 +113,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        # The failures a person can meet with the local files (full disk, read-only or unwritable
+        # folder, permission denied, a database locked or damaged) end in their sentence, not a
+        # traceback; anything else is a bug and shows as one.
+        sentence = describe_failure(error, Paths.default().database)
+        if sentence is None:
+            raise
+        print(sentence, file=sys.stderr)
+        return 2
+    finally:
+        for notice in take_notices():  # a file moved aside while opening, not said yet
+            print(notice, file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

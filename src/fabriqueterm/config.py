@@ -141,12 +141,28 @@ def _check(path: Path, key: str, value: Any, ok: bool) -> None:
         )
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, fix: str | None = None) -> dict[str, Any]:
+    """The TOML at ``path`` ({} when missing); ``fix`` says how to repair it (else: edit it or
+    delete it to get the defaults)."""
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            _(
+                "{file} is not UTF-8 text (byte {byte} at position {position}): it was probably saved in another encoding. {fix}"
+            ).format(
+                file=path,
+                byte=f"0x{error.object[error.start]:02x}",
+                position=error.start,
+                fix=fix
+                or _(
+                    "Open it in a text editor and save it as UTF-8, or delete it to get the defaults."
+                ),
+            )
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(
             _(
@@ -234,7 +250,10 @@ class Secret(str):
 
 def load_token(path: Path) -> Secret | None:
     """The stored API token, or None when not logged in."""
-    raw = _read_toml(path)
+    raw = _read_toml(
+        path,
+        fix=_("Delete it and run “fabriqueterm login” again to store the token anew."),
+    )
     token = raw.get("token")
     if token is None:
         return None

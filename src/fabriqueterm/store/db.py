@@ -21,10 +21,20 @@ from fabriqueterm.domain.models import ENTITIES
 from fabriqueterm.files import create_private_file
 from fabriqueterm.i18n import _
 from fabriqueterm.sqlite import set_connection_pragmas
-from fabriqueterm.store.errors import StoreError
+from fabriqueterm.store.errors import StoreError, describe_failure, is_damage
 from fabriqueterm.store.history import History
 from fabriqueterm.store.indicators import IndicatorRepository
 from fabriqueterm.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from fabriqueterm.store.opening import (
+    FileState,
+    add_notice,
+    companions,
+    damaged_sentence,
+    empty_notice,
+    inspect_file,
+    move_aside,
+    opening_lock,
+)
 from fabriqueterm.store.outbox import Outbox
 from fabriqueterm.store.repositories import (
     CohortRepository,
@@ -35,6 +45,9 @@ from fabriqueterm.store.repositories import (
     SiteRepository,
 )
 
+#: How long a connection waits on a database another program holds locked before saying so.
+BUSY_TIMEOUT_MS = 10000
+
 
 def make_engine(path: Path) -> Engine:
     """An engine on ``path`` with the pragmas every connection needs.
@@ -44,10 +57,10 @@ def make_engine(path: Path) -> Engine:
     """
     engine = create_engine(
         f"sqlite:///{path}",
-        connect_args={"check_same_thread": False, "timeout": 10},
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
     )
 
-    set_connection_pragmas(engine, busy_timeout_ms=10000)
+    set_connection_pragmas(engine, busy_timeout_ms=BUSY_TIMEOUT_MS)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
@@ -128,25 +141,59 @@ class Store:
 
     @classmethod
     def open(cls, path: Path, *, clock: Clock | None = None) -> Store:
-        """Open (creating it 0600 if needed) and migrate the database at ``path``."""
+        """Open (creating it 0600 if missing) and migrate the database at ``path``.
+
+        One process at a time checks, creates and migrates it (a lock file beside it). A file that
+        is empty (0 bytes) is moved aside under a dated name and a new one started, with a notice
+        (:func:`fabriqueterm.store.opening.take_notices`); a damaged one (not SQLite, cut short,
+        SQLite says malformed) is moved aside and a :class:`StoreError` says where and how to save
+        its unsent changes: never a new file silently in its place. Full disk, read-only folder,
+        permission denied and a locked file are a :class:`StoreError` with their sentence.
+        """
         path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with opening_lock(path):
+                return cls._open_locked(path, clock)
+        except OSError as error:
+            raise StoreError(
+                describe_failure(error, path)
+                or _("{file} cannot be written or read ({detail}).").format(
+                    file=path, detail=error.strerror or error
+                )
+            ) from None
+
+    @classmethod
+    def _open_locked(cls, path: Path, clock: Clock | None) -> Store:
+        state, detail = inspect_file(path)
+        if state is FileState.EMPTY:
+            add_notice(empty_notice(path, move_aside(path, "empty")))
+        elif state is FileState.DAMAGED:
+            raise StoreError(damaged_sentence(path, move_aside(path, "damaged"), detail))
+        created = state is not FileState.LOOKS_SOUND
         create_private_file(path)
         engine = make_engine(path)
         try:
+            with engine.connect() as connection:  # reads the schema: page 1 and sqlite_master
+                connection.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
             migrate(engine, path)
-        except (sqlite3.DatabaseError, DatabaseError) as error:
+            store = cls(engine, path, clock)
+            store.client_id  # noqa: B018 - made once, on first open
+            return store
+        except BaseException as error:
             engine.dispose()
-            raise StoreError(
-                _("{file} is not a fabriqueterm database or is damaged ({detail}).").format(
-                    file=path, detail=getattr(error, "orig", error)
-                )
-            ) from None
-        except BaseException:
-            engine.dispose()
+            if created:  # a file this open made and could not finish: not left half-made
+                for made in (path, *companions(path)):
+                    made.unlink(missing_ok=True)
+            if isinstance(error, sqlite3.Error | DatabaseError):
+                if is_damage(error) and not created:
+                    raise StoreError(
+                        damaged_sentence(
+                            path, move_aside(path, "damaged"), str(getattr(error, "orig", error))
+                        )
+                    ) from None
+                raise StoreError(describe_failure(error, path)) from None
             raise
-        store = cls(engine, path, clock)
-        store.client_id  # noqa: B018 - made once, on first open
-        return store
 
     def close(self) -> None:
         self.engine.dispose()

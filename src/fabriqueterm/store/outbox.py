@@ -187,3 +187,173 @@ class Outbox:
                 {"e": entity},
             )
             return {r[0] for r in rows}
+
+
+# --- salvage: the outbox of a damaged file ---------------------------------------------------------
+
+_OUTBOX_COLUMNS = (
+    "seq, entity, row_id, op, fields, base_version, base_values, created_at, state, reason"
+)
+#: Rows read per range query before falling back to one row at a time around a broken page.
+_CHUNK = 256
+#: When the highest ``seq`` cannot be read, how many missing rows in a row end the search.
+_GIVE_UP_AFTER = 2000
+
+
+class SalvageError(Exception):
+    """Nothing of the outbox could be read: the message says why."""
+
+
+@dataclass
+class Salvage:
+    """What could be read of a database's outbox: entries as :meth:`Outbox.export` writes them, how
+    many rows could not be read (``unreadable_is_lower_bound`` when the end of the table was
+    unreadable too), and the database's client id when it could be read."""
+
+    entries: list[dict[str, Any]]
+    unreadable: int = 0
+    unreadable_is_lower_bound: bool = False
+    client_id: str | None = None
+    header_rebuilt: bool = False
+
+
+def salvage_outbox(path: Path) -> Salvage:
+    """Read the outbox of the database at ``path`` as far as SQLite can, never writing to it.
+
+    A sound file is read in place, read-only. Otherwise a private copy is read: its header rebuilt
+    when it is not SQLite's (a file whose first bytes were overwritten), then the table read by
+    ranges of ``seq`` and, around a page SQLite cannot read, one ``seq`` at a time, so that every
+    row outside the broken pages is kept and the ones inside are counted.
+    """
+    import shutil
+    import sqlite3
+    import tempfile
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(2, "No such file", str(path))
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return _salvage(connection, strict=True)
+        finally:
+            connection.close()
+    except (sqlite3.Error, ValueError, SalvageError):
+        pass
+    with tempfile.TemporaryDirectory(prefix="fabriqueterm-salvage-") as folder:
+        copy = Path(folder) / "copy.sqlite3"
+        shutil.copyfile(path, copy)
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists():
+            shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+        rebuilt = _rebuild_header(copy)
+        connection = sqlite3.connect(copy)
+        try:
+            # Load what can be loaded of a damaged schema instead of refusing all of it.
+            connection.execute("PRAGMA writable_schema = ON")
+            salvage = _salvage(connection, strict=False)
+        finally:
+            connection.close()
+        salvage.header_rebuilt = rebuilt
+        return salvage
+
+
+def _rebuild_header(copy: Path) -> bool:
+    """If ``copy`` does not start as a SQLite file, write the 100-byte header SQLite needs, trying
+    each page size until the schema reads. Returns whether it did."""
+    import sqlite3
+    import struct
+
+    data = copy.read_bytes()
+    if data[:16] == b"SQLite format 3\x00":
+        return False
+    for page_size in (4096, 1024, 2048, 8192, 16384, 32768, 65536, 512):
+        pages = max(1, len(data) // page_size)
+        header = bytearray(100)
+        header[0:16] = b"SQLite format 3\x00"
+        header[16:18] = struct.pack(">H", 1 if page_size == 65536 else page_size)
+        header[18:24] = bytes([1, 1, 0, 64, 32, 32])
+        struct.pack_into(">IIIIIIIIIIII", header, 24, 1, pages, 0, 0, 1, 4, 0, 0, 1, 0, 0, 0)
+        struct.pack_into(">II", header, 92, 1, 3045000)
+        copy.write_bytes(bytes(header) + data[100:])
+        try:
+            connection = sqlite3.connect(copy)
+            try:
+                names = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
+            finally:
+                connection.close()
+        except sqlite3.Error:
+            continue
+        if "outbox" in names:
+            return True
+    copy.write_bytes(data)
+    return False
+
+
+def _salvage(connection: Any, *, strict: bool) -> Salvage:
+    """Read the outbox through ``connection``; ``strict``: any unreadable part raises (the caller
+    then reads a copy the careful way)."""
+    import sqlite3
+
+    def entry(row: tuple[Any, ...]) -> dict[str, Any]:
+        names = [c.strip() for c in _OUTBOX_COLUMNS.split(",")]
+        values = dict(zip(names, row, strict=True))
+        return asdict(OutboxEntry.from_row(values))
+
+    try:
+        connection.execute("SELECT 1 FROM outbox LIMIT 0").fetchall()
+    except sqlite3.Error as error:
+        raise SalvageError(str(error)) from None
+    salvage = Salvage(entries=[])
+    try:
+        found = connection.execute("SELECT value FROM meta WHERE key = 'client_id'").fetchone()
+        salvage.client_id = found[0] if found else None
+    except sqlite3.Error:
+        if strict:
+            raise
+    last: int | None = None
+    for query in (
+        "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'",
+        "SELECT coalesce(max(seq), 0) FROM outbox",
+    ):
+        try:
+            found = connection.execute(query).fetchone()
+        except sqlite3.Error:
+            if strict:
+                raise
+            continue
+        if found and found[0] is not None:
+            last = max(last or 0, int(found[0]))
+    if last is None:
+        salvage.unreadable_is_lower_bound = True
+    select = f"SELECT {_OUTBOX_COLUMNS} FROM outbox"
+    seq = 0  # every seq up to this one is read or counted
+    missing_in_a_row = 0
+    while last is None or seq < last:
+        chunk: list[dict[str, Any]] = []
+        try:  # a range first: fast while the pages are sound
+            rows = connection.execute(
+                f"{select} WHERE seq > ? AND seq <= ? ORDER BY seq", (seq, seq + _CHUNK)
+            ).fetchall()
+            chunk = [entry(row) for row in rows]
+        except (sqlite3.Error, ValueError):
+            if strict:
+                raise
+            chunk = []
+            end = seq + _CHUNK if last is None else min(seq + _CHUNK, last)
+            for one in range(seq + 1, end + 1):  # around the broken page, one at a time
+                try:
+                    row = connection.execute(f"{select} WHERE seq = ?", (one,)).fetchone()
+                    if row is not None:
+                        chunk.append(entry(row))
+                except (sqlite3.Error, ValueError):
+                    salvage.unreadable += 1
+        salvage.entries.extend(chunk)
+        seq += _CHUNK
+        if last is None:  # the end is unknown: stop after a long run of nothing readable
+            missing_in_a_row = 0 if chunk else missing_in_a_row + _CHUNK
+            if missing_in_a_row >= _GIVE_UP_AFTER:
+                break
+    if last is not None:
+        salvage.entries = [e for e in salvage.entries if e["seq"] <= last]
+    return salvage

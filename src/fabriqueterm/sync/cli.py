@@ -74,17 +74,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     paths = Paths.default()
     if args.export_outbox is not None:
-        paths.ensure()
-        with Store.open(paths.database) as store:
-            count = store.outbox.export(args.export_outbox)
-        print(
-            ngettext(
-                "{count} unsent change written to {file}.",
-                "{count} unsent changes written to {file}.",
-                count,
-            ).format(count=count, file=args.export_outbox)
-        )
-        return 0
+        return export_outbox(args.from_file or paths.database, args.export_outbox)
+    if args.from_file is not None:
+        print(_("--from goes with --export-outbox FILE."), file=sys.stderr)
+        return 2
     url = load_config(paths.config_file).server_url
     token = load_token(paths.secrets_file)
     if not url or token is None:
@@ -101,6 +94,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     paths.ensure()
     with Store.open(paths.database) as store:
+        print_notices()
         report = sync_once(store, url, token, progress=progress)
     if not quiet:
         print(file=sys.stderr)
@@ -112,6 +106,84 @@ def cmd_sync(args: argparse.Namespace) -> int:
             _("kept (unsent edits): {entity} {id}").format(entity=entity_label(row[0]), id=row[1])
         )
     return 0 if report.ok else 1
+
+
+def print_notices() -> None:
+    """Say what opening the database had to do (a file moved aside), before anything else."""
+    from fabriqueterm.store.opening import take_notices
+
+    for notice in take_notices():
+        print(notice, file=sys.stderr)
+
+
+def export_outbox(database: Path, target: Path) -> int:
+    """``sync --export-outbox FILE [--from DATABASE]``: write the unsent changes of ``database`` to
+    ``target`` (0600), read as far as SQLite can when the file is damaged; never opens it for
+    writing, never migrates it. Says how many changes it wrote and how many it could not read."""
+    import json
+
+    from fabriqueterm.files import create_private_file
+    from fabriqueterm.store.outbox import SalvageError, salvage_outbox
+
+    database = database.expanduser()
+    if not database.exists():
+        aside = sorted(database.parent.glob(f"{database.stem}.damaged-*{database.suffix}"))
+        message = _("There is no database at {file}: nothing to export.").format(file=database)
+        if aside:
+            message += " " + _(
+                "Files set aside earlier: {files}. Export one with --from FILE."
+            ).format(files=", ".join(str(p) for p in aside))
+        print(message, file=sys.stderr)
+        return 2
+    try:
+        salvage = salvage_outbox(database)
+    except SalvageError as error:
+        print(
+            _(
+                "Nothing could be read of the unsent changes in {file} ({detail}): this file cannot be saved by fabriqueterm."
+            ).format(file=database, detail=error),
+            file=sys.stderr,
+        )
+        return 1
+    create_private_file(target)
+    target.write_text(
+        json.dumps(
+            {
+                "client_id": salvage.client_id,
+                "source": str(database),
+                "unreadable": salvage.unreadable,
+                "entries": salvage.entries,
+            },
+            ensure_ascii=False,
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    count = len(salvage.entries)
+    print(
+        ngettext(
+            "{count} unsent change written to {file}.",
+            "{count} unsent changes written to {file}.",
+            count,
+        ).format(count=count, file=target)
+    )
+    if salvage.unreadable_is_lower_bound:
+        print(
+            _(
+                "The end of the outbox of {file} could not be read: some unsent changes may be missing from the export."
+            ).format(file=database),
+            file=sys.stderr,
+        )
+    elif salvage.unreadable:
+        print(
+            ngettext(
+                "{count} could not be read: the part of {file} that held it is damaged.",
+                "{count} could not be read: the part of {file} that held them is damaged.",
+                salvage.unreadable,
+            ).format(count=salvage.unreadable, file=database),
+            file=sys.stderr,
+        )
+    return 0
 
 
 def add_sync_commands(commands: Any) -> None:
@@ -134,5 +206,15 @@ def add_sync_commands(commands: Any) -> None:
         type=Path,
         metavar="FILE",
         help=_("do not sync: write the changes waiting to be sent to FILE (JSON) and stop"),
+    )
+    sync.add_argument(
+        "--from",
+        dest="from_file",
+        type=Path,
+        metavar="DATABASE",
+        default=None,
+        help=_(
+            "with --export-outbox: read this database file instead (one moved aside as damaged)"
+        ),
     )
     sync.set_defaults(handler=cmd_sync)

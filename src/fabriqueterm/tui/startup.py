@@ -97,6 +97,10 @@ class StoreStartup(_App):
         if message.error is not None:
             self.exit(return_code=2, message=message.error)
             return
+        from fabriqueterm.store.opening import take_notices
+
+        for notice in take_notices():  # an empty file was moved aside: said, never silent
+            self.notify(notice, severity="warning", timeout=60)
         self.sync_state = replace(self.sync_state, pending=self.store.outbox.count())
         self.sync_signal.publish(self.sync_state)
         if self.background_sync:
