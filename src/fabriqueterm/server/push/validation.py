@@ -4,11 +4,11 @@ and a rejection (:class:`Rejected`) that carries them back to the client, never 
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from fabriqueterm.domain.labels import field_label
+from fabriqueterm.domain.rules import is_canonical_uuid
 from fabriqueterm.domain.validation import DomainValidationError, validate
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.server.rows import json_value
@@ -114,10 +114,5 @@ def checked_conflict(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def is_uuid(text: str) -> bool:
-    """A UUID written the usual way (36 characters, lower or upper case)."""
-    if len(text) != 36:
-        return False
-    try:
-        return str(uuid.UUID(text)) == text.lower()
-    except ValueError:
-        return False
+    """A UUID written the canonical way (36 lower-case characters): domain/rules.py's rule."""
+    return is_canonical_uuid(text)
