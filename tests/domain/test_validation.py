@@ -60,7 +60,10 @@ VALID = {
     "site": SITE,
     "cohort": COHORT,
     "partner": PARTNER,
-    "partner_site": {"partner_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8ca0", "site_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9d"},
+    "partner_site": {
+        "partner_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8ca0",
+        "site_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9d",
+    },
     "learner": LEARNER,
     "placement": PLACEMENT,
     "follow_up": FOLLOW_UP,

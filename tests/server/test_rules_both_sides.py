@@ -63,8 +63,9 @@ def bad_values(rule: rules.Rule) -> list[Any]:
             if ch not in rule.allowed
         ]
     if isinstance(rule, DayRule):
-        before, after = rule.low.replace(year=rule.low.year - 1), rule.high.replace(
-            year=rule.high.year + 1
+        before, after = (
+            rule.low.replace(year=rule.low.year - 1),
+            rule.high.replace(year=rule.high.year + 1),
         )
         return [
             "0001-01-05",
@@ -239,7 +240,7 @@ def _server_examples(world: World, device: Device) -> dict[str, dict[str, Any]]:
 
 
 def _refused(device: Device, mutation: dict[str, Any], field: str) -> str:
-    """"" when the commons refused ``mutation`` naming ``field``, else what it said."""
+    """ "" when the commons refused ``mutation`` naming ``field``, else what it said."""
     response = device.push_raw([mutation])
     if response.status_code == 422:
         device.numbers = count(mutation["seq"])  # the number was not taken: use it again
@@ -318,3 +319,42 @@ def test_the_openapi_schema_carries_the_rules(app: Any) -> None:
     assert all(not line.fullmatch(bad) for bad in bad_values(rules.LINE))
     # Every rule the models use and the schema's patterns come from the one module.
     assert Mutation.model_json_schema()["properties"]["id"]["pattern"] == rules.UUID_PATTERN
+
+
+# --- a date and time: the resolution of a conflict -------------------------------------------------
+
+
+def _a_conflict(world: World) -> tuple[Device, str]:
+    one, two = world.device(), world.device()
+    cohort = one.create_cohort(world.site_a1)
+    version = one.pull_all()[0][("cohort", cohort)]["version"]
+    edit = {"base_version": version, "base_values": {"capacity": 14}}
+    one.push_one("cohort", cohort, "update", {"capacity": 16}, **edit)
+    result = two.push_one("cohort", cohort, "update", {"capacity": 20}, **edit)
+    assert result["status"] == "conflict"
+    return two, result["conflicts"][0]["id"]
+
+
+def test_a_conflict_resolution_out_of_range_is_refused_on_both_sides(world: World) -> None:
+    """Finding 1: "0001-01-01T00:00:00+01:00" made the push answer 500 (OverflowError) and the
+    batch roll back; now the rule refuses it in the app and the commons rejects that mutation."""
+    device, conflict = _a_conflict(world)
+    for bad in bad_values(rules.MOMENT):
+        with pytest.raises(ValueError):
+            rules.MOMENT.parse(bad)  # the app's side: the same rule
+        mutation = device.mutation("conflict", conflict, "update", {"resolved_at": bad})
+        response = device.push_raw([mutation])
+        assert response.status_code == 200, (bad, response.status_code)
+        [result] = response.json()["results"]
+        assert result["status"] == "rejected", bad
+        [reason] = result["errors"]
+        assert reason["field"] == "resolved_at" and reason["code"] in ("datetime", "date_range")
+        assert "2100" in reason["message"] or reason["code"] == "datetime"
+    fine = device.push_one(
+        "conflict", conflict, "update", {"resolved_at": "2026-12-07T10:00:00+01:00"}
+    )
+    assert fine["status"] == "applied" and fine["row"]["resolved_at"].startswith("2026-12-07T09:00")
+    edge = device.push_one(
+        "conflict", conflict, "update", {"resolved_at": "2100-12-31T23:59:59-01:00"}
+    )
+    assert edge["status"] == "rejected"  # 2101-01-01 00:59:59 in UTC

@@ -191,14 +191,12 @@ class MomentRule:
 
 @dataclass(frozen=True)
 class IdRule:
-    """A canonical lower-case UUID; ``code`` names the refusal (``uuid`` for a reference in a
-    row, ``bad_id`` for the id of a mutation, the commons' code)."""
-
-    code: str = "uuid"
+    """A canonical lower-case UUID (a reference to another row; the id of a mutation is checked
+    by the commons with :func:`is_canonical_uuid`, answered ``bad_id``)."""
 
     def check(self, value: Any) -> Any:
         if value is not None and not is_canonical_uuid(value):
-            raise PydanticCustomError(self.code, "not a canonical lower-case UUID")
+            raise PydanticCustomError("uuid", "not a canonical lower-case UUID")
         return value
 
     def __get_pydantic_core_schema__(
@@ -251,7 +249,6 @@ NOTE = TextRule(multiline=True)
 DAY = DayRule()
 MOMENT = MomentRule()
 ID = IdRule()
-MUTATION_ID = IdRule("bad_id")
 WHOLE = WholeRule()
 
 Rule = TextRule | DayRule | MomentRule | IdRule | WholeRule

@@ -52,7 +52,9 @@ _EXPECTED: dict[str, str] = {
     "datetime": N_("a date and time such as 2026-11-25T14:30:00+01:00"),
     "control_character": N_("text without control characters (such as escape or NUL)"),
     "single_line": N_("text on one line, without line breaks or tabs"),
-    "uuid": N_("an identifier of 36 lower-case characters such as 0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9d"),
+    "uuid": N_(
+        "an identifier of 36 lower-case characters such as 0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9d"
+    ),
     "choice": N_("one of: {choices}"),
     "email": N_("an email address such as prenom.nom@example.org"),
     "phone": N_("a French phone number such as 06 12 34 56 78 or +33 6 12 34 56 78"),
@@ -449,7 +451,13 @@ def _field_error(model: type[_Input], data: dict[str, Any], err: dict[str, Any])
         return FieldError(field, value, "int_range", (("low", low), ("high", high)))
     if kind in {"bool_parsing", "bool_type"}:
         return FieldError(field, value, "bool")
-    if kind in {"date", "date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"}:
+    if kind in {
+        "date",
+        "date_type",
+        "date_parsing",
+        "date_from_datetime_parsing",
+        "date_from_datetime_inexact",
+    }:
         return FieldError(field, value, "date")
     if kind == "enum":
         annotation = model.model_fields[field].annotation

@@ -70,7 +70,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, model_validator
 
-from fabriqueterm.domain.rules import MUTATION_ID, TEXT_PATTERN, UUID_PATTERN
+from fabriqueterm.domain.rules import TEXT_PATTERN, UUID_PATTERN
 
 PROTOCOL_VERSION = 1
 

@@ -4,12 +4,13 @@ and a rejection (:class:`Rejected`) that carries them back to the client, never 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
+from pydantic_core import PydanticCustomError
+
 from fabriqueterm.domain.labels import field_label
-from fabriqueterm.domain.rules import is_canonical_uuid
-from fabriqueterm.domain.validation import DomainValidationError, validate
+from fabriqueterm.domain.rules import MOMENT, is_canonical_uuid
+from fabriqueterm.domain.validation import DomainValidationError, FieldError, validate
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.server.rows import json_value
 from fabriqueterm.sync.protocol import ConflictResolution, FieldReason
@@ -96,20 +97,16 @@ def checked_conflict(data: dict[str, Any]) -> dict[str, Any]:
             raise reject("resolution", "choice", choices=", ".join(choices))
         values["resolution"] = data["resolution"]
     if "resolved_at" in data:
-        raw = data["resolved_at"]
-        if raw is None:
-            values["resolved_at"] = None
-        else:
-            try:
-                stamp = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-            except ValueError:
-                stamp = None
-            if stamp is None:
-                raise reject("resolved_at", "date")
-            # Stored in UTC (SQLite keeps no offset).
-            values["resolved_at"] = (
-                stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
-            )
+        # domain/rules.py's MOMENT: 1900–2100 once in UTC (no OverflowError), stored in UTC.
+        try:
+            values["resolved_at"] = MOMENT.parse(data["resolved_at"])
+        except PydanticCustomError as error:
+            params = tuple(sorted((error.context or {}).items()))
+            raise _from_validation(
+                DomainValidationError(
+                    [FieldError("resolved_at", data["resolved_at"], error.type, params)]
+                )
+            ) from None
     return values
 
 
