@@ -55,6 +55,14 @@ Pull
     is older than the tombstones the server keeps (or ahead of the server): pull them again from
     0, keeping pending edits. ``sites`` is the current grant: a site new there backfills from 0.
 
+Values
+    Every field of a mutation is checked by the rules of ``domain/rules.py``, the ones the app
+    applies at input: text without control characters (line breaks and tabs only in notes), dates
+    within 1900-01-01..2100-12-31 (``YYYY-MM-DD``), date-times the same once in UTC, ids and
+    references canonical lower-case UUIDs (an upper-case one is refused, never lower-cased: id
+    ``bad_id``, reference ``uuid``), whole numbers that are numbers (``true`` is not one). A value
+    refused rejects its mutation naming the field; the schema publishes the same patterns.
+
 Errors
     401 missing, unknown or revoked token (stop, ask to log in again); 409 client_id of another
     coordinator; 413 batch too large (``max_mutations``, ``max_bytes``); 400/422 a body that is
