@@ -22,7 +22,7 @@ from fabriqueterm.i18n import _, set_language
 
 SITE = {"name": "Fabrique de Roubaix", "city": "Roubaix", "region": "Hauts-de-France"}
 COHORT = {
-    "site_id": "site-1",
+    "site_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9d",
     "name": "Promo 2026-A",
     "programme": "Développeur·se web et web mobile",
     "start_date": "2026-01-05",
@@ -30,29 +30,29 @@ COHORT = {
 }
 PARTNER = {"name": "France Travail Roubaix", "kinds": "prescriber"}
 LEARNER = {
-    "site_id": "site-1",
-    "cohort_id": "cohort-1",
+    "site_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9d",
+    "cohort_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9e",
     "first_name": "Aïcha",
     "last_name": "Benali",
     "gender": "F",
     "qualification": "4",
 }
 PLACEMENT = {
-    "site_id": "site-1",
-    "learner_id": "learner-1",
+    "site_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9d",
+    "learner_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9f",
     "kind": "cdi",
     "start_date": "2026-08-01",
 }
 FOLLOW_UP = {
-    "site_id": "site-1",
-    "learner_id": "learner-1",
+    "site_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9d",
+    "learner_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9f",
     "milestone": "m3",
     "due_date": "2026-10-03",
 }
 ATTEMPT = {
-    "site_id": "site-1",
-    "learner_id": "learner-1",
-    "follow_up_id": "follow-up-1",
+    "site_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9d",
+    "learner_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9f",
+    "follow_up_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8ca1",
     "attempted_on": "2026-12-07",
     "outcome": "no_answer",
 }
@@ -60,7 +60,10 @@ VALID = {
     "site": SITE,
     "cohort": COHORT,
     "partner": PARTNER,
-    "partner_site": {"partner_id": "partner-1", "site_id": "site-1"},
+    "partner_site": {
+        "partner_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8ca0",
+        "site_id": "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9d",
+    },
     "learner": LEARNER,
     "placement": PLACEMENT,
     "follow_up": FOLLOW_UP,
@@ -538,3 +541,35 @@ def test_for_field_picks_the_errors_of_one_field() -> None:
         validate("learner", {**LEARNER, "email": "x", "gender": "Z"})
     assert [e.code for e in caught.value.for_field("gender")] == ["choice"]
     assert caught.value.for_field("first_name") == []
+
+
+# --- the probe of issue #13 (finding 6): input that was accepted and must not be ------------------
+
+SITE_ID = "0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9d"
+
+
+@pytest.mark.parametrize(
+    ("entity", "changes", "field"),
+    [
+        ("learner", {"last_name": "Benali\x1b[2J"}, "last_name"),
+        ("learner", {"first_name": "Aïcha\x07"}, "first_name"),
+        ("learner", {"first_name": "Aï\x00cha"}, "first_name"),
+        ("site", {"city": "Roubaix\nLille"}, "city"),
+        ("follow_up", {"notes": "rappeler\x1b]0;titre\x07"}, "notes"),
+        ("follow_up", {"notes": "nul\x00"}, "notes"),
+        ("cohort", {"site_id": SITE_ID.upper()}, "site_id"),
+        ("cohort", {"site_id": "fabrique-1"}, "site_id"),
+        ("cohort", {"start_date": "0001-01-05"}, "start_date"),
+        ("cohort", {"end_date": "9999-07-03"}, "end_date"),
+        ("cohort", {"start_date": "20260105"}, "start_date"),
+        ("cohort", {"capacity": True}, "capacity"),
+        ("cohort", {"capacity": 12.5}, "capacity"),
+    ],
+)
+def test_the_probes_bad_input_is_refused_naming_the_field(
+    entity: str, changes: dict[str, Any], field: str
+) -> None:
+    data = {**VALID[entity], **changes}
+    errors = errors_of(entity, data)
+    assert [e.field for e in errors] == [field]
+    assert "\x1b" not in str(errors[0]) and "\x00" not in str(errors[0])

@@ -495,7 +495,8 @@ def test_two_devices_generate_the_same_follow_up_rows(tmp_path: Path, clock: Clo
     for device in ("laptop", "phone"):
         with Store.open(tmp_path / f"{device}.sqlite3", clock=clock) as device_store:
             site = device_store.sites.create(
-                {"name": "Fabrique de Roubaix", "city": "Roubaix"}, row_id="site-1"
+                {"name": "Fabrique de Roubaix", "city": "Roubaix"},
+                row_id="0199a8a0-0000-7000-8000-0000000000a1",
             )
             cohort = make_cohort(device_store, site.id)
             learner = device_store.learners.create(
@@ -726,7 +727,9 @@ def test_create_many_checks_what_spans_rows_and_takes_only_validated_values(stor
     # Values of the cohort's site are placed in it, whatever site_id they came with.
     [moved] = map(
         store.learners.get,
-        store.learners.create_many(other.id, _validated(other.id, "stale-site", 1)),
+        store.learners.create_many(
+            other.id, _validated(other.id, "0199a8a0-0000-7000-8000-0000000000b2", 1)
+        ),
     )
     assert moved.site_id == site.id and moved.cohort_id == other.id
 

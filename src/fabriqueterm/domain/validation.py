@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
@@ -37,6 +37,7 @@ from fabriqueterm.domain.enums import (
     Situation,
 )
 from fabriqueterm.domain.labels import FIELD_LABELS
+from fabriqueterm.domain.rules import DAY, ID, LINE, NOTE, WHOLE, escaped
 from fabriqueterm.i18n import N_, _, ngettext
 
 _EXPECTED: dict[str, str] = {
@@ -47,6 +48,13 @@ _EXPECTED: dict[str, str] = {
     "int_range": N_("a whole number between {low} and {high}"),
     "bool": N_("yes or no"),
     "date": N_("a date such as 25/11/2026 or 2026-11-25"),
+    "date_range": N_("a date between {low} and {high}"),
+    "datetime": N_("a date and time such as 2026-11-25T14:30:00+01:00"),
+    "control_character": N_("text without control characters (such as escape or NUL)"),
+    "single_line": N_("text on one line, without line breaks or tabs"),
+    "uuid": N_(
+        "an identifier of 36 lower-case characters such as 0190f3b2-6a1e-7c3d-9b2a-4e5f6a7b8c9d"
+    ),
     "choice": N_("one of: {choices}"),
     "email": N_("an email address such as prenom.nom@example.org"),
     "phone": N_("a French phone number such as 06 12 34 56 78 or +33 6 12 34 56 78"),
@@ -128,7 +136,8 @@ class FieldError:
         return _(_EXPECTED.get(self.code, self.code)).format(**params)
 
     def __str__(self) -> str:
-        shown = "" if self.value is None else str(self.value).strip()
+        # Escaped: a value holding ESC[2J must not clear the screen it is shown on.
+        shown = "" if self.value is None else escaped(str(self.value).strip())
         if shown == "":
             return _("{field}: empty; expected {expected}.").format(
                 field=self.label, expected=self.expected
@@ -155,28 +164,12 @@ class DomainValidationError(ValueError):
 # --- normalisers ---------------------------------------------------------------------------
 
 _PHONE_TEXT = re.compile(r"^\+?[0-9\s().\-/]+$")
-_FRENCH_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 
 
 def parse_date(value: Any) -> Any:
-    """Accept a date, an ISO date (2026-11-25) or a French one (25/11/2026, 25-11-2026, 25.11.2026)."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date) or value is None:
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text == "":
-            return None
-        match = _FRENCH_DATE.match(text)
-        try:
-            if match:
-                day, month, year = (int(g) for g in match.groups())
-                return date(year, month, day)
-            return date.fromisoformat(text)
-        except ValueError:
-            pass
-    raise PydanticCustomError("date", "invalid date")
+    """Accept a date, an ISO date (2026-11-25) or a French one (25/11/2026, 25-11-2026, 25.11.2026)
+    within 1900–2100 (:data:`.rules.DAY`)."""
+    return DAY.parse(value)
 
 
 def normalise_phone(value: Any) -> str | None:
@@ -225,14 +218,22 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
-DateField = Annotated[date, BeforeValidator(parse_date)]
-OptionalDate = Annotated[date | None, BeforeValidator(parse_date)]
+# The field types: each carries its rule of domain/rules.py (the one definition of what a field may
+# hold, for the app and the commons alike).
+DateField = Annotated[date, DAY]
+OptionalDate = Annotated[date | None, DAY]
 Phone = Annotated[str | None, BeforeValidator(normalise_phone)]
 Email = Annotated[str | None, BeforeValidator(normalise_email)]
-Text = Annotated[str, BeforeValidator(_strip)]
-RequiredText = Annotated[str, BeforeValidator(_strip), Field(min_length=1)]
-Reference = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=36)]
-OptionalReference = Annotated[str | None, BeforeValidator(_blank_to_none)]
+#: One line of text (names, cities, titles…): no control character, no line break, no tab.
+Text = Annotated[str, BeforeValidator(_strip), LINE]
+RequiredText = Annotated[str, BeforeValidator(_strip), LINE, Field(min_length=1)]
+#: Free text: line breaks and tabs allowed, no other control character.
+Notes = Annotated[str, BeforeValidator(_strip), NOTE]
+#: The id of another row: a canonical lower-case UUID (the app makes them; nothing types them).
+Reference = Annotated[str, ID]
+OptionalReference = Annotated[str | None, ID, BeforeValidator(_blank_to_none)]
+Whole = Annotated[int, WHOLE]
+OptionalWhole = Annotated[int | None, WHOLE, BeforeValidator(_blank_to_none)]
 
 
 class _Input(BaseModel):
@@ -261,7 +262,7 @@ class CohortIn(_Input):
     programme: RequiredText = Field(max_length=200)
     start_date: DateField
     end_date: DateField
-    capacity: int = Field(default=0, ge=0, le=500)
+    capacity: Whole = Field(default=0, ge=0, le=500)
     funders: Text = Field(default="", max_length=500)
     status: CohortStatus = CohortStatus.PLANNED
 
@@ -282,7 +283,7 @@ class PartnerIn(_Input):
     email: Email = None
     phone: Phone = None
     city: Text = Field(default="", max_length=120)
-    notes: Text = Field(default="", max_length=4000)
+    notes: Notes = Field(default="", max_length=4000)
 
     @field_validator("kinds", mode="before")
     @classmethod
@@ -311,7 +312,7 @@ class LearnerIn(_Input):
     last_name: RequiredText = Field(max_length=100)
     email: Email = None
     phone: Phone = None
-    birth_year: int | None = Field(default=None, ge=1920, le=2020)
+    birth_year: OptionalWhole = Field(default=None, ge=1920, le=2020)
     gender: Gender
     qpv: bool = False
     qualification: QualificationLevel
@@ -321,11 +322,6 @@ class LearnerIn(_Input):
     status: LearnerStatus = LearnerStatus.CANDIDATE
     dropout_date: OptionalDate = None
     dropout_reason: Text = Field(default="", max_length=300)
-
-    @field_validator("birth_year", mode="before")
-    @classmethod
-    def _blank_year(cls, value: Any) -> Any:
-        return _blank_to_none(value)
 
     @model_validator(mode="after")
     def _dropout_has_date(self) -> LearnerIn:
@@ -343,7 +339,7 @@ class PlacementIn(_Input):
     job_title: Text = Field(default="", max_length=200)
     start_date: DateField
     source_followup_id: OptionalReference = None
-    notes: Text = Field(default="", max_length=4000)
+    notes: Notes = Field(default="", max_length=4000)
 
 
 class FollowUpIn(_Input):
@@ -356,7 +352,7 @@ class FollowUpIn(_Input):
     channel: Channel | None = None
     #: How it closed; set with ``done_date``.
     outcome: Closing | None = None
-    notes: Text = Field(default="", max_length=4000)
+    notes: Notes = Field(default="", max_length=4000)
 
     @field_validator("channel", "outcome", mode="before")
     @classmethod
@@ -374,7 +370,7 @@ class FollowUpAttemptIn(_Input):
     outcome: Outcome
     callback_date: OptionalDate = None
     situation: Situation | None = None
-    notes: Text = Field(default="", max_length=4000)
+    notes: Notes = Field(default="", max_length=4000)
     made_by: Text = Field(default="", max_length=200)
 
     @field_validator("situation", mode="before")
@@ -455,7 +451,13 @@ def _field_error(model: type[_Input], data: dict[str, Any], err: dict[str, Any])
         return FieldError(field, value, "int_range", (("low", low), ("high", high)))
     if kind in {"bool_parsing", "bool_type"}:
         return FieldError(field, value, "bool")
-    if kind in {"date", "date_type", "date_parsing", "date_from_datetime_parsing"}:
+    if kind in {
+        "date",
+        "date_type",
+        "date_parsing",
+        "date_from_datetime_parsing",
+        "date_from_datetime_inexact",
+    }:
         return FieldError(field, value, "date")
     if kind == "enum":
         annotation = model.model_fields[field].annotation

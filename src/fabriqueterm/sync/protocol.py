@@ -57,6 +57,14 @@ Pull
     is older than the tombstones the server keeps (or ahead of the server): pull them again from
     0, keeping pending edits. ``sites`` is the current grant: a site new there backfills from 0.
 
+Values
+    Every field of a mutation is checked by the rules of ``domain/rules.py``, the ones the app
+    applies at input: text without control characters (line breaks and tabs only in notes), dates
+    within 1900-01-01..2100-12-31 (``YYYY-MM-DD``), date-times the same once in UTC, ids and
+    references canonical lower-case UUIDs (an upper-case one is refused, never lower-cased: id
+    ``bad_id``, reference ``uuid``), whole numbers that are numbers (``true`` is not one). A value
+    refused rejects its mutation naming the field; the schema publishes the same patterns.
+
 Errors
     401 missing, unknown or revoked token (stop, ask to log in again); 413 batch too large (``max_mutations``, ``max_bytes``); 400/422 a body that is
     not the payload (``detail``); 503 with Retry-After when the database is busy. Timestamps are
@@ -81,6 +89,8 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+from fabriqueterm.domain.rules import TEXT_PATTERN, UUID_PATTERN
 
 PROTOCOL_VERSION = 1
 
@@ -119,6 +129,35 @@ def _whole_number(value: Any) -> Any:
 
 #: An integer as JSON Schema means it (12 or 12.0), never a boolean or a string.
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+#: What the value of a field in a mutation may be, as the schema says it: text without control
+#: characters but line breaks and tabs (domain/rules.py; a single-line field refuses those too),
+#: a number, a boolean or null. The commons checks each field by the domain's rules and rejects
+#: the mutation (never the batch) naming the field; the app refuses the same at input.
+FIELD_VALUE_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": TEXT_PATTERN},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+    ]
+}
+
+
+def _bounds_in_json_schema(schema: dict[str, Any]) -> None:
+    """The bounds of an optional number as JSON Schema words (pydantic leaves ``ge``/``le``)."""
+    for member in schema.get("anyOf", ()):
+        for ours, theirs in (("ge", "minimum"), ("le", "maximum")):
+            if ours in member:
+                member[theirs] = member.pop(ours)
+
+
+def _fields_schema(description: str) -> Any:
+    return Field(
+        default_factory=dict,
+        description=description,
+        json_schema_extra={"additionalProperties": FIELD_VALUE_SCHEMA},
+    )
 
 
 def _storable(value: Any) -> bool:
@@ -203,23 +242,25 @@ class Mutation(_Payload):
         description="Entity name: " + ", ".join(ENTITY_NAMES) + ". Another name is rejected.",
     )
     id: StrictStr = Field(
-        min_length=1, max_length=64, description="The row's id (a UUID made by the client)."
+        min_length=1,
+        max_length=64,
+        description="The row's id: a UUID made by the client, written the canonical way (36 "
+        "lower-case characters); another is rejected (bad_id), never lower-cased.",
+        json_schema_extra={"pattern": UUID_PATTERN},
     )
     op: Op
-    fields: dict[str, Any] = Field(
-        default_factory=dict,
-        description="create: every field of the row; update: the changed fields with their new "
-        "values; delete and erase: empty (ignored).",
+    fields: dict[str, Any] = _fields_schema(
+        "create: every field of the row; update: the changed fields with their new values; "
+        "delete and erase: empty (ignored). Each value is checked by the field's rule; a value "
+        "refused rejects the mutation, naming the field."
     )
-    base_version: WholeNumber | None = Field(
+    base_version: Annotated[WholeNumber, Field(ge=0, le=MAX_NUMBER)] | None = Field(
         default=None,
-        ge=0,
-        le=MAX_NUMBER,
         description="The row's version when the client changed it (null for a create).",
+        json_schema_extra=_bounds_in_json_schema,
     )
-    base_values: dict[str, Any] = Field(
-        default_factory=dict,
-        description="The values of the changed fields before the change (update only).",
+    base_values: dict[str, Any] = _fields_schema(
+        "The values of the changed fields before the change (update only)."
     )
 
 

@@ -4,12 +4,13 @@ and a rejection (:class:`Rejected`) that carries them back to the client, never 
 from __future__ import annotations
 
 import logging
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
+from pydantic_core import PydanticCustomError
+
 from fabriqueterm.domain.labels import field_label
-from fabriqueterm.domain.validation import DomainValidationError, validate
+from fabriqueterm.domain.rules import MOMENT, is_canonical_uuid
+from fabriqueterm.domain.validation import DomainValidationError, FieldError, validate
 from fabriqueterm.i18n import N_, _
 from fabriqueterm.server.rows import json_value
 from fabriqueterm.sync.protocol import ConflictResolution, FieldReason
@@ -109,31 +110,19 @@ def checked_conflict(data: dict[str, Any]) -> dict[str, Any]:
             raise reject("resolution", "choice", choices=", ".join(choices))
         values["resolution"] = data["resolution"]
     if "resolved_at" in data:
-        raw = data["resolved_at"]
-        if raw is None:
-            values["resolved_at"] = None
-        else:
-            try:
-                stamp = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-                # Stored in UTC (SQLite keeps no offset); a time that has no UTC form (year 1
-                # east of UTC, year 9999 west of it) overflows: refused like any bad date.
-                if stamp is not None:
-                    stamp = (
-                        stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
-                    )
-            except (ValueError, OverflowError):
-                stamp = None
-            if stamp is None:
-                raise reject("resolved_at", "date")
-            values["resolved_at"] = stamp
+        # domain/rules.py's MOMENT: 1900–2100 once in UTC (no OverflowError), stored in UTC.
+        try:
+            values["resolved_at"] = MOMENT.parse(data["resolved_at"])
+        except PydanticCustomError as error:
+            params = tuple(sorted((error.context or {}).items()))
+            raise _from_validation(
+                DomainValidationError(
+                    [FieldError("resolved_at", data["resolved_at"], error.type, params)]
+                )
+            ) from None
     return values
 
 
 def is_uuid(text: str) -> bool:
-    """A UUID written the usual way (36 characters, lower or upper case)."""
-    if len(text) != 36:
-        return False
-    try:
-        return str(uuid.UUID(text)) == text.lower()
-    except ValueError:
-        return False
+    """A UUID written the canonical way (36 lower-case characters): domain/rules.py's rule."""
+    return is_canonical_uuid(text)
