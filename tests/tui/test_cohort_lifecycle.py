@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
-from tui_helpers import SIZE, TODAY, settle, until
+from tui_helpers import SIZE, TODAY, notifications, settle, until
 
 from fabriqueterm.domain.ids import follow_up_id
 from fabriqueterm.tui.screens.closing import ClosingScreen, DropoutForm
@@ -43,7 +43,7 @@ def enrolled(store: Any, cohort_id: str) -> list[Any]:
 
 
 def messages(app: Any) -> list[str]:
-    return [str(note.message) for note in app._notifications]
+    return [str(note.message) for note in notifications(app)]
 
 
 async def exception_dropped_out(pilot: Any, row: int, when: str, why: str) -> None:

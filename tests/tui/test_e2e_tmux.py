@@ -26,7 +26,10 @@ def tmux(fabriqueterm_home: Path) -> Iterator[Callable[..., str]]:
     """A private tmux server (its own socket) running ``fabriqueterm demo`` at 120x40."""
     if not COMMAND.exists():
         pytest.skip(f"{COMMAND} is not installed")
-    env = {**os.environ, "FABRIQUETERM_HOME": str(fabriqueterm_home), "TERM": "xterm-256color"}
+    # COLUMNS and LINES (set by some runners, pytest-xdist's workers among them) would override the
+    # size tmux gives the app.
+    inherited = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env = {**inherited, "FABRIQUETERM_HOME": str(fabriqueterm_home), "TERM": "xterm-256color"}
     subprocess.run(
         [str(COMMAND), "demo", "--build", "--learners", "300", "--today", "2026-11-25"],
         env=env,

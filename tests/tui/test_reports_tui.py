@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from textual.widgets import Checkbox, DataTable, Input, Select, SelectionList, Static
-from tui_helpers import SIZE, TODAY, palette_highlights, settle, until
+from tui_helpers import SIZE, TODAY, notifications, palette_highlights, settle, until
 
 from fabriqueterm.reports.cli import add_report_commands
 from fabriqueterm.reports.exporters import format_figure
@@ -148,7 +148,7 @@ async def test_export_each_format_writes_what_the_command_line_writes(
         assert default.exists() and is_private(default)
         # The full path is said once written.
         assert str(default) in text_of(screen, "#summary-written")
-        assert any(str(default) in str(n.message) for n in app._notifications)
+        assert any(str(default) in str(n.message) for n in notifications(app))
     assert list(work.iterdir()) == []
 
     from_cli = tmp_path / f"cli.{fmt}"
@@ -301,7 +301,7 @@ async def test_a_write_that_fails_is_reported_not_raised(make_app, tmp_path) -> 
         error = text_of(screen, "#summary-path-error")
         assert "summary.md cannot be written (No such file or directory)" in error
         assert "Choose another folder or file name." in error
-        assert [n.severity for n in app._notifications] == ["error"]
+        assert [n.severity for n in notifications(app)] == ["error"]
         assert not screen._writing and screen.check_action("write", ()) is True
     assert not (tmp_path / "gone").exists()
 
@@ -535,7 +535,7 @@ async def test_export_a_learners_personal_data(make_app, tmp_path) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, LearnerDetailScreen)
-        [note] = list(app._notifications)
+        [note] = notifications(app)
         assert (
             f"{learner.first_name} {learner.last_name}" in note.message
             and str(target) in note.message
@@ -589,7 +589,7 @@ async def test_erase_confirmed_by_the_last_name_wipes_and_leaves_an_outbox_entry
         await settle(pilot)
         assert not isinstance(app.screen, (EraseLearnerScreen, LearnerDetailScreen))
         assert app.data_version > version
-        assert any("erased" in str(n.message) for n in app._notifications)
+        assert any("erased" in str(n.message) for n in notifications(app))
     data = personal_data(store, learner.id)
     profile = data["learner"]
     assert profile["erased"] is True

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Input, Select, Static
-from tui_helpers import SIZE, settle
+from tui_helpers import SIZE, notifications, settle
 
 from fabriqueterm.reports.personal_data import personal_data
 from fabriqueterm.tui.screens.file_output import (
@@ -191,5 +191,5 @@ async def test_personal_data_goes_to_the_documents_folder(make_app, fabriqueterm
         await settle(pilot)
         assert isinstance(app.screen, LearnerDetailScreen)
         written = documents / "dossier.json"
-        assert any(str(written) in str(note.message) for note in app._notifications)
+        assert any(str(written) in str(note.message) for note in notifications(app))
     assert json.loads(written.read_text()) == personal_data(store, learner.id)

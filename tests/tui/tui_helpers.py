@@ -67,3 +67,10 @@ def palette_highlights(app, text: str) -> Callable[[], bool]:  # type: ignore[no
         return text in str(hits.get_option_at_index(hits.highlighted).prompt)
 
     return check
+
+
+def notifications(app) -> list:  # type: ignore[no-untyped-def]
+    """Every notification raised and not cleared, expired or not: iterating ``app._notifications``
+    drops the expired ones, and a loaded machine can take longer than a toast's timeout between the
+    notify and the assert."""
+    return list(app._notifications._notifications.values())
