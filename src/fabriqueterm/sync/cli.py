@@ -177,8 +177,8 @@ def export_outbox(database: Path, target: Path) -> int:
     elif salvage.unreadable:
         print(
             ngettext(
-                "{count} could not be read: the part of {file} that held it is damaged.",
-                "{count} could not be read: the part of {file} that held them is damaged.",
+                "{count} change could not be read: the part of {file} that held it is damaged.",
+                "{count} changes could not be read: the part of {file} that held them is damaged.",
                 salvage.unreadable,
             ).format(count=salvage.unreadable, file=database),
             file=sys.stderr,
