@@ -180,6 +180,18 @@ class Device:
         assert result["status"] == "applied", result
         return row_id
 
+    def rename_cohort(self, cohort_id: str, name: str, version: int, base: str) -> dict[str, Any]:
+        """Push a new name for a cohort this device read at ``version`` named ``base``: from the
+        same version as another device's rename, the second is a conflict."""
+        return self.push_one(
+            "cohort",
+            cohort_id,
+            "update",
+            {"name": name},
+            base_version=version,
+            base_values={"name": base},
+        )
+
 
 @dataclass
 class World:

@@ -138,22 +138,8 @@ def test_a_shared_client_id_never_confuses_who_made_a_value(world: World) -> Non
     a.create_cohort(world.site_a1)  # A pushes under B's client id first
     cohort = b.create_cohort(world.site_b1)
     version = b.pull_all()[0][("cohort", cohort)]["version"]
-    b.push_one(
-        "cohort",
-        cohort,
-        "update",
-        {"name": "Promo B"},
-        base_version=version,
-        base_values={"name": COHORT["name"]},
-    )
-    result = b2.push_one(
-        "cohort",
-        cohort,
-        "update",
-        {"name": "Promo C"},
-        base_version=version,
-        base_values={"name": COHORT["name"]},
-    )
+    b.rename_cohort(cohort, "Promo B", version, COHORT["name"])
+    result = b2.rename_cohort(cohort, "Promo C", version, COHORT["name"])
     assert result["status"] == "conflict"
     [conflict] = result["conflicts"]
     assert conflict["server_author_name"] == "Bruno Coordinateur"

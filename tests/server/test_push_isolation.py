@@ -26,27 +26,32 @@ def _count(name: str, n: int = 1) -> None:
     CASES[name] = CASES.get(name, 0) + n
 
 
+def _good_bad_good(world: World, bad_name: str) -> list[dict[str, Any]]:
+    """Push three cohort creates, the middle one named ``bad_name`` (which a test makes fail): the
+    results, checked to be applied, rejected, applied."""
+    device = world.device("a")
+    names = [COHORT["name"], bad_name, COHORT["name"]]
+    response = device.push_raw(
+        [
+            device.mutation(
+                "cohort", uuid7(), "create", {**COHORT, "name": name, "site_id": world.site_a1}
+            )
+            for name in names
+        ]
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["applied", "rejected", "applied"]
+    return results
+
+
 def _a_conflict(world: World) -> tuple[Device, str]:
     """A device of A holding an open conflict record (its id)."""
     one, two = world.device("a"), world.device("a")
     cohort = one.create_cohort(world.site_a1)
     version = one.pull_all()[0][("cohort", cohort)]["version"]
-    one.push_one(
-        "cohort",
-        cohort,
-        "update",
-        {"name": "Promo A"},
-        base_version=version,
-        base_values={"name": COHORT["name"]},
-    )
-    result = two.push_one(
-        "cohort",
-        cohort,
-        "update",
-        {"name": "Promo B"},
-        base_version=version,
-        base_values={"name": COHORT["name"]},
-    )
+    one.rename_cohort(cohort, "Promo A", version, COHORT["name"])
+    result = two.rename_cohort(cohort, "Promo B", version, COHORT["name"])
     assert result["status"] == "conflict", result
     return two, result["conflicts"][0]["id"]
 
@@ -230,21 +235,8 @@ def test_an_exception_while_deciding_rejects_that_mutation_only(
         return real(entity, data)
 
     monkeypatch.setattr(decide_module, "checked", exploding)
-    device = world.device("a")
-    good1, bad, good2 = uuid7(), uuid7(), uuid7()
-    response = device.push_raw(
-        [
-            device.mutation("cohort", good1, "create", {**COHORT, "site_id": world.site_a1}),
-            device.mutation(
-                "cohort", bad, "create", {**COHORT, "name": "boom", "site_id": world.site_a1}
-            ),
-            device.mutation("cohort", good2, "create", {**COHORT, "site_id": world.site_a1}),
-        ]
-    )
+    results = _good_bad_good(world, "boom")
     _count("exception while deciding")
-    assert response.status_code == 200, response.text
-    results = response.json()["results"]
-    assert [r["status"] for r in results] == ["applied", "rejected", "applied"]
     assert results[1]["errors"][0]["code"] == "invalid"
 
 
@@ -504,22 +496,9 @@ def test_an_exception_while_writing_one_row_rejects_that_mutation_only(
         return real(row, *args)
 
     monkeypatch.setattr(batch_module, "row_json", exploding)
-    device = world.device("a")
-    good1, bad, good2 = uuid7(), uuid7(), uuid7()
-    response = device.push_raw(
-        [
-            device.mutation("cohort", good1, "create", {**COHORT, "site_id": world.site_a1}),
-            device.mutation(
-                "cohort", bad, "create", {**COHORT, "name": "boom-write", "site_id": world.site_a1}
-            ),
-            device.mutation("cohort", good2, "create", {**COHORT, "site_id": world.site_a1}),
-        ]
-    )
+    results = _good_bad_good(world, "boom-write")
     _count("exception while writing")
-    assert response.status_code == 200, response.text
-    results = response.json()["results"]
-    assert [r["status"] for r in results] == ["applied", "rejected", "applied"]
     assert results[1]["errors"][0]["code"] == "invalid" and results[1]["row"] is None
     monkeypatch.undo()
-    state, _ = device.pull_all()
-    assert ("cohort", bad) not in state and ("cohort", good2) in state
+    state, _ = world.device("a").pull_all()
+    assert ("cohort", results[1]["id"]) not in state and ("cohort", results[2]["id"]) in state
