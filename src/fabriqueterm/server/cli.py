@@ -23,6 +23,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from fabriqueterm.cliargs import iso_date, positive_int
 from fabriqueterm.i18n import _
 
@@ -43,12 +45,36 @@ def _database_url(args: argparse.Namespace) -> str:
 def _open(args: argparse.Namespace) -> Any:
     from fabriqueterm.server.db import make_engine
 
+    url = _database_url(args)
     try:
-        return make_engine(_database_url(args))
+        engine = make_engine(url)
+    except OSError as error:  # a SQLite file whose folder cannot be made
+        raise _Failure(unreachable(url, error.strerror or str(error))) from None
     except Exception as error:  # a URL that names no database we know
         raise _Failure(
             _("The database URL cannot be used: {detail}").format(detail=error)
         ) from None
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as error:  # not running, refused, wrong password, no such file or folder
+        engine.dispose()
+        said = str(error.orig or error).strip()
+        raise _Failure(unreachable(url, said.splitlines()[0] if said else "")) from None
+    return engine
+
+
+def unreachable(url: str, reason: str) -> str:
+    """The sentence for a commons database that cannot be reached: where (password hidden), the
+    database's or the system's own words, and what to check."""
+    from sqlalchemy.engine import make_url
+
+    where = make_url(url).render_as_string(hide_password=True)
+    return _(
+        "The commons database {where} cannot be reached ({reason}). Check that the database server "
+        "is running and that the URL (host, port, user, password, database or file) is right, "
+        "then try again."
+    ).format(where=where, reason=reason)
 
 
 def _engine(args: argparse.Namespace) -> Any:
