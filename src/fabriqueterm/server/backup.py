@@ -319,11 +319,7 @@ def restore(database_url: str, file: Path, *, yes: bool, confirm: Confirm) -> Do
     if backend == "sqlite":
         _restore_sqlite(file, target)
     else:
-        _run(
-            [_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
-             "--single-transaction", "--exit-on-error", f"--dbname={pg.database}", str(file)],
-            pg,
-        )  # fmt: skip
+        _restore_pg(database_url, file, pg)
     message = _("The commons was restored from {file}.").format(file=file)
     if behind:
         from fabriqueterm.server.migrations import MIGRATE_COMMAND
@@ -332,6 +328,49 @@ def restore(database_url: str, file: Path, *, yes: bool, confirm: Confirm) -> Do
             "The backup is from an older version: run “{command}” (same --database-url) before starting the server."
         ).format(command=MIGRATE_COMMAND)
     return Done(message, migrate=behind)
+
+
+def _restore_pg(database_url: str, file: Path, pg: _Pg) -> None:
+    """``pg_restore --clean --if-exists`` run by psql in one transaction, after dropping every table
+    of the schema: a backup from an older revision lacks tables and constraints that later ones
+    depend on, which ``--clean`` alone would fail to drop. A failure leaves the schema as it was."""
+    from sqlalchemy import create_engine, inspect
+
+    pg_restore, psql = _tool("pg_restore"), _tool("psql")
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            tables = inspect(connection).get_table_names(schema=pg.schema)
+    finally:
+        engine.dispose()
+    drops = [f'DROP TABLE IF EXISTS "{pg.schema}"."{table}" CASCADE;' for table in tables]
+    environment = {**os.environ, **pg.environment}
+    producer = subprocess.Popen(
+        [pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--file=-",
+         str(file)],
+        env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert producer.stdout is not None
+    consumer = subprocess.run(
+        [psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
+         *(["--command=" + " ".join(drops)] if drops else []), "--file=-",
+         f"--dbname={pg.database}"],
+        env=environment, stdin=producer.stdout, capture_output=True, check=False,
+    )  # fmt: skip
+    producer.stdout.close()
+    produced = producer.wait()
+    errors = producer.stderr.read().decode(errors="replace") if producer.stderr else ""
+    if producer.stderr:
+        producer.stderr.close()
+    for tool, code, detail in (
+        ("pg_restore", produced, errors),
+        ("psql", consumer.returncode, consumer.stderr.decode(errors="replace")),
+    ):
+        if code != 0:
+            lines = detail.strip().splitlines()
+            raise BackupError(
+                _("{tool} failed: {detail}").format(tool=tool, detail=lines[-1] if lines else code)
+            )
 
 
 def _backend_label(backend: str) -> str:
