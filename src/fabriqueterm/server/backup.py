@@ -207,9 +207,7 @@ def _pg_dump_contents(file: Path, pg: _Pg) -> tuple[str, str | None]:
     schema = tables["srv_meta"]
     if "alembic_version" not in tables:
         return schema, None
-    script = _run(
-        [pg_restore, "--data-only", "--table=alembic_version", "--file=-", str(file)], pg
-    )
+    script = _run([pg_restore, "--data-only", "--table=alembic_version", "--file=-", str(file)], pg)
     found = _COPY_VERSION.search(script)
     return schema, found.group(1) if found else None
 
