@@ -354,3 +354,18 @@ def test_the_restore_drill_gives_back_what_was_acknowledged_after_the_backup(
     assert drill.second.id in learners
     assert learners[drill.first.id]["last_name"] == "Martin-Roux"
     assert expected["cohort"][drill.cohort.id]["name"] == "Promo 2"
+
+
+def test_a_postgresql_backup_goes_back_into_its_own_schema_only(tmp_path: Path) -> None:
+    source, other = make_pg_schema(), make_pg_schema()
+    try:
+        engine = make_engine(source.url)
+        _full_commons(engine)
+        engine.dispose()
+        file = tmp_path / "nightly.backup"
+        backup(source.url, file, force=False, confirm=never)
+        message = _refused(lambda: restore(other.url, file, yes=True, confirm=never))
+        assert source.name in message and other.name in message
+    finally:
+        source.drop()
+        other.drop()
