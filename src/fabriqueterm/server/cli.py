@@ -4,6 +4,8 @@ TUI start without it.
 
     fabriqueterm server run [--host 127.0.0.1] [--port 8765] [--database-url URL] [--workers N]
     fabriqueterm server migrate [--check] [--database-url URL]
+    fabriqueterm server backup FILE [--force] [--database-url URL]
+    fabriqueterm server restore FILE [--yes] [--database-url URL]
     fabriqueterm server admin site add NAME --city CITY [--region R] [--id UUID]
     fabriqueterm server admin coordinator add EMAIL --name NAME
     fabriqueterm server admin grant EMAIL SITE_ID
@@ -312,6 +314,10 @@ def add_server_commands(commands: Any, *, load_demo: Callable[..., Any]) -> None
         help=_("only say whether the database must be migrated (exit 1 when it must)"),
     )
     migrate.set_defaults(handler=cmd_migrate)
+
+    from fabriqueterm.server.backup import add_backup_commands
+
+    add_backup_commands(actions, with_database, _database_url)
 
     admin = actions.add_parser("admin", help=_("sites, coordinators, grants and tokens"))
     admin.set_defaults(handler=_help(admin))
