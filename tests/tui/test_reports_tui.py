@@ -81,6 +81,9 @@ async def open_summary(pilot) -> SummaryScreen:  # type: ignore[no-untyped-def]
     await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, SummaryScreen)
+    # As a person does: the figures are on screen before a path is typed. (Typed while they are
+    # counted, an empty path would be filled with the default one when they arrive.)
+    await until(pilot, lambda: screen.summary is not None, "the summary's figures")
     return screen
 
 
