@@ -3,6 +3,7 @@ uvicorn, SQLAlchemy engines) loads inside the handlers, so the rest of the comma
 TUI start without it.
 
     fabriqueterm server run [--host 127.0.0.1] [--port 8765] [--database-url URL] [--workers N]
+                            [--certfile FILE --keyfile FILE]
     fabriqueterm server migrate [--check] [--database-url URL]
     fabriqueterm server admin site add NAME --city CITY [--region R] [--id UUID]
     fabriqueterm server admin coordinator add EMAIL --name NAME
@@ -25,6 +26,7 @@ from typing import Any
 
 from fabriqueterm.cliargs import iso_date, positive_int
 from fabriqueterm.i18n import _
+from fabriqueterm.server.tls import TlsFilesError, add_tls_options, tls_settings
 
 #: Read when --database-url is not given.
 DATABASE_URL_ENV = "FABRIQUETERM_SERVER_DATABASE_URL"
@@ -205,13 +207,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     engine.dispose()
+    try:
+        tls = tls_settings(args)
+    except TlsFilesError as error:
+        print(error, file=sys.stderr)
+        return 2
     os.environ[DATABASE_URL_ENV] = _database_url(args)
-    print(
-        _("Commons API on http://{host}:{port}/v1/ (docs: /v1/docs)").format(
-            host=args.host, port=args.port
-        ),
-        file=sys.stderr,
+    where = (
+        _("Commons API on https://{host}:{port}/v1/ (docs: /v1/docs)")
+        if tls
+        else _("Commons API on http://{host}:{port}/v1/ (docs: /v1/docs)")
     )
+    print(where.format(host=args.host, port=args.port), file=sys.stderr)
     uvicorn.run(
         "fabriqueterm.server.app:create_app_from_env",
         factory=True,
@@ -219,6 +226,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        **tls,
     )
     return 0
 
@@ -273,6 +281,7 @@ def add_server_commands(commands: Any, *, load_demo: Callable[..., Any]) -> None
     run.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
     )
+    add_tls_options(run)
     run.set_defaults(handler=cmd_run)
 
     migrate = with_database(
