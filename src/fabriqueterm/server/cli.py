@@ -22,11 +22,11 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fabriqueterm.cliargs import iso_date, positive_int
 from fabriqueterm.i18n import _
-from fabriqueterm.server.tls import TlsFilesError, add_tls_options, tls_settings
 
 #: Read when --database-url is not given.
 DATABASE_URL_ENV = "FABRIQUETERM_SERVER_DATABASE_URL"
@@ -201,6 +201,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Serve the API with uvicorn, on a database at this version's head revision only."""
     import uvicorn
 
+    from fabriqueterm.server.tls import TlsFilesError, tls_settings
+
     try:
         engine = _engine(args)
     except _Failure as error:
@@ -281,7 +283,20 @@ def add_server_commands(commands: Any, *, load_demo: Callable[..., Any]) -> None
     run.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
     )
-    add_tls_options(run)
+    run.add_argument(
+        "--certfile",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help=_("serve https with this certificate (PEM, with its chain); needs --keyfile"),
+    )
+    run.add_argument(
+        "--keyfile",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help=_("the private key of --certfile (PEM)"),
+    )
     run.set_defaults(handler=cmd_run)
 
     migrate = with_database(

@@ -1,13 +1,13 @@
-"""``fabriqueterm server run --certfile FILE --keyfile FILE``: the commons serves TLS itself
-(uvicorn's ``ssl_certfile``/``ssl_keyfile``), for a commons without a reverse proxy in front
+"""``fabriqueterm server run --certfile FILE --keyfile FILE`` (options declared in
+:mod:`fabriqueterm.server.cli`): the commons serves TLS itself (uvicorn's
+``ssl_certfile``/``ssl_keyfile``), for a commons without a reverse proxy in front
 (docs/server.md, "TLS"). Both files are checked before uvicorn starts, so a missing or
-unreadable one is a sentence, not a traceback."""
+unreadable one is a sentence, not a traceback. Loaded by the handler only."""
 
 from __future__ import annotations
 
 import argparse
 import ssl
-from pathlib import Path
 from typing import Any
 
 from fabriqueterm.i18n import _
@@ -15,24 +15,6 @@ from fabriqueterm.i18n import _
 
 class TlsFilesError(Exception):
     """The certificate or key cannot be used; the message says which and why."""
-
-
-def add_tls_options(run: argparse.ArgumentParser) -> None:
-    """``--certfile`` and ``--keyfile`` on ``server run``."""
-    run.add_argument(
-        "--certfile",
-        type=Path,
-        metavar="FILE",
-        default=None,
-        help=_("serve https with this certificate (PEM, with its chain); needs --keyfile"),
-    )
-    run.add_argument(
-        "--keyfile",
-        type=Path,
-        metavar="FILE",
-        default=None,
-        help=_("the private key of --certfile (PEM)"),
-    )
 
 
 def tls_settings(args: argparse.Namespace) -> dict[str, Any]:
