@@ -180,8 +180,8 @@ def test_unknown_key_is_refused_with_the_known_ones(paths: Paths) -> None:
     assert str(paths.config_file) in message
     assert "« langage »" in message
     assert (
-        "auto_sync, callback_working_days, language, server_url, sync_interval_minutes,"
-        " unreachable_after_attempts, unreachable_after_days" in message
+        "allow_http, auto_sync, ca_bundle, callback_working_days, language, server_url,"
+        " sync_interval_minutes, unreachable_after_attempts, unreachable_after_days" in message
     )
 
 
@@ -299,3 +299,21 @@ def test_cli_speaks_the_configured_language(fabriqueterm_home: Path) -> None:
     french = run_cli(fabriqueterm_home, "--help")
     assert french.returncode == 0, french
     assert "ouvrir l'application sur les données de démonstration" in french.stdout
+
+
+@pytest.mark.parametrize(
+    ("line", "key"), [('allow_http = "yes"\n', "allow_http"), ("ca_bundle = 3\n", "ca_bundle")]
+)
+def test_the_connection_settings_are_checked(paths: Paths, line: str, key: str) -> None:
+    write(paths.config_file, line)
+    with pytest.raises(ConfigError) as caught:
+        load_config(paths.config_file)
+    assert key in str(caught.value)
+
+
+def test_the_connection_settings_default_to_https_and_the_systems_certificates(
+    paths: Paths,
+) -> None:
+    write(paths.config_file, 'server_url = "https://commons.example.org"\n')
+    config = load_config(paths.config_file)
+    assert config.allow_http is False and config.ca_bundle == ""

@@ -96,6 +96,11 @@ class Config:
     """What a coordinator sets in ``config.toml``."""
 
     server_url: str = ""
+    #: Send the token over http:// to any address (a lab without TLS); loopback never needs it.
+    allow_http: bool = False
+    #: A PEM file of certificates to trust for the commons (e.g. a self-signed one); "" = the
+    #: system's. ``$FABRIQUETERM_CA_BUNDLE`` overrides it.
+    ca_bundle: str = ""
     language: str = "fr"
     auto_sync: bool = True
     sync_interval_minutes: int = 15
@@ -108,6 +113,8 @@ class Config:
 
 _HINTS = {
     "server_url": N_('a web address in quotes, e.g. server_url = "https://commons.example.org"'),
+    "allow_http": N_("allow_http = true or allow_http = false"),
+    "ca_bundle": N_('a file path in quotes, e.g. ca_bundle = "/etc/ssl/commons-ca.pem"'),
     "language": N_('language = "fr" or language = "en"'),
     "auto_sync": N_("auto_sync = true or auto_sync = false"),
     "sync_interval_minutes": N_(
@@ -196,6 +203,10 @@ def load_config(path: Path) -> Config:
         )
     if "language" in raw:
         _check(path, "language", raw["language"], raw["language"] in LANGUAGES)
+    if "allow_http" in raw:
+        _check(path, "allow_http", raw["allow_http"], isinstance(raw["allow_http"], bool))
+    if "ca_bundle" in raw:
+        _check(path, "ca_bundle", raw["ca_bundle"], isinstance(raw["ca_bundle"], str))
     if "auto_sync" in raw:
         _check(path, "auto_sync", raw["auto_sync"], isinstance(raw["auto_sync"], bool))
     for key, (low, high) in _RANGES.items():

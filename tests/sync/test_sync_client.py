@@ -30,7 +30,7 @@ def _client(answers: list[httpx.Response], sleeps: list[float], attempts: int = 
         return queue.pop(0)
 
     return CommonsClient(
-        "http://commons.test",
+        "https://commons.test",
         "secret-token",
         transport=httpx.MockTransport(handler),
         retry=RetryPolicy(attempts=attempts, base=0.5, cap=4.0),

@@ -3,6 +3,7 @@ uvicorn, SQLAlchemy engines) loads inside the handlers, so the rest of the comma
 TUI start without it.
 
     fabriqueterm server run [--host 127.0.0.1] [--port 8765] [--database-url URL] [--workers N]
+                            [--certfile FILE --keyfile FILE]
     fabriqueterm server migrate [--check] [--database-url URL]
     fabriqueterm server backup FILE [--force] [--database-url URL]
     fabriqueterm server restore FILE [--yes] [--database-url URL]
@@ -23,6 +24,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -227,19 +229,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Serve the API with uvicorn, on a database at this version's head revision only."""
     import uvicorn
 
+    from fabriqueterm.server.tls import TlsFilesError, tls_settings
+
     try:
         engine = _engine(args)
     except _Failure as error:
         print(error, file=sys.stderr)
         return 2
     engine.dispose()
+    try:
+        tls = tls_settings(args)
+    except TlsFilesError as error:
+        print(error, file=sys.stderr)
+        return 2
     os.environ[DATABASE_URL_ENV] = _database_url(args)
-    print(
-        _("Commons API on http://{host}:{port}/v1/ (docs: /v1/docs)").format(
-            host=args.host, port=args.port
-        ),
-        file=sys.stderr,
+    where = (
+        _("Commons API on https://{host}:{port}/v1/ (docs: /v1/docs)")
+        if tls
+        else _("Commons API on http://{host}:{port}/v1/ (docs: /v1/docs)")
     )
+    print(where.format(host=args.host, port=args.port), file=sys.stderr)
     uvicorn.run(
         "fabriqueterm.server.app:create_app_from_env",
         factory=True,
@@ -247,6 +256,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        **tls,
     )
     return 0
 
@@ -300,6 +310,20 @@ def add_server_commands(commands: Any, *, load_demo: Callable[..., Any]) -> None
     )
     run.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
+    )
+    run.add_argument(
+        "--certfile",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help=_("serve https with this certificate (PEM, with its chain); needs --keyfile"),
+    )
+    run.add_argument(
+        "--keyfile",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help=_("the private key of --certfile (PEM)"),
     )
     run.set_defaults(handler=cmd_run)
 

@@ -20,7 +20,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     import getpass
 
     from fabriqueterm.config import Paths, load_config, save_config, save_token
-    from fabriqueterm.sync.client import CommonsClient, SyncError
+    from fabriqueterm.sync.client import CommonsClient, SyncError, insecure_address
 
     url = args.url.rstrip("/")
     if not url.startswith(("http://", "https://")):
@@ -31,6 +31,19 @@ def cmd_login(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    problem = insecure_address(url, allow_http=args.allow_http)
+    if problem is not None:  # before asking for the token: it must not even be typed for this
+        print(problem, file=sys.stderr)
+        return 2
+    ca_bundle = ""
+    if args.ca_bundle is not None:
+        ca_bundle = str(args.ca_bundle.expanduser().resolve())
+        if not Path(ca_bundle).is_file():
+            print(
+                _("The CA bundle {file} does not exist or is not a file.").format(file=ca_bundle),
+                file=sys.stderr,
+            )
+            return 2
     if args.token_env:
         token = os.environ.get(args.token_env, "").strip()
         if not token:
@@ -47,7 +60,9 @@ def cmd_login(args: argparse.Namespace) -> int:
             print(_("No token given; nothing changed."), file=sys.stderr)
             return 2
     try:
-        with CommonsClient(url, token) as client:
+        with CommonsClient(
+            url, token, allow_http=args.allow_http, ca_bundle=ca_bundle or None
+        ) as client:
             who = client.me()
     except SyncError as error:
         print(error, file=sys.stderr)
@@ -55,7 +70,16 @@ def cmd_login(args: argparse.Namespace) -> int:
     paths = Paths.default()
     paths.ensure()
     save_token(paths.secrets_file, token)
-    save_config(paths.config_file, replace(load_config(paths.config_file), server_url=url))
+    # The connection settings go with the address, so later syncs (cron, the app) agree with it.
+    save_config(
+        paths.config_file,
+        replace(
+            load_config(paths.config_file),
+            server_url=url,
+            allow_http=args.allow_http,
+            ca_bundle=ca_bundle,
+        ),
+    )
     print(
         ngettext(
             "Logged in as {name} <{email}>: {count} site.",
@@ -70,6 +94,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     """One full sync; exit status 0 only if everything went through."""
     from fabriqueterm.config import Paths, load_config, load_token
     from fabriqueterm.store.db import Store
+    from fabriqueterm.sync.client import CommonsClient
     from fabriqueterm.sync.engine import sync_once
 
     paths = Paths.default()
@@ -78,7 +103,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.from_file is not None:
         print(_("--from goes with --export-outbox FILE."), file=sys.stderr)
         return 2
-    url = load_config(paths.config_file).server_url
+    config = load_config(paths.config_file)
+    url = config.server_url
     token = load_token(paths.secrets_file)
     if not url or token is None:
         print(_("Not logged in: run “fabriqueterm login URL” first."), file=sys.stderr)
@@ -93,9 +119,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(f"\r{label} {count}\033[K", end="", file=sys.stderr, flush=True)
 
     paths.ensure()
-    with Store.open(paths.database) as store:
+    with (
+        Store.open(paths.database) as store,
+        CommonsClient(
+            url, token, allow_http=config.allow_http, ca_bundle=config.ca_bundle or None
+        ) as client,
+    ):
         print_notices()
-        report = sync_once(store, url, token, progress=progress)
+        report = sync_once(store, url, token, progress=progress, client=client)
     if not quiet:
         print(file=sys.stderr)
     print(report.summary())
@@ -195,6 +226,22 @@ def add_sync_commands(commands: Any) -> None:
         metavar="VAR",
         default=None,
         help=_("read the token from this environment variable (scripts)"),
+    )
+    login.add_argument(
+        "--ca-bundle",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help=_(
+            "trust the certificates in this PEM file for the commons (a self-signed one); kept for later syncs"
+        ),
+    )
+    login.add_argument(
+        "--allow-http",
+        action="store_true",
+        help=_(
+            "lab networks only: send the token over http:// (unencrypted) to another computer; kept for later syncs"
+        ),
     )
     login.set_defaults(handler=cmd_login)
     sync = commands.add_parser(

@@ -5,8 +5,11 @@ state here: see :mod:`fabriqueterm.sync.engine`."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +22,8 @@ from fabriqueterm import __version__
 from fabriqueterm.i18n import _
 from fabriqueterm.sync.errors import (
     AuthError,
+    CertificateError,
+    InsecureAddress,
     MalformedAnswer,
     NetworkError,
     RefusedError,
@@ -72,8 +77,77 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None  # an HTTP date: fall back to our own backoff
 
 
+#: A CA bundle (PEM) to trust instead of the system's certificates, e.g. a self-signed commons'.
+CA_BUNDLE_ENV = "FABRIQUETERM_CA_BUNDLE"
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or an address of this computer (127.0.0.0/8, ::1): nothing leaves it."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_address(url: str, *, allow_http: bool = False) -> str | None:
+    """Why the token must not be sent to ``url`` (a sentence naming the fix), or None when it may:
+    ``https://``, ``http://`` to this computer, or any ``http://`` when ``allow_http`` (a lab)."""
+    parsed = httpx.URL(url)
+    if parsed.scheme == "https" or allow_http or is_loopback(parsed.host):
+        return None
+    return _(
+        "Refused: {url} is not encrypted (http://), so the token would cross the network in clear. Use the commons' https:// address, or, on a lab network only, log in again with --allow-http."
+    ).format(url=url)
+
+
+def resolve_ca_bundle(configured: str | os.PathLike[str] | None) -> str | None:
+    """The CA bundle to trust: ``$FABRIQUETERM_CA_BUNDLE`` when set, else ``configured`` (the
+    config's ``ca_bundle``), else None (the system's certificates)."""
+    return os.environ.get(CA_BUNDLE_ENV) or (os.fspath(configured) if configured else None)
+
+
+def _tls_context(ca_bundle: str | None) -> ssl.SSLContext | bool:
+    """What httpx verifies certificates with; a :class:`CertificateError` when the bundle cannot be
+    read."""
+    if not ca_bundle:
+        return True
+    try:
+        return ssl.create_default_context(cafile=ca_bundle)
+    except (OSError, ssl.SSLError) as error:
+        detail = getattr(error, "strerror", None) or getattr(error, "reason", None) or error
+        raise CertificateError(
+            _(
+                "The CA bundle {file} cannot be used ({detail}): give a readable PEM file with --ca-bundle or {env}."
+            ).format(file=ca_bundle, detail=detail, env=CA_BUNDLE_ENV)
+        ) from None
+
+
+def _certificate_problem(error: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind an httpx transport error, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+#: TLS errors that are a cut connection, not a certificate or protocol problem: retried.
+_TLS_CUT = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+
+
 class CommonsClient:
-    """One coordinator's connection to the commons (``base_url``), authenticated by ``token``."""
+    """One coordinator's connection to the commons (``base_url``), authenticated by ``token``.
+
+    The token is never sent over ``http://`` except to this computer (loopback) or when
+    ``allow_http`` (a lab); ``ca_bundle`` (else ``$FABRIQUETERM_CA_BUNDLE``) is a PEM file of
+    certificates to trust instead of the system's. Either refusal is raised by the first call, as
+    a :class:`SyncError`, before anything is sent."""
 
     def __init__(
         self,
@@ -84,13 +158,28 @@ class CommonsClient:
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        allow_http: bool = False,
+        ca_bundle: str | os.PathLike[str] | None = None,
     ):
         reveal = getattr(token, "reveal", None)
         secret = reveal() if callable(reveal) else str(token)
+        base_url = base_url.rstrip("/")
+        #: Why nothing may be sent (raised by the first call), or None.
+        self.refusal: SyncError | None = None
+        verify: ssl.SSLContext | bool = True
+        problem = insecure_address(base_url, allow_http=allow_http)
+        if problem is not None:
+            self.refusal = InsecureAddress(problem)
+        else:
+            try:
+                verify = _tls_context(resolve_ca_bundle(ca_bundle))
+            except CertificateError as error:
+                self.refusal = error
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/"),
+            base_url=base_url,
             timeout=timeout,
             transport=transport,
+            verify=verify,
             headers={
                 "Authorization": f"Bearer {secret}",
                 "User-Agent": f"fabriqueterm/{__version__}",
@@ -143,6 +232,8 @@ class CommonsClient:
                 self._sleep(wait)
             try:
                 response = self._send(method, path, content)
+            except (InsecureAddress, CertificateError):
+                raise
             except SyncError as error:
                 last = error
                 continue
@@ -177,6 +268,8 @@ class CommonsClient:
         raise last
 
     def _send(self, method: str, path: str, content: bytes | None) -> httpx.Response:
+        if self.refusal is not None:
+            raise self.refusal
         self.requests += 1
         try:
             return self._http.request(
@@ -187,7 +280,20 @@ class CommonsClient:
             )
         except httpx.TimeoutException:
             raise TimeoutError_(_("The commons did not answer in time.")) from None
-        except httpx.TransportError:
+        except httpx.TransportError as error:
+            tls = _certificate_problem(error)
+            if isinstance(tls, ssl.SSLCertVerificationError):
+                raise CertificateError(
+                    _(
+                        "The commons' certificate is not trusted ({detail}). If the commons uses its own certificate authority, give its CA bundle with “fabriqueterm login URL --ca-bundle FILE” or {env}."
+                    ).format(detail=tls.verify_message or tls.reason, env=CA_BUNDLE_ENV)
+                ) from None
+            if tls is not None and not isinstance(tls, _TLS_CUT):
+                raise CertificateError(
+                    _("The secure connection to the commons failed ({detail}).").format(
+                        detail=tls.reason or tls
+                    )
+                ) from None
             raise NetworkError(_("The commons cannot be reached (offline?).")) from None
 
 

@@ -92,3 +92,19 @@ class ServerBehind(SyncError):
     """The commons lost mutations it had acknowledged (restored from a backup)."""
 
     kind = SyncErrorKind.SERVER_BEHIND
+
+
+class InsecureAddress(RefusedError):
+    """The token would travel in clear: ``http://`` to an address other than this computer's
+    (loopback). Refused before any connection; not worth retrying."""
+
+    def __init__(self, message: str):
+        super().__init__(message, 0)
+
+
+class CertificateError(RefusedError):
+    """The commons' TLS certificate is not trusted (or the CA bundle given cannot be used): not
+    worth retrying until the person trusts it (``--ca-bundle``) or fixes the address."""
+
+    def __init__(self, message: str):
+        super().__init__(message, 0)

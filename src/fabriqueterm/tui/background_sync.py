@@ -118,7 +118,13 @@ class BackgroundSync(_App):
         url = self.config.server_url
         token = self._token or ""
         try:
-            client = CommonsClient(url, token, retry=self._sync_retry)
+            client = CommonsClient(
+                url,
+                token,
+                retry=self._sync_retry,
+                allow_http=self.config.allow_http,
+                ca_bundle=self.config.ca_bundle or None,
+            )
             with client:
                 report = sync_once(self.store, url, token, client=client)
         except Exception as error:  # noqa: BLE001 - a bug must not kill the app: shown, retried
