@@ -360,6 +360,10 @@ def test_http_to_another_computer_is_refused_before_anything_is_sent(
 def test_the_server_refuses_missing_or_unusable_tls_files(
     capsys: pytest.CaptureFixture[str], database: str, pki: Pki, tmp_path: Path
 ) -> None:
+    paths = Paths.default()  # this test's own home: its messages in English
+    paths.ensure()
+    save_config(paths.config_file, Config(language="en"))
+
     def run(*tls: str | Path) -> tuple[int, str]:
         code = main(["server", "run", "--database-url", database, *map(str, tls)])
         return code, capsys.readouterr().err
