@@ -418,3 +418,28 @@ def test_json_log_lines_hold_no_token_and_no_personal_data(backend: str, json_se
     for line in every:
         for secret in secrets:
             assert secret not in line, (secret, line)
+
+
+def test_metrics_sum_every_worker_of_a_two_worker_commons(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    if not backend.startswith("postgresql"):
+        pytest.skip("several workers need PostgreSQL")
+    home = tmp_path_factory.mktemp("ops-workers")
+    log_file = home / "server.log"
+    try:
+        commons = start_commons(
+            backend, home=home, log_file=log_file, workers=2, extra_args=("--metrics",)
+        )
+    except CommonsStartError:
+        raise AssertionError(f"the server did not start: {log_file.read_text()}") from None
+    with commons:
+        # New connections each time, so both workers answer some of them.
+        for _ in range(30):
+            assert httpx.get(commons.url + "/v1/me", timeout=30).status_code == 401
+        texts = [httpx.get(commons.url + "/metrics", timeout=30).text for _ in range(4)]
+    for text in texts:  # whichever worker answers the scrape, it counts all 30
+        assert (
+            _sample(text, "fabriqueterm_requests_total", route="/v1/me", method="GET", status="401")
+            == 30
+        )

@@ -43,6 +43,7 @@ from fabriqueterm.server.operations import (
     COORDINATOR_KEY,
     LOG_FORMAT_ENV,
     METRICS_ENV,
+    HealthUnavailable,
     Metrics,
     RequestObserver,
     configure_json_logging,
@@ -159,6 +160,9 @@ def create_app(
         RequestObserver,
         metrics=app.state.metrics,
         logger=configure_json_logging() if log_format == "json" else None,
+        static_paths=lambda: {
+            path for route in app.routes if "{" not in (path := str(getattr(route, "path", "{")))
+        },
     )
 
     @app.exception_handler(OperationalError)
@@ -178,21 +182,26 @@ def create_app(
     @app.get(
         "/v1/health",
         response_model=Health,
+        responses={
+            503: {
+                "model": HealthUnavailable,
+                "description": "The server runs but its database does not answer.",
+            }
+        },
         tags=["v1"],
-        summary="Is the server up (no token needed)",
+        summary="Is the server up and does its database answer (no token needed)",
     )
     def health(request: Request) -> Any:
         reason = database_health(engine_of(request))
         if reason is not None:
             log.warning("health: the database does not answer (%s)", reason)
             return JSONResponse(
-                {
-                    "status": "unavailable",
-                    "detail": _("The commons database does not answer ({reason}).").format(
+                HealthUnavailable(
+                    detail=_("The commons database does not answer ({reason}).").format(
                         reason=reason
                     ),
-                    "version": __version__,
-                },
+                    version=__version__,
+                ).model_dump(),
                 status_code=503,
                 headers={"Retry-After": "5"},
             )

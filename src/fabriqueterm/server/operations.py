@@ -21,6 +21,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+from pydantic import BaseModel
 from sqlalchemy import Engine, func, select, text
 
 from fabriqueterm.server.db import is_postgres, token_table
@@ -50,6 +52,14 @@ UNMATCHED = "<unmatched>"
 COORDINATOR_KEY = "fabriqueterm.coordinator_id"
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class HealthUnavailable(BaseModel):
+    """``/v1/health``'s answer 503: the server runs but its database does not answer."""
+
+    status: str = "unavailable"
+    detail: str
+    version: str
 
 
 def database_health(engine: Engine) -> str | None:
@@ -188,10 +198,21 @@ class RequestObserver:
     """ASGI middleware: count and time every request under its route template; with ``logger``,
     write its JSON line."""
 
-    def __init__(self, app: Any, *, metrics: Metrics, logger: logging.Logger | None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        metrics: Metrics,
+        logger: logging.Logger | None,
+        static_paths: Callable[[], set[str]] = set,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.logger = logger
+        # The paths of routes without parameters: a request answered before routing (a 413 of
+        # the body limit) is still labelled by its route when its path is one of them.
+        self._static_paths = static_paths
+        self._static: set[str] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -210,8 +231,12 @@ class RequestObserver:
             await self.app(scope, receive, observed_send)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or UNMATCHED
+            template = getattr(scope.get("route"), "path", None)
+            if template is None:
+                if self._static is None:
+                    self._static = self._static_paths()
+                path = scope.get("path", "")
+                template = path if path in self._static else UNMATCHED
             method = str(scope.get("method", ""))
             self.metrics.requests.labels(template, method, str(status)).inc()
             self.metrics.latency.labels(template).observe(elapsed)
