@@ -130,6 +130,8 @@ def test_metrics_after_a_session_count_routes_outcomes_rows_and_coordinators_see
     state, _ = device.pull_all()
     assert ("learner", learner) in state
     assert local.get(f"/v1/nothing/{learner}").status_code == 404
+    too_big = local.post("/v1/push", content=b"x" * (2 * 1024 * 1024), headers=device.headers)
+    assert too_big.status_code == 413  # answered before routing, still labelled by its route
 
     after = local.get("/metrics")
     assert after.status_code == 200
@@ -145,8 +147,9 @@ def test_metrics_after_a_session_count_routes_outcomes_rows_and_coordinators_see
     assert grew("fabriqueterm_push_mutations_total", outcome="duplicate") == 1
     assert grew("fabriqueterm_push_mutations_total", outcome="rejected") == 1
     assert grew("fabriqueterm_pull_rows_total") >= 2
-    assert grew("fabriqueterm_request_duration_seconds_count", route="/v1/push") == 4
+    assert grew("fabriqueterm_request_duration_seconds_count", route="/v1/push") == 5
     assert grew("fabriqueterm_requests_total", route="<unmatched>", method="GET", status="404") == 1
+    assert grew("fabriqueterm_requests_total", route="/v1/push", method="POST", status="413") == 1
     assert _sample(text, "fabriqueterm_coordinators_seen_today") >= 1
     # Route templates only: no id ever becomes a label.
     assert learner not in text and cohort not in text and ops_world.site_a1 not in text
@@ -186,6 +189,9 @@ def test_a_disabled_coordinator_gets_the_revoked_tokens_401_and_enable_restores_
                  ops_world.email_a, "--database-url", backend])  # fmt: skip
     assert code == 0
     assert "disabled" in capsys.readouterr().out
+    assert main(["server", "admin", "list", "--database-url", backend]) == 0
+    listed = capsys.readouterr().out
+    assert next(x for x in listed.splitlines() if ops_world.email_a in x).endswith("(disabled)")
     for d in (device, second):
         answer = local.get("/v1/me", headers=d.headers)
         assert answer.status_code == 401
