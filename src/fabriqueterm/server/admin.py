@@ -283,7 +283,8 @@ def listing(engine: Engine) -> Iterator[str]:
             grants.setdefault(coordinator_id, []).append(names.get(site_id, site_id))
         for c in connection.execute(select(coordinator_table).order_by(coordinator_table.c.email)):
             held = ", ".join(sorted(grants.get(c.id, []))) or _("no site")
-            yield f"  {c.email}  {c.name}  [{held}]"
+            disabled = _(" (disabled)") if c.disabled_at is not None else ""
+            yield f"  {c.email}  {c.name}  [{held}]{disabled}"
         yield _("Tokens:")
         emails = dict(
             connection.execute(select(coordinator_table.c.id, coordinator_table.c.email)).all()

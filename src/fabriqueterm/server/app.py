@@ -1,6 +1,7 @@
 """The commons API, version 1 (FastAPI). See :mod:`fabriqueterm.sync.protocol` for the payloads.
 
-GET  /v1/health   no auth: is the server up, which protocol
+GET  /v1/health   no auth: is the server up, does its database answer, which protocol
+GET  /metrics     Prometheus' text format, with ``server run --metrics``, from loopback only
 GET  /v1/me       the coordinator behind the token and their granted sites
 POST /v1/push     a batch of mutations, one answer each
 POST /v1/pull     changes after per-site cursors, a page at a time
@@ -21,9 +22,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 
 from fabriqueterm import __version__
+from fabriqueterm.domain.dates import utcnow
 from fabriqueterm.i18n import _
-from fabriqueterm.server.auth import Coordinator, coordinator_for_token, granted_sites
-from fabriqueterm.server.db import SYNCED_TABLES, make_engine, read_transaction, server_id
+from fabriqueterm.server.auth import Coordinator, granted_sites, token_use, touch_token
+from fabriqueterm.server.db import (
+    SYNCED_TABLES,
+    make_engine,
+    read_transaction,
+    server_id,
+    write_transaction,
+)
 from fabriqueterm.server.limits import (
     MAX_PULL_BYTES,
     BodyLimit,
@@ -31,6 +39,17 @@ from fabriqueterm.server.limits import (
     bounded_errors,
 )
 from fabriqueterm.server.migrations import check_schema, upgrade
+from fabriqueterm.server.operations import (
+    COORDINATOR_KEY,
+    LOG_FORMAT_ENV,
+    METRICS_ENV,
+    HealthUnavailable,
+    Metrics,
+    RequestObserver,
+    configure_json_logging,
+    database_health,
+    may_read_metrics,
+)
 from fabriqueterm.server.pull import pull_page
 from fabriqueterm.server.push import push
 from fabriqueterm.sync.protocol import (
@@ -79,29 +98,43 @@ def current_coordinator(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Coordinator:
-    coordinator = None
+    use = None
     if credentials is not None and credentials.scheme.lower() == "bearer":
         with read_transaction(engine_of(request)) as connection:
-            coordinator = coordinator_for_token(connection, credentials.credentials)
-    if coordinator is None:
+            use = token_use(connection, credentials.credentials)
+    if use is None:
         raise HTTPException(
             status_code=401,
             detail=_("Missing, unknown or revoked token: log in again."),
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return coordinator
+    now = utcnow()
+    if use.needs_touch(now):  # at most once a minute per token, not a write per request
+        with write_transaction(engine_of(request)) as connection:
+            touch_token(connection, use.token_id, now)
+    request.scope[COORDINATOR_KEY] = use.coordinator.id  # the log line's opaque id
+    return use.coordinator
 
 
 Authenticated = Annotated[Coordinator, Depends(current_coordinator)]
 
 
-def create_app(database_url: str, *, migrate: bool = True) -> FastAPI:
+def create_app(
+    database_url: str,
+    *,
+    migrate: bool = True,
+    metrics: bool = False,
+    log_format: str = "text",
+) -> FastAPI:
     """The commons API on ``database_url`` (``sqlite:///file`` or ``postgresql+psycopg://…``).
 
     ``migrate``: bring the database to head first (a commons of its own: tests, the OpenAPI
     document, the demo's first sync). A served commons passes False: a database that is not at
     head is refused with :class:`~fabriqueterm.server.migrations.SchemaNotCurrent`, whose message
     names ``fabriqueterm server migrate``.
+
+    ``metrics``: answer ``/metrics`` (to loopback clients only, never through a proxy);
+    ``log_format="json"``: one JSON line per request on stderr (docs/server.md, "Operations").
     """
     engine = make_engine(database_url)
     try:
@@ -121,7 +154,16 @@ def create_app(database_url: str, *, migrate: bool = True) -> FastAPI:
         redoc_url=None,
     )
     app.state.engine = engine
+    app.state.metrics = Metrics(engine)
     app.add_middleware(BodyLimit)
+    app.add_middleware(
+        RequestObserver,
+        metrics=app.state.metrics,
+        logger=configure_json_logging() if log_format == "json" else None,
+        static_paths=lambda: {
+            path for route in app.routes if "{" not in (path := str(getattr(route, "path", "{")))
+        },
+    )
 
     @app.exception_handler(OperationalError)
     async def _busy(request: Request, error: OperationalError) -> JSONResponse:
@@ -140,11 +182,41 @@ def create_app(database_url: str, *, migrate: bool = True) -> FastAPI:
     @app.get(
         "/v1/health",
         response_model=Health,
+        responses={
+            503: {
+                "model": HealthUnavailable,
+                "description": "The server runs but its database does not answer.",
+            }
+        },
         tags=["v1"],
-        summary="Is the server up (no token needed)",
+        summary="Is the server up and does its database answer (no token needed)",
     )
-    def health() -> Health:
+    def health(request: Request) -> Any:
+        reason = database_health(engine_of(request))
+        if reason is not None:
+            log.warning("health: the database does not answer (%s)", reason)
+            return JSONResponse(
+                HealthUnavailable(
+                    detail=_("The commons database does not answer ({reason}).").format(
+                        reason=reason
+                    ),
+                    version=__version__,
+                ).model_dump(),
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
         return Health(version=__version__)
+
+    if metrics:
+
+        @app.get("/metrics", include_in_schema=False)
+        def prometheus(request: Request) -> Response:
+            if not may_read_metrics(request.scope):
+                return JSONResponse({"detail": "Not Found"}, status_code=404)
+            return Response(
+                request.app.state.metrics.exposition(),
+                media_type="text/plain; version=0.0.4; charset=utf-8",
+            )
 
     @app.get(
         "/v1/me",
@@ -196,6 +268,9 @@ def create_app(database_url: str, *, migrate: bool = True) -> FastAPI:
                 status_code=413,
             )
         answer = push(engine_of(request), coordinator, payload)
+        outcomes = request.app.state.metrics.push_outcomes
+        for result in answer.results:
+            outcomes.labels(str(result.status.value)).inc()
         return Response(content=answer.model_dump_json(), media_type="application/json")
 
     @app.post(
@@ -216,6 +291,7 @@ def create_app(database_url: str, *, migrate: bool = True) -> FastAPI:
     def pull_changes(request: Request, payload: PullRequest, coordinator: Authenticated) -> Any:
         # The rows come as JSON from the database: sent as they are, without a round trip.
         page = pull_page(engine_of(request), coordinator, payload)
+        request.app.state.metrics.rows_pulled.inc(len(page.changes))
         return Response(content=page.to_json(), media_type="application/json")
 
     return app
@@ -225,7 +301,12 @@ def create_app_from_env() -> FastAPI:
     """The app on ``$FABRIQUETERM_SERVER_DATABASE_URL`` (what each uvicorn worker calls): it never
     changes the schema, and refuses a database that is not at head (``fabriqueterm server
     migrate``; the command that starts the workers has checked it already)."""
-    return create_app(os.environ[DATABASE_URL_ENV], migrate=False)
+    return create_app(
+        os.environ[DATABASE_URL_ENV],
+        migrate=False,
+        metrics=os.environ.get(METRICS_ENV) == "1",
+        log_format=os.environ.get(LOG_FORMAT_ENV, "text"),
+    )
 
 
 def openapi_document(app: FastAPI) -> str:

@@ -31,6 +31,12 @@ from sqlalchemy.exc import DBAPIError
 
 from fabriqueterm.cliargs import iso_date, positive_int
 from fabriqueterm.i18n import _
+from fabriqueterm.server.cli_operations import (
+    add_admin_operations,
+    add_run_options,
+    apply_run_options,
+    record_command,
+)
 
 #: Read when --database-url is not given.
 DATABASE_URL_ENV = "FABRIQUETERM_SERVER_DATABASE_URL"
@@ -108,7 +114,10 @@ def _admin(action: Any) -> Any:
         try:
             engine = _engine(args)
             try:
-                return action(engine, args)
+                code = action(engine, args)
+                if code == 0:
+                    record_command(engine, args, action)
+                return code
             finally:
                 engine.dispose()
         except (AdminError, _Failure) as error:
@@ -243,6 +252,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     os.environ[DATABASE_URL_ENV] = _database_url(args)
+    options = apply_run_options(args)
     where = (
         _("Commons API on https://{host}:{port}/v1/ (docs: /v1/docs)")
         if tls
@@ -257,6 +267,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         **tls,
+        **options,
     )
     return 0
 
@@ -325,6 +336,7 @@ def add_server_commands(commands: Any, *, load_demo: Callable[..., Any]) -> None
         default=None,
         help=_("the private key of --certfile (PEM)"),
     )
+    add_run_options(run)
     run.set_defaults(handler=cmd_run)
 
     migrate = with_database(
@@ -389,6 +401,14 @@ def add_server_commands(commands: Any, *, load_demo: Callable[..., Any]) -> None
         "token", metavar="TOKEN_PREFIX_OR_ID", help=_("the token's id or its first characters")
     )
     revoke.set_defaults(handler=_admin(_token_revoke))
+    add_admin_operations(
+        admin,
+        things,
+        coordinator_actions,
+        token_actions,
+        with_database=with_database,
+        admin_handler=_admin,
+    )
 
     listing = with_database(
         things.add_parser("list", help=_("list sites, coordinators and tokens"))

@@ -18,6 +18,7 @@ never sees them:
 - ``srv_horizon``: per site, the highest sequence number whose tombstones were purged;
 - ``srv_partner_origin``: who created a partner (the only one who sees it while it has no link);
 - ``srv_erasure``: learners erased (right to be forgotten): they never come back;
+- ``srv_audit``: every admin command that changed something: who, what (action, target ids), when;
 - ``srv_meta``: the server's random id.
 """
 
@@ -61,6 +62,8 @@ coordinator_table = Table(
     Column("email", String(254), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    #: Set by ``server admin coordinator disable``: every token and grant stops at once.
+    Column("disabled_at", DateTime(timezone=True)),
 )
 
 grant_table = Table(
@@ -81,6 +84,8 @@ token_table = Table(
     Column("prefix", String(12), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
+    #: The last authenticated request, written at most once a minute per token.
+    Column("last_used_at", DateTime(timezone=True)),
 )
 
 client_table = Table(
@@ -141,6 +146,19 @@ erasure_table = Table(
     Column("erased_at", DateTime(timezone=True), nullable=False),
 )
 
+audit_table = Table(
+    "srv_audit",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    #: Who ran the command: the OS user, or ``--actor``.
+    Column("actor", String(200), nullable=False),
+    #: What: the command (``coordinator.disable``…) and the ids it acted on.
+    Column("action", String(64), nullable=False),
+    Column("target", String(400), nullable=False),
+    Index("ix_srv_audit_at", "at"),
+)
+
 meta_table = Table(
     "srv_meta",
     metadata,
@@ -197,7 +215,13 @@ def make_engine(database_url: str) -> Engine:
 
         return engine
     if url.get_backend_name() == "postgresql":
-        return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return create_engine(
+            url,
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": 10},
+        )
     raise ValueError(f"unsupported database URL scheme: {url.drivername}")
 
 

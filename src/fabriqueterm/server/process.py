@@ -66,6 +66,7 @@ def start_commons(
     workers: int = 1,
     timeout: float = 60.0,
     migrate: bool = True,
+    extra_args: tuple[str, ...] = (),
 ) -> CommonsProcess:
     """Start ``fabriqueterm server run`` on ``database_url`` with ``$FABRIQUETERM_HOME`` = ``home``,
     its output appended to ``log_file``, and return once it answers ``/v1/health``.
@@ -73,6 +74,7 @@ def start_commons(
     ``migrate``: first bring the database to head (creating it when empty), as ``fabriqueterm
     server migrate`` would: these commons are the demo's, the tests' and the benchmarks' own.
     Without it, a database that is not at head makes the server refuse to start (its log says why).
+    ``extra_args``: more options of ``server run`` (``--metrics``, ``--log-format json``…).
     """
     import httpx
 
@@ -85,7 +87,7 @@ def start_commons(
     log = log_file.open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "fabriqueterm", "server", "run", "--host", "127.0.0.1", "--port", str(port),
-         "--database-url", database_url, "--workers", str(workers), "--log-level", "warning"],
+         "--database-url", database_url, "--workers", str(workers), "--log-level", "warning", *extra_args],
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
