@@ -27,8 +27,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
-
 from fabriqueterm.cliargs import iso_date, positive_int
 from fabriqueterm.i18n import _
 from fabriqueterm.server.cli_operations import (
@@ -64,6 +62,8 @@ def _open(args: argparse.Namespace) -> Any:
         raise _Failure(
             _("The database URL cannot be used: {detail}").format(detail=error)
         ) from None
+    from sqlalchemy.exc import DBAPIError
+
     try:
         with engine.connect():
             pass
@@ -351,7 +351,7 @@ def add_server_commands(commands: Any, *, load_demo: Callable[..., Any]) -> None
     )
     migrate.set_defaults(handler=cmd_migrate)
 
-    from fabriqueterm.server.backup import add_backup_commands
+    from fabriqueterm.server.cli_backup import add_backup_commands
 
     add_backup_commands(actions, with_database, _database_url)
 
