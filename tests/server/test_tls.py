@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
-import shutil
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from string import Template
 
 import httpx
 import pytest
 from commons_helpers import Device, World, make_world
 from sqlalchemy import text
+from tls_helpers import Pki, make_pki, nginx_in_front, stop, wait_healthy
 
 from fabriqueterm.cli import main
 from fabriqueterm.config import Config, Paths, load_config, save_config, save_token
@@ -34,67 +30,11 @@ from fabriqueterm.store.db import Store
 from fabriqueterm.sync.client import CA_BUNDLE_ENV, CommonsClient
 from fabriqueterm.sync.errors import CertificateError, InsecureAddress, SyncErrorKind
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-NGINX_TEMPLATE = REPOSITORY / "deploy" / "nginx" / "fabriqueterm.conf"
-START_TIMEOUT = 60.0
-
-
-@dataclass(frozen=True)
-class Pki:
-    ca: Path
-    certificate: Path
-    key: Path
-
-
-def _openssl(*args: str | Path) -> None:
-    subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
-
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     """A CA, and a server certificate it signed for 127.0.0.1, ::1 and localhost."""
-    folder = tmp_path_factory.mktemp("pki")
-    ca_key, ca, key, request, certificate = (
-        folder / name for name in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem")
-    )
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca,
-             "-days", "2", "-subj", "/CN=fabriqueterm test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request,
-             "-subj", "/CN=localhost")  # fmt: skip
-    extensions = folder / "server.ext"
-    extensions.write_text(
-        "basicConstraints=CA:FALSE\n"
-        "keyUsage=critical,digitalSignature,keyEncipherment\n"
-        "extendedKeyUsage=serverAuth\n"
-        "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\n"
-    )
-    _openssl("x509", "-req", "-in", request, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
-             "-out", certificate, "-days", "2", "-extfile", extensions)  # fmt: skip
-    return Pki(ca=ca, certificate=certificate, key=key)
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, ca: Path) -> None:
-    """Until ``url``/v1/health answers over TLS trusting ``ca``, bounded; fails with the log."""
-    context = ssl.create_default_context(cafile=str(ca))
-    deadline = time.monotonic() + START_TIMEOUT
-    while process.poll() is None and time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url + "/v1/health", verify=context, timeout=1.0).status_code == 200:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"{url} did not answer: {log.read_text(errors='replace')}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module")
@@ -127,10 +67,10 @@ def tls_commons(database: str, pki: Pki, tmp_path_factory: pytest.TempPathFactor
     process, port = _serve(database, folder, "--certfile", pki.certificate, "--keyfile", pki.key)
     url = f"https://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, process, folder / "server.log", pki.ca)
+        wait_healthy(url, process, folder / "server.log", pki.ca)
         yield url
     finally:
-        _stop(process)
+        stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -139,58 +79,18 @@ def nginx_commons(
 ) -> Iterator[str]:
     """``https://localhost:PORT``: Debian's nginx, configured from the shipped template, ending
     TLS in front of the commons in plain HTTP on 127.0.0.1."""
-    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
-    if nginx is None:
-        if os.environ.get("CI"):
-            pytest.fail("nginx is not installed (.ci/run installs Debian's nginx)")
-        pytest.skip("nginx is not installed (apt-get install nginx); CI runs this test")
     folder = tmp_path_factory.mktemp("nginx")
     server, upstream_port = _serve(database, folder)
-    tls_port, http_port = free_port(), free_port()
-    site = Template(NGINX_TEMPLATE.read_text()).safe_substitute(
-        SERVER_NAME="localhost",
-        HTTP_LISTEN=f"127.0.0.1:{http_port}",
-        TLS_LISTEN=f"127.0.0.1:{tls_port}",
-        UPSTREAM=f"127.0.0.1:{upstream_port}",
-        CERTIFICATE=pki.certificate,
-        CERTIFICATE_KEY=pki.key,
-    )
-    rendered = [line for line in site.splitlines() if not line.lstrip().startswith("#")]
-    assert not [line for line in rendered if "${" in line], "a placeholder is not rendered"
-    (folder / "fabriqueterm.conf").write_text(site)
-    for temporary in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (folder / temporary).mkdir()
-    user = pwd.getpwuid(os.getuid()).pw_name
-    (folder / "nginx.conf").write_text(
-        f"user {user};\n"  # as root, the workers would otherwise read and write as nobody
-        f"worker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n"
-        "events { worker_connections 256; }\n"
-        "http {\n"
-        f"  access_log {folder}/access.log;\n"
-        f"  client_body_temp_path {folder}/body;\n  proxy_temp_path {folder}/proxy;\n"
-        f"  fastcgi_temp_path {folder}/fastcgi;\n  uwsgi_temp_path {folder}/uwsgi;\n"
-        f"  scgi_temp_path {folder}/scgi;\n"
-        f"  include {folder}/fabriqueterm.conf;\n"
-        "}\n"
-    )
-    with (folder / "nginx.log").open("ab") as log:
-        proxy = subprocess.Popen(
-            [nginx, "-e", f"{folder}/error.log", "-p", str(folder), "-c", str(folder / "nginx.conf"),
-             "-g", "daemon off;"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"https://localhost:{tls_port}"
     try:
-        _wait_healthy(url, server, folder / "server.log", pki.ca)
-        assert proxy.poll() is None, (folder / "error.log").read_text(errors="replace")
-        # Plain HTTP only redirects to https: no token accepted in clear.
-        answer = httpx.get(f"http://127.0.0.1:{http_port}/v1/me", timeout=5)
-        assert answer.status_code == 301
-        assert answer.headers["location"].startswith("https://")
-        yield url
+        with nginx_in_front(folder, pki, [f"127.0.0.1:{upstream_port}"]) as nginx:
+            wait_healthy(nginx.url, server, folder / "server.log", pki.ca)
+            # Plain HTTP only redirects to https: no token accepted in clear.
+            answer = httpx.get(f"http://127.0.0.1:{nginx.http_port}/v1/me", timeout=5)
+            assert answer.status_code == 301
+            assert answer.headers["location"].startswith("https://")
+            yield nginx.url
     finally:
-        _stop(proxy)
-        _stop(server)
+        stop(server)
 
 
 @pytest.fixture
