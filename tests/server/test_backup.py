@@ -27,6 +27,7 @@ from sqlalchemy import Engine, text
 from fabriqueterm.cli import main
 from fabriqueterm.config import Config, Paths, save_config
 from fabriqueterm.i18n import set_language
+from fabriqueterm.server.admin_access import record
 from fabriqueterm.server.backup import BackupError, backup, restore
 from fabriqueterm.server.db import SYNCED_TABLES, make_engine
 from fabriqueterm.server.migrations import MIGRATE_COMMAND, upgrade
@@ -91,6 +92,7 @@ def _full_commons(engine: Engine) -> None:
             },
         )
         connection.execute(text("UPDATE srv_counter SET value = 9"))
+        record(connection, actor="admin", action="coordinator.add", target="the coordinator's id")
 
 
 def _refused(call: Any) -> str:

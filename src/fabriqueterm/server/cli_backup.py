@@ -24,7 +24,7 @@ def _ask(question: str) -> bool:
     if not sys.stdin.isatty():
         return False
     try:
-        answer = input(f"{question} [{_('y/N')}] ")
+        answer = input(question + " [" + _("y/N") + "] ")
     except EOFError:
         return False
     return answer.strip().lower() in {"y", "yes", _("y"), _("yes")}

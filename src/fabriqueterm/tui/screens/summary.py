@@ -307,6 +307,19 @@ class SummaryScreen(FabriqueScreen):
                 period=period_text(summary)[:1].upper() + period_text(summary)[1:]
             )
         )
+        self.draw_preview()
+        self.update_default_path()
+        if self._write_when_ready:
+            self._write_when_ready = False
+            self.action_write()
+
+    def draw_preview(self) -> None:
+        """The figures in the preview table, their labels cut to the room the layout gives now."""
+        summary = self.summary
+        if summary is None:
+            return
+        table = self.query_one("#summary-preview", DataTable)
+        table.clear(columns=True)
         sections = summary.sections
         per_section = [section.figures() for section in sections]
         values = [[format_figure(figure) for figure in figures] for figures in per_section]
@@ -340,10 +353,6 @@ class SummaryScreen(FabriqueScreen):
                 ),
                 key=figure.key,
             )
-        self.update_default_path()
-        if self._write_when_ready:
-            self._write_when_ready = False
-            self.action_write()
 
     def preview_width(self) -> int:
         """The cells the preview has (the screen's width less the options')."""
@@ -351,8 +360,10 @@ class SummaryScreen(FabriqueScreen):
         return self.size.width - options.outer_size.width - 4
 
     def on_resize(self) -> None:
-        # Narrow (80 columns), the options give the figures room.
+        # Narrow (80 columns), the options give the figures room: the labels are cut again once
+        # that layout is done (figures shown before it would keep the room of the wide one).
         self.set_class(self.size.width < NARROW_WIDTH, "-narrow")
+        self.call_after_refresh(self.draw_preview)
 
     def update_default_path(self) -> None:
         """The path field follows the week and the format until the person types their own: the
