@@ -396,6 +396,41 @@ def _postgres_pids() -> list[int]:
     return pids
 
 
+@contextmanager
+def sample_waits(base: str, into: Counter[str]) -> Iterator[None]:
+    """Every 0.5 s, what each backend of the database is doing (pg_stat_activity's wait
+    event and state): where the time goes when the CPU is idle."""
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(base)
+    stop = threading.Event()
+
+    def sample() -> None:
+        with engine.connect() as connection:
+            while not stop.wait(0.5):
+                for (what,) in connection.execute(
+                    text(
+                        "SELECT coalesce(wait_event_type || ':' || wait_event, 'running') "
+                        "|| ' (' || state || ')' FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                        "AND state <> 'idle'"
+                    )
+                ):
+                    into[what] += 1
+                connection.rollback()
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
+        engine.dispose()
+
+
 # --- one configuration ----------------------------------------------------------------------------
 
 
@@ -408,6 +443,7 @@ class Result:
     cpu_server: float
     cpu_postgres: float
     cpu_generator: float
+    waits: Counter[str]
     server_warnings: list[str]
     #: Share of the machine's CPU busy during the run, whoever used it.
     machine_busy: float
@@ -481,7 +517,9 @@ def run_configuration(base: str, workers: int, args: argparse.Namespace, home: P
             _machine_busy(),
         )
         start = time.perf_counter()
-        stats = asyncio.run(drive(commons.url, people, args))
+        waits: Counter[str] = Counter()
+        with sample_waits(base, waits):
+            stats = asyncio.run(drive(commons.url, people, args))
         seconds = time.perf_counter() - start
         server_pids = [commons.process.pid, *_children(commons.process.pid)]
         after = (
@@ -500,6 +538,7 @@ def run_configuration(base: str, workers: int, args: argparse.Namespace, home: P
         cpu_server=after[0] - before[0],
         cpu_postgres=postgres_cpu,
         machine_busy=(after[3][0] - before[3][0]) / max(after[3][1] - before[3][1], 1e-9),
+        waits=waits,
         server_warnings=[line for line in log_text.splitlines() if "WARNING" in line.upper()],
         cpu_generator=after[2] - before[2],
     )
@@ -586,6 +625,10 @@ def print_report(results: list[Result], args: argparse.Namespace) -> None:
             f"{r.cpu_postgres / r.seconds:.2f}, generator {r.cpu_generator / r.seconds:.2f}); "
             f"others {max(r.machine_busy - ours, 0):.0%}"
         )
+        samples = sum(r.waits.values())
+        if samples:
+            busiest = ", ".join(f"{k} {v / samples:.0%}" for k, v in r.waits.most_common(4))
+            print(f"#   non-idle PostgreSQL backends, sampled every 0.5 s: {busiest}")
     if not met:
         print(
             "# bound: "
