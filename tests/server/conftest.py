@@ -7,18 +7,25 @@
 - ``app`` / ``client`` (module scope): the app on that database, in process.
 - ``world``: two coordinators (A with sites A1 and A2, B with site B1), their tokens, and helpers
   to push and pull as either of them (see ``commons_helpers.py``); fresh ids for every test.
+- ``database_url`` (parametrised) / ``engine``: a fresh, empty database for the tests that run the
+  server's commands on it (migrations, backups); ``english``: those commands' sentences in English.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from commons_helpers import World, make_pg_schema, make_world
+from sqlalchemy import Engine
 
+from fabriqueterm.config import Config, Paths, save_config
+from fabriqueterm.i18n import set_language
 from fabriqueterm.server.app import create_app
+from fabriqueterm.server.db import make_engine
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -55,3 +62,32 @@ def client(app: Any) -> Iterator[TestClient]:
 @pytest.fixture
 def world(app: Any, client: TestClient) -> World:
     return make_world(app.state.engine, client)
+
+
+@pytest.fixture
+def english(fabriqueterm_home: Path) -> None:
+    """The sentences below are checked in English (the commands read the language from config)."""
+    paths = Paths.default()
+    paths.ensure()
+    save_config(paths.config_file, Config(language="en"))
+    set_language("en")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'commons.sqlite3'}"
+        return
+    schema = make_pg_schema()
+    try:
+        yield schema.url
+    finally:
+        schema.drop()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()

@@ -25,8 +25,6 @@ from legacy_commons import FOLLOW_UP, LEARNER, SITE, make_legacy_commons, snapsh
 from sqlalchemy import Engine, text
 
 from fabriqueterm.cli import main
-from fabriqueterm.config import Config, Paths, save_config
-from fabriqueterm.i18n import set_language
 from fabriqueterm.server.admin_access import record
 from fabriqueterm.server.backup import BackupError, backup, restore
 from fabriqueterm.server.db import SYNCED_TABLES, make_engine
@@ -41,31 +39,7 @@ ATTEMPT = "01930000-0000-7000-8000-0000000000a7"
 _AT = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def english(fabriqueterm_home: Path) -> None:
-    paths = Paths.default()
-    paths.ensure()
-    save_config(paths.config_file, Config(language="en"))
-    set_language("en")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'commons.sqlite3'}"
-        return
-    schema = make_pg_schema()
-    try:
-        yield schema.url
-    finally:
-        schema.drop()
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+pytestmark = pytest.mark.usefixtures("english")  # tests/server/conftest.py
 
 
 def _full_commons(engine: Engine) -> None:

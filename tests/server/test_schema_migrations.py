@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +27,6 @@ from legacy_commons import (
 from sqlalchemy import Engine, inspect, text
 
 from fabriqueterm.cli import main
-from fabriqueterm.config import Config, Paths, save_config
-from fabriqueterm.i18n import set_language
 from fabriqueterm.server import migrations
 from fabriqueterm.server.app import create_app
 from fabriqueterm.server.db import make_engine, target_metadata
@@ -48,33 +45,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 
-@pytest.fixture(autouse=True)
-def english(fabriqueterm_home: Path) -> None:
-    """The sentences below are checked in English (the commands read the language from config)."""
-    paths = Paths.default()
-    paths.ensure()
-    save_config(paths.config_file, Config(language="en"))
-    set_language("en")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'commons.sqlite3'}"
-        return
-    schema = make_pg_schema()
-    try:
-        yield schema.url
-    finally:
-        schema.drop()
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+pytestmark = pytest.mark.usefixtures("english")  # tests/server/conftest.py
 
 
 def _server(database_url: str, command: str, *argv: str) -> list[str]:
