@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Row, print_table  # noqa: E402
+from common import Row, pg_schema, print_table  # noqa: E402
 from fabriqueterm.server.process import start_commons  # noqa: E402
 
 PUSH_MUTATIONS = 10_000
@@ -53,20 +53,8 @@ def pg_database() -> Iterator[str | None]:
     if not base:
         yield None
         return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{name}"'))
-    try:
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={name}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-        engine.dispose()
+    with pg_schema(base) as url:
+        yield url
 
 
 def _prepare(database_url: str) -> tuple[Any, str, list[str]]:

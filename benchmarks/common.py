@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -60,3 +62,22 @@ def print_table(rows: list[Row]) -> None:
     print("-|-".join("-" * w for w in widths))
     for line in lines:
         print(" | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)))
+
+
+@contextmanager
+def pg_schema(base: str, prefix: str = "bench") -> Iterator[str]:
+    """A fresh schema on ``base``, dropped afterwards; yields a URL whose search_path is it."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{name}"'))
+    try:
+        url = make_url(base).update_query_dict({"options": f"-csearch_path={name}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        engine.dispose()

@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import pg_schema  # noqa: E402
 from fabriqueterm.domain.ids import uuid7  # noqa: E402
 from fabriqueterm.server.process import start_commons  # noqa: E402
 
@@ -52,25 +52,6 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # --- the commons: a fresh PostgreSQL schema, served with N workers --------------------------------
-
-
-@contextmanager
-def pg_schema(base: str) -> Iterator[str]:
-    """A fresh schema on ``base``, dropped afterwards; yields a URL whose search_path is it."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"load_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{name}"'))
-    try:
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={name}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-        engine.dispose()
 
 
 @dataclass
@@ -497,7 +478,7 @@ async def drive(url: str, people: list[Coordinator], args: argparse.Namespace) -
 
 def run_configuration(base: str, workers: int, args: argparse.Namespace, home: Path) -> Result:
     with (
-        pg_schema(base) as database_url,
+        pg_schema(base, "load") as database_url,
         start_commons(
             database_url,
             home=home,
