@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -83,6 +83,18 @@ class Written:
     error: str = ""
 
 
+class FiguresPane(Vertical):
+    """The figures' side: its own width, known once the layout is done, gives the labels their room.
+
+    Its screen redraws the figures each time that width changes (a resize, the narrow layout), so
+    the labels never keep the room of a layout that was not the last one."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        screen = self.screen
+        if isinstance(screen, SummaryScreen):
+            screen.draw_preview()
+
+
 class SummaryScreen(FabriqueScreen):
     """The weekly summary: week, sites and format on the left, the figures on the right, and below
     them the file to write (the whole width, so a long path reads)."""
@@ -151,7 +163,7 @@ class SummaryScreen(FabriqueScreen):
                 yield Label(_("Sites"), classes="form-label")
                 yield SelectionList[str](id="summary-sites")
                 yield Static("", id="summary-sites-error", classes="form-error")
-            with Vertical(id="summary-result"):
+            with FiguresPane(id="summary-result"):
                 yield Static("", id="summary-title", classes="section-title")
                 yield Static("", id="summary-period")
                 yield DataTable(id="summary-preview", cursor_type="row")
@@ -355,15 +367,14 @@ class SummaryScreen(FabriqueScreen):
             )
 
     def preview_width(self) -> int:
-        """The cells the preview has (the screen's width less the options')."""
-        options = self.query_one("#summary-options")
-        return self.size.width - options.outer_size.width - 4
+        """The cells the preview has: the figures' side as laid out now, less its padding and the
+        table's scroll bar."""
+        return self.query_one("#summary-result", FiguresPane).size.width - 4
 
     def on_resize(self) -> None:
-        # Narrow (80 columns), the options give the figures room: the labels are cut again once
-        # that layout is done (figures shown before it would keep the room of the wide one).
+        # Narrow (80 columns), the options give the figures room; the figures are drawn again when
+        # their side takes its new width (FiguresPane), not before.
         self.set_class(self.size.width < NARROW_WIDTH, "-narrow")
-        self.call_after_refresh(self.draw_preview)
 
     def update_default_path(self) -> None:
         """The path field follows the week and the format until the person types their own: the
