@@ -20,6 +20,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -332,6 +333,8 @@ def _restore_pg(database_url: str, file: Path, pg: _Pg) -> None:
     depend on, which ``--clean`` alone would fail to drop. A failure leaves the schema as it was."""
     from sqlalchemy import create_engine, inspect
 
+    from fabriqueterm.server.db import EPOCH_KEY
+
     pg_restore, psql = _tool("pg_restore"), _tool("psql")
     engine = create_engine(database_url)
     try:
@@ -340,6 +343,11 @@ def _restore_pg(database_url: str, file: Path, pg: _Pg) -> None:
     finally:
         engine.dispose()
     drops = [f'DROP TABLE IF EXISTS "{pg.schema}"."{table}" CASCADE;' for table in tables]
+    # In the same transaction: a new restore epoch, so every device learns of the restore.
+    epoch = (
+        f"INSERT INTO \"{pg.schema}\".srv_meta (key, value) VALUES ('{EPOCH_KEY}', '{new_epoch()}')"
+        " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;"
+    )
     environment = {**os.environ, **pg.environment}
     producer = subprocess.Popen(
         [pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--file=-",
@@ -350,7 +358,7 @@ def _restore_pg(database_url: str, file: Path, pg: _Pg) -> None:
     consumer = subprocess.run(
         [psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
          *(["--command=" + " ".join(drops)] if drops else []), "--file=-",
-         f"--dbname={pg.database}"],
+         f"--command={epoch}", f"--dbname={pg.database}"],
         env=environment, stdin=producer.stdout, capture_output=True, check=False,
     )  # fmt: skip
     producer.stdout.close()
@@ -369,12 +377,18 @@ def _restore_pg(database_url: str, file: Path, pg: _Pg) -> None:
             )
 
 
+def new_epoch() -> str:
+    """A new restore epoch (random: two restores never share one)."""
+    return uuid.uuid4().hex
+
+
 def _backend_label(backend: str) -> str:
     return "PostgreSQL" if backend == "postgresql" else "SQLite"
 
 
 def _restore_sqlite(file: Path, target: Path) -> None:
     from fabriqueterm.files import create_private_file
+    from fabriqueterm.server.db import EPOCH_KEY
 
     create_private_file(target)
     try:
@@ -382,6 +396,13 @@ def _restore_sqlite(file: Path, target: Path) -> None:
         writer = sqlite3.connect(target, timeout=30)
         try:
             reader.backup(writer)
+            # A new restore epoch, so every device learns of the restore (docs/sync.md).
+            with writer:
+                writer.execute(
+                    "INSERT INTO srv_meta (key, value) VALUES (?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (EPOCH_KEY, new_epoch()),
+                )
         finally:
             writer.close()
             reader.close()

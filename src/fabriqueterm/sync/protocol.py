@@ -56,6 +56,11 @@ Pull
     that are not (or no longer) yours: evict them. ``resync_required`` lists sites whose cursor
     is older than the tombstones the server keeps (or ahead of the server): pull them again from
     0, keeping pending edits. ``sites`` is the current grant: a site new there backfills from 0.
+    ``epoch`` names the commons' restores: send back the last one you stored (with the page's
+    cursors). When it differs, or a cursor is ahead of the commons, the commons was restored from
+    a backup: those sites are also in ``restored``. Pull them again from 0 and send again, as
+    new mutations, what you hold that the restored commons lacks (docs/sync.md, "After a commons
+    restore").
 
 Values
     Every field of a mutation is checked by the rules of ``domain/rules.py``, the ones the app
@@ -452,6 +457,7 @@ class PushResponse(_Payload):
 #: At most this many cursors (site ids) in one pull, each at most this many characters (else 422).
 MAX_PULL_CURSORS = 1000
 MAX_PULL_CURSOR_LENGTH = 64
+MAX_EPOCH_LENGTH = 64
 
 
 class PullRequest(_Request):
@@ -466,6 +472,11 @@ class PullRequest(_Request):
         )
     )
     limit: WholeNumber = Field(default=PULL_LIMIT_DEFAULT, ge=PULL_LIMIT_MIN, le=PULL_LIMIT_MAX)
+    epoch: Annotated[StrictStr, Field(max_length=MAX_EPOCH_LENGTH)] | None = Field(
+        default=None,
+        description="The last epoch the commons answered (absent on a first pull): another one "
+        "now means the commons was restored from a backup since.",
+    )
 
 
 class PulledChange(_Payload):
@@ -494,6 +505,15 @@ class PullResponse(_Payload):
     resync_required: list[str] = Field(
         default_factory=list,
         description="Sites whose cursor is older than what the server keeps: pull them again from 0.",
+    )
+    restored: list[str] = Field(
+        default_factory=list,
+        description="Among resync_required, the sites pulled again because the commons was "
+        "restored from a backup: send again what you hold that it lacks.",
+    )
+    epoch: str = Field(
+        default="",
+        description="The commons' restore epoch: store it with the cursors and send it back.",
     )
 
 
