@@ -20,6 +20,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -343,10 +344,12 @@ def _restore_pg(database_url: str, file: Path, pg: _Pg) -> None:
     finally:
         engine.dispose()
     drops = [f'DROP TABLE IF EXISTS "{pg.schema}"."{table}" CASCADE;' for table in tables]
-    # In the same transaction: a new restore epoch, so every device learns of the restore.
+    # In the same transaction: a new restore epoch, and numbers past any the lost writes used.
     epoch = (
         f"INSERT INTO \"{pg.schema}\".srv_meta (key, value) VALUES ('{EPOCH_KEY}', '{new_epoch()}')"
         " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;"
+        f' UPDATE "{pg.schema}".srv_counter SET value = GREATEST(value, {restart_number()})'
+        " WHERE id = 1;"
     )
     environment = {**os.environ, **pg.environment}
     producer = subprocess.Popen(
@@ -382,6 +385,15 @@ def new_epoch() -> str:
     return uuid.uuid4().hex
 
 
+def restart_number() -> int:
+    """Where a restored commons numbers its writes from: the microseconds since 1970, past every
+    number the writes it lost used (fewer than one a microsecond since the backup, or since the
+    last restore's restart), and below 2**53 until the 23rd century. A row's version is the
+    number of its last write: a device's copy numbered above the restored row holds edits the
+    restore lost (store/restored.py); a row written since the restore is numbered above them."""
+    return time.time_ns() // 1000
+
+
 def _backend_label(backend: str) -> str:
     return "PostgreSQL" if backend == "postgresql" else "SQLite"
 
@@ -396,12 +408,15 @@ def _restore_sqlite(file: Path, target: Path) -> None:
         writer = sqlite3.connect(target, timeout=30)
         try:
             reader.backup(writer)
-            # A new restore epoch, so every device learns of the restore (docs/sync.md).
+            # A new restore epoch, and numbers past any the lost writes used (docs/sync.md).
             with writer:
                 writer.execute(
                     "INSERT INTO srv_meta (key, value) VALUES (?, ?)"
                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (EPOCH_KEY, new_epoch()),
+                )
+                writer.execute(
+                    "UPDATE srv_counter SET value = MAX(value, ?) WHERE id = 1", (restart_number(),)
                 )
         finally:
             writer.close()

@@ -296,8 +296,9 @@ class Replica:
         changes = list(changes)
         keys = {(c.entity, c.id) for c in changes}
         pending = _pending_keys(connection, keys)
-        # Rows held after a commons restore (a pull only): settled as they come back.
-        held = after_restore.unsettled(connection, keys) if leaving_scope else set()
+        # Rows held after a commons restore: settled as a pull brings them back; a push answer's
+        # row is not taken for them (the pull compares them with the commons first).
+        held = after_restore.unsettled(connection, keys)
         unsent: set[tuple[str, str]] | None = None
         batches: dict[str, list[list[Any]]] = {}
         erased: list[str] = []
@@ -321,6 +322,8 @@ class Replica:
                     ).rowcount
                 continue
             row = change.row
+            if key in held and not leaving_scope:
+                continue
             if is_erasure(change.entity, row):
                 applied.erased += 1
                 _scrub_outbox(connection, change.id)

@@ -74,6 +74,8 @@ class SyncReport:
     round_trips: int = 0
     #: The commons had lost this database's numbering: the outbox was re-sent under a new client_id.
     rebound: bool = False
+    #: The commons was restored since the last pull: the push waited for the pull.
+    pull_first: bool = False
     #: Sites pulled again because the commons was restored from a backup.
     restored_sites: list[str] = field(default_factory=list)
     #: Rows this database held that the restored commons lacked, queued to be sent again.
@@ -167,8 +169,9 @@ def sync_once(
     try:
         engine.push(report)
         engine.pull(report)
-        if report.sent_again:
-            engine.push(report)  # what the restored commons lacked, queued by the pull
+        if report.pull_first or report.sent_again:
+            # The push a restored commons refused, and what it lacked (queued by the pull).
+            engine.push(report)
     except SyncError as error:
         report.errors.append(str(error))
         report.error_kind = error.kind
@@ -228,7 +231,11 @@ class SyncEngine:
             client_id = self.replica.get_meta("client_id") or self.store.client_id
             try:
                 mutations = _batch(entries, offset)
-                request = PushRequest(client_id=client_id, mutations=mutations)
+                request = PushRequest(
+                    client_id=client_id,
+                    mutations=mutations,
+                    epoch=self.replica.get_meta(EPOCH_META),
+                )
             except ValidationError:
                 raise SyncError(
                     _(
@@ -236,6 +243,11 @@ class SyncEngine:
                     ).format(seq=entries[0].seq)
                 ) from None
             answer = self.client.push(request)
+            if answer.restored:
+                # Restored from a backup since the last pull: the pull comes first (it queues what
+                # the commons lost), then the push again (sync_once).
+                report.pull_first = True
+                return
             sent = {m.seq for m in mutations}
             results = answer.results
             if len(results) != len(mutations) or any(r.seq not in sent for r in results):

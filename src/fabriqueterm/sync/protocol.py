@@ -110,6 +110,8 @@ MAX_PUSH_BYTES = 1024 * 1024
 PULL_LIMIT_MIN = 1000
 PULL_LIMIT_MAX = 5000
 PULL_LIMIT_DEFAULT = 2000
+#: A restore epoch is at most this long (else 422).
+MAX_EPOCH_LENGTH = 64
 
 #: Entity names a mutation or a pulled change may carry.
 ENTITY_NAMES = (
@@ -387,6 +389,12 @@ class PushRequest(_Payload):
         "that is not a valid Mutation is rejected with its reasons, the others go on."
     )
 
+    epoch: Annotated[StrictStr, Field(max_length=MAX_EPOCH_LENGTH)] | None = Field(
+        default=None,
+        description="The last restore epoch the commons answered a pull with (absent before the "
+        "first one). Another one now: nothing is applied and the answer says ``restored``.",
+    )
+
     def items(self) -> list[Mutation | InvalidMutation]:
         """The pushed items, each a :class:`Mutation` or an :class:`InvalidMutation`."""
         return [read_item(item) for item in self.mutations]
@@ -452,12 +460,17 @@ class PushResponse(_Payload):
     last_applied_seq: int = Field(
         description="The last mutation number the server has taken from this client (0 if none)."
     )
+    restored: bool = Field(
+        default=False,
+        description="True when the epoch sent is not the commons' (it was restored from a backup "
+        "since): nothing was applied and ``results`` is empty. Pull first (the sites come again "
+        "from 0, what the commons lost is queued again), then push.",
+    )
 
 
 #: At most this many cursors (site ids) in one pull, each at most this many characters (else 422).
 MAX_PULL_CURSORS = 1000
 MAX_PULL_CURSOR_LENGTH = 64
-MAX_EPOCH_LENGTH = 64
 
 
 class PullRequest(_Request):
