@@ -32,7 +32,9 @@ Push
     ``last_applied_seq`` is the last number the server holds for this client: drop every outbox
     entry up to it (with its answer's row adopted) in one local transaction. A server answering
     less than the client has already seen acknowledged was restored from a backup: resync under
-    a new client_id and push the outbox again (base values make that safe).
+    a new client_id and push the outbox again (base values make that safe). Send ``epoch``, the
+    last restore epoch a pull answered: under another one nothing is applied and the answer says
+    ``restored``; pull first.
 
     Merging: ``base_version`` equal to the row's version → the fields apply. Otherwise field by
     field against ``base_values``: server value still the base → apply; already the new value →
