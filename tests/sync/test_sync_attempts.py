@@ -99,3 +99,15 @@ def test_the_commons_refuses_to_edit_an_attempt_and_the_rest_goes_through(device
     assert json.loads(entry.reason)[0]["code"] == "op_not_allowed"
     assert a.store.follow_ups.attempts.get(attempt.id).outcome == "no_answer"
     assert len(a.store.follow_ups.attempts.for_follow_up(end)) == 2
+
+
+def test_a_site_no_longer_granted_takes_its_call_attempts_with_it(device, team):
+    """Eviction removes every row of the site, the call attempts too (they carry ``site_id``)."""
+    a, b, end = _two_devices_with_a_completer(device, team)
+    a.store.follow_ups.log_attempt(end, {"attempted_on": "2026-07-06", "outcome": "no_answer"})
+    assert a.sync().ok and b.sync().ok
+    assert len(b.rows("follow_up_attempt")) == 1
+    team.revoke(team.site1)
+    report = b.sync()
+    assert team.site1 in report.evicted_sites
+    assert b.rows("follow_up_attempt") == {} and b.rows("follow_up") == {}

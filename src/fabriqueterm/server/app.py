@@ -29,6 +29,7 @@ from fabriqueterm.server.db import (
     SYNCED_TABLES,
     make_engine,
     read_transaction,
+    restore_epoch,
     server_id,
     write_transaction,
 )
@@ -92,6 +93,11 @@ _BUSY_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def engine_of(request: Request) -> Engine:
     return request.app.state.engine
+
+
+def _restore_epoch(request: Request) -> str:
+    with engine_of(request).connect() as connection:
+        return restore_epoch(connection)
 
 
 def current_coordinator(
@@ -266,6 +272,11 @@ def create_app(
                     )
                 ).model_dump(),
                 status_code=413,
+            )
+        if payload.epoch is not None and payload.epoch != _restore_epoch(request):
+            # Restored since this device last pulled: it pulls first (docs/sync.md).
+            return PushResponse(
+                client_id=payload.client_id, results=[], last_applied_seq=0, restored=True
             )
         answer = push(engine_of(request), coordinator, payload)
         outcomes = request.app.state.metrics.push_outcomes

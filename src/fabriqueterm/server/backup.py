@@ -20,6 +20,8 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -332,6 +334,8 @@ def _restore_pg(database_url: str, file: Path, pg: _Pg) -> None:
     depend on, which ``--clean`` alone would fail to drop. A failure leaves the schema as it was."""
     from sqlalchemy import create_engine, inspect
 
+    from fabriqueterm.server.db import EPOCH_KEY
+
     pg_restore, psql = _tool("pg_restore"), _tool("psql")
     engine = create_engine(database_url)
     try:
@@ -340,6 +344,13 @@ def _restore_pg(database_url: str, file: Path, pg: _Pg) -> None:
     finally:
         engine.dispose()
     drops = [f'DROP TABLE IF EXISTS "{pg.schema}"."{table}" CASCADE;' for table in tables]
+    # In the same transaction: a new restore epoch, and numbers past any the lost writes used.
+    epoch = (
+        f"INSERT INTO \"{pg.schema}\".srv_meta (key, value) VALUES ('{EPOCH_KEY}', '{new_epoch()}')"
+        " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;"
+        f' UPDATE "{pg.schema}".srv_counter SET value = GREATEST(value, {restart_number()})'
+        " WHERE id = 1;"
+    )
     environment = {**os.environ, **pg.environment}
     producer = subprocess.Popen(
         [pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--file=-",
@@ -350,7 +361,7 @@ def _restore_pg(database_url: str, file: Path, pg: _Pg) -> None:
     consumer = subprocess.run(
         [psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
          *(["--command=" + " ".join(drops)] if drops else []), "--file=-",
-         f"--dbname={pg.database}"],
+         f"--command={epoch}", f"--dbname={pg.database}"],
         env=environment, stdin=producer.stdout, capture_output=True, check=False,
     )  # fmt: skip
     producer.stdout.close()
@@ -369,12 +380,27 @@ def _restore_pg(database_url: str, file: Path, pg: _Pg) -> None:
             )
 
 
+def new_epoch() -> str:
+    """A new restore epoch (random: two restores never share one)."""
+    return uuid.uuid4().hex
+
+
+def restart_number() -> int:
+    """Where a restored commons numbers its writes from: the microseconds since 1970, past every
+    number the writes it lost used (fewer than one a microsecond since the backup, or since the
+    last restore's restart), and below 2**53 until the 23rd century. A row's version is the
+    number of its last write: a device's copy numbered above the restored row holds edits the
+    restore lost (store/restored.py); a row written since the restore is numbered above them."""
+    return time.time_ns() // 1000
+
+
 def _backend_label(backend: str) -> str:
     return "PostgreSQL" if backend == "postgresql" else "SQLite"
 
 
 def _restore_sqlite(file: Path, target: Path) -> None:
     from fabriqueterm.files import create_private_file
+    from fabriqueterm.server.db import EPOCH_KEY
 
     create_private_file(target)
     try:
@@ -382,6 +408,16 @@ def _restore_sqlite(file: Path, target: Path) -> None:
         writer = sqlite3.connect(target, timeout=30)
         try:
             reader.backup(writer)
+            # A new restore epoch, and numbers past any the lost writes used (docs/sync.md).
+            with writer:
+                writer.execute(
+                    "INSERT INTO srv_meta (key, value) VALUES (?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (EPOCH_KEY, new_epoch()),
+                )
+                writer.execute(
+                    "UPDATE srv_counter SET value = MAX(value, ?) WHERE id = 1", (restart_number(),)
+                )
         finally:
             writer.close()
             reader.close()

@@ -19,7 +19,8 @@ never sees them:
 - ``srv_partner_origin``: who created a partner (the only one who sees it while it has no link);
 - ``srv_erasure``: learners erased (right to be forgotten): they never come back;
 - ``srv_audit``: every admin command that changed something: who, what (action, target ids), when;
-- ``srv_meta``: the server's random id.
+- ``srv_meta``: the server's random id, and its restore epoch (a new random one at each restore;
+  none before the first).
 """
 
 from __future__ import annotations
@@ -273,6 +274,19 @@ def server_id(connection: Connection) -> str:
     return connection.execute(
         select(meta_table.c.value).where(meta_table.c.key == "server_id")
     ).scalar_one()
+
+
+#: The ``srv_meta`` key of the restore epoch: changed by every restore, sent with every pull page
+#: (devices that stored another one pull again and send what the commons lost: docs/sync.md).
+EPOCH_KEY = "restore_epoch"
+
+
+def restore_epoch(connection: Connection) -> str:
+    """The commons' restore epoch: "" until it is first restored from a backup."""
+    value = connection.execute(
+        select(meta_table.c.value).where(meta_table.c.key == EPOCH_KEY)
+    ).scalar_one_or_none()
+    return value or ""
 
 
 def current_sequence(connection: Connection) -> int:

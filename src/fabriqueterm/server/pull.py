@@ -20,6 +20,7 @@ from fabriqueterm.server.db import (
     current_sequence,
     horizon_table,
     read_transaction,
+    restore_epoch,
 )
 from fabriqueterm.server.rows import PartnerLinks
 from fabriqueterm.sync.protocol import PulledChange, PullRequest, PullResponse
@@ -35,6 +36,8 @@ class PullPage:
     sites: list[str]
     not_granted: list[str]
     resync_required: list[str]
+    restored: list[str]
+    epoch: str
 
     def to_json(self) -> bytes:
         """The page as a :class:`PullResponse` body."""
@@ -51,6 +54,8 @@ class PullPage:
                 "sites": self.sites,
                 "not_granted": self.not_granted,
                 "resync_required": self.resync_required,
+                "restored": self.restored,
+                "epoch": self.epoch,
             },
             ensure_ascii=False,
         )
@@ -73,6 +78,8 @@ class PullPage:
             sites=self.sites,
             not_granted=self.not_granted,
             resync_required=self.resync_required,
+            restored=self.restored,
+            epoch=self.epoch,
         )
 
 
@@ -110,8 +117,13 @@ def _pull(connection: Connection, coordinator: Coordinator, request: PullRequest
         else {}
     )
     cursors = {s: max(0, int(request.cursors.get(s, 0))) for s in sites}
-    # Older than what is kept, or ahead of this server (restored from a backup): start again.
-    resync = sorted(s for s in sites if cursors[s] > high or 0 < cursors[s] < horizons.get(s, 0))
+    # Restored from a backup since the client's last pull: another epoch, or a cursor ahead of
+    # this server (a restore older than epochs, or the epoch not stored yet). Older than what is
+    # kept: the tombstones were purged. Either way, start again from 0.
+    epoch = restore_epoch(connection)
+    another_epoch = request.epoch is not None and request.epoch != epoch
+    restored = sorted(s for s in sites if cursors[s] > high or (another_epoch and cursors[s] > 0))
+    resync = sorted(set(restored) | {s for s in sites if 0 < cursors[s] < horizons.get(s, 0)})
     for site in resync:
         cursors[site] = 0
     active = [s for s in sites if s not in resync]
@@ -177,4 +189,6 @@ def _pull(connection: Connection, coordinator: Coordinator, request: PullRequest
         sites=sites,
         not_granted=not_granted,
         resync_required=resync,
+        restored=restored,
+        epoch=epoch,
     )

@@ -436,6 +436,20 @@ _CONFLICT_AUTHOR = [
     "ALTER TABLE conflict ADD COLUMN server_changed_at DATETIME",
 ]
 
+# Version 8: after a commons restore, the rows of a site pulled again are held until the pull
+# settles them (store/restored.py): fields null while the pull has not brought the row back; then
+# the fields to send again, with the commons' values as their base.
+_HELD_AFTER_RESTORE = [
+    """CREATE TABLE held_after_restore (
+    entity VARCHAR(32) NOT NULL,
+    row_id VARCHAR(36) NOT NULL,
+    fields TEXT,
+    base_values TEXT,
+    base_version INTEGER,
+    PRIMARY KEY (entity, row_id)
+)""",
+]
+
 #: MIGRATIONS[i] takes a database from version i to version i + 1: SQL statements, or a function
 #: of the migration's connection for a change SQL alone cannot make.
 MIGRATIONS: list[list[Statement]] = [
@@ -446,5 +460,6 @@ MIGRATIONS: list[list[Statement]] = [
     _INDICATOR_INDEXES,
     _SEARCH_AS_TYPED,
     _ATTEMPTS + _CONFLICT_AUTHOR,
+    _HELD_AFTER_RESTORE,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import Connection
 
 from fabriqueterm.domain.models import ERASED_LEARNER_VALUES, LEARNER_PERSONAL_FIELDS
+from fabriqueterm.store import restored as after_restore
 from fabriqueterm.store.history import forget_learner, record_pulled
 from fabriqueterm.store.upserts import (
     BULK_SEARCH_ROWS,
@@ -35,8 +36,18 @@ if TYPE_CHECKING:
     from fabriqueterm.store.db import Store
 
 #: Entities whose rows carry ``site_id``.
-_SITE_SCOPED = ("partner_site", "cohort", "learner", "follow_up", "placement", "conflict")
+_SITE_SCOPED = (
+    "partner_site",
+    "cohort",
+    "learner",
+    "follow_up",
+    "follow_up_attempt",
+    "placement",
+    "conflict",
+)
 _CURSOR = "cursor:"
+#: The commons' restore epoch, stored with the cursors (docs/sync.md, "After a commons restore").
+EPOCH_META = "sync:epoch"
 #: Page cache of a replica transaction (negative: KiB), as the store's bulk load uses.
 _CACHE_KIB = -131072
 
@@ -210,13 +221,18 @@ class Replica:
         *,
         evict: Iterable[str] = (),
         resync: Iterable[str] = (),
+        restored: Iterable[str] = (),
         backfilling: Iterable[str] = (),
+        epoch: str | None = None,
     ) -> Applied:
         """Apply one pull page and store its cursors, in one transaction.
 
         ``evict``: sites no longer granted (rows removed except those with pending edits, cursor
         forgotten). ``resync``: sites to pull again from 0 (rows removed except those with pending
         edits, cursor 0), so rows whose tombstones the commons purged do not linger.
+        ``restored``: among those, the sites pulled again because the commons was restored from a
+        backup: their rows are held, not removed, until the pull settles them
+        (:mod:`.restored`). ``epoch``: the commons' restore epoch, stored with the cursors.
         ``backfilling``: sites being pulled from the start, whose rows are not recorded in the
         learners' histories (they are not changes this device saw happen).
         """
@@ -225,8 +241,12 @@ class Replica:
             for site in evict:
                 applied.kept += _evict_site(connection, site, applied)
                 connection.exec_driver_sql("DELETE FROM meta WHERE key = ?", (_CURSOR + site,))
+            held = set(restored)
             for site in resync:
-                applied.kept += _evict_site(connection, site, applied)
+                if site in held:
+                    after_restore.hold_site(connection, site)
+                else:
+                    applied.kept += _evict_site(connection, site, applied)
             self._apply(
                 connection, changes, applied, leaving_scope=True, backfilling=set(backfilling)
             )
@@ -234,7 +254,13 @@ class Replica:
             for site, cursor in cursors.items():
                 if site not in evicted:
                     self._store.set_meta(connection, _CURSOR + site, str(int(cursor)))
+            if epoch is not None:
+                self._store.set_meta(connection, EPOCH_META, epoch)
         return applied
+
+    def send_again_after_restore(self) -> int:
+        """Queue what a restored commons lacks (:func:`.restored.send_again`); how many mutations."""
+        return after_restore.send_again(self._store)
 
     def acknowledge(
         self,
@@ -268,7 +294,11 @@ class Replica:
         backfilling: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> None:
         changes = list(changes)
-        pending = _pending_keys(connection, {(c.entity, c.id) for c in changes})
+        keys = {(c.entity, c.id) for c in changes}
+        pending = _pending_keys(connection, keys)
+        # Rows held after a commons restore: settled as a pull brings them back; a push answer's
+        # row is not taken for them (the pull compares them with the commons first).
+        held = after_restore.unsettled(connection, keys)
         unsent: set[tuple[str, str]] | None = None
         batches: dict[str, list[list[Any]]] = {}
         erased: list[str] = []
@@ -280,6 +310,8 @@ class Replica:
             if change.row is None:
                 if not leaving_scope:
                     continue
+                if key in held:
+                    after_restore.forget(connection, key)
                 if unsent is None:
                     unsent = _unsent_keys(connection)
                 if key in unsent:
@@ -290,6 +322,8 @@ class Replica:
                     ).rowcount
                 continue
             row = change.row
+            if key in held and not leaving_scope:
+                continue
             if is_erasure(change.entity, row):
                 applied.erased += 1
                 _scrub_outbox(connection, change.id)
@@ -300,6 +334,9 @@ class Replica:
                 applied.rebased += 1
             else:
                 values = table.driver_values(row)
+            if key in held:
+                fields = pending[key].fields if key in pending else set()
+                values = after_restore.settle(connection, table, row, values, fields)
             batches.setdefault(change.entity, []).append(values)
             applied.rows += 1
         if leaving_scope:  # a pull (a push's answer only echoes this device's own edits)

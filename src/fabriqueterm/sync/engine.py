@@ -20,8 +20,8 @@ from pydantic import ValidationError
 
 from fabriqueterm.domain.dates import utcnow
 from fabriqueterm.domain.ids import uuid7
-from fabriqueterm.i18n import _
-from fabriqueterm.store.replica import Change, Replica
+from fabriqueterm.i18n import _, ngettext
+from fabriqueterm.store.replica import EPOCH_META, Change, Replica
 from fabriqueterm.sync.client import CommonsClient
 from fabriqueterm.sync.errors import MalformedAnswer, ServerBehind, SyncError, SyncErrorKind
 from fabriqueterm.sync.protocol import (
@@ -74,6 +74,12 @@ class SyncReport:
     round_trips: int = 0
     #: The commons had lost this database's numbering: the outbox was re-sent under a new client_id.
     rebound: bool = False
+    #: The commons was restored since the last pull: the push waited for the pull.
+    pull_first: bool = False
+    #: Sites pulled again because the commons was restored from a backup.
+    restored_sites: list[str] = field(default_factory=list)
+    #: Rows this database held that the restored commons lacked, queued to be sent again.
+    sent_again: int = 0
     errors: list[str] = field(default_factory=list)
     #: The kind of the error that stopped the sync (see :mod:`fabriqueterm.sync.errors`), or None.
     error_kind: SyncErrorKind | None = None
@@ -93,6 +99,12 @@ class SyncReport:
             text += "; " + _(
                 "{count} rows with unsent edits kept from sites no longer yours"
             ).format(count=len(self.kept))
+        if self.sent_again:
+            text += "; " + ngettext(
+                "the commons was restored from a backup: {count} edit it had lost sent again",
+                "the commons was restored from a backup: {count} edits it had lost sent again",
+                self.sent_again,
+            ).format(count=self.sent_again)
         if self.errors:
             text += "; " + _("not finished: {error}").format(error=self.errors[-1])
         return text
@@ -157,6 +169,9 @@ def sync_once(
     try:
         engine.push(report)
         engine.pull(report)
+        if report.pull_first or report.sent_again:
+            # The push a restored commons refused, and what it lacked (queued by the pull).
+            engine.push(report)
     except SyncError as error:
         report.errors.append(str(error))
         report.error_kind = error.kind
@@ -216,7 +231,11 @@ class SyncEngine:
             client_id = self.replica.get_meta("client_id") or self.store.client_id
             try:
                 mutations = _batch(entries, offset)
-                request = PushRequest(client_id=client_id, mutations=mutations)
+                request = PushRequest(
+                    client_id=client_id,
+                    mutations=mutations,
+                    epoch=self.replica.get_meta(EPOCH_META),
+                )
             except ValidationError:
                 raise SyncError(
                     _(
@@ -224,6 +243,11 @@ class SyncEngine:
                     ).format(seq=entries[0].seq)
                 ) from None
             answer = self.client.push(request)
+            if answer.restored:
+                # Restored from a backup since the last pull: the pull comes first (it queues what
+                # the commons lost), then the push again (sync_once).
+                report.pull_first = True
+                return
             sent = {m.seq for m in mutations}
             results = answer.results
             if len(results) != len(mutations) or any(r.seq not in sent for r in results):
@@ -282,6 +306,8 @@ class SyncEngine:
         dropped: cursors only move with the data they cover.
         """
         cursors = self.replica.cursors()
+        # The commons' restore epoch last stored (None before the first pull that brought one).
+        epoch = self.replica.get_meta(EPOCH_META)
         # Sites pulled from the start (first sync, a newly granted site): their rows are not news
         # to record in the learners' histories.
         backfilling = set()
@@ -294,13 +320,15 @@ class SyncEngine:
                         page = upcoming.result()
                         upcoming = None
                     else:
-                        page = self._fetch(cursors)
+                        page = self._fetch(cursors, epoch)
                     granted = set(page.sites)
                     evict = sorted({s for s in cursors if s not in granted} | set(page.not_granted))
                     resync = [s for s in page.resync_required if s in granted]
+                    restored = [s for s in page.restored if s in resync]
                     next_cursors = {s: c for s, c in page.cursors.items() if s in granted}
+                    epoch = page.epoch
                     if page.more and not resync:
-                        upcoming = fetcher.submit(self._fetch, next_cursors)
+                        upcoming = fetcher.submit(self._fetch, next_cursors, epoch)
                     report.backfilled_sites.extend(
                         s
                         for s in page.sites
@@ -312,16 +340,23 @@ class SyncEngine:
                         page.cursors,
                         evict=evict,
                         resync=resync,
+                        restored=restored,
                         backfilling=backfilling,
+                        epoch=epoch,
                     )
                     report.pulled += applied.rows
                     report.removed += applied.removed
                     report.erased += applied.erased
                     report.kept.extend(applied.kept)
                     report.evicted_sites.extend(evict)
+                    report.restored_sites.extend(
+                        s for s in restored if s not in report.restored_sites
+                    )
                     cursors = next_cursors
                     self.progress("pull", report.pulled, None)
                     if not page.more and not resync:
+                        # Every site is whole again: what a restored commons lacks goes back to it.
+                        report.sent_again += self.replica.send_again_after_restore()
                         if report.pulled >= _CHECKPOINT_ROWS:
                             self.replica.checkpoint()
                         return
@@ -332,8 +367,8 @@ class SyncEngine:
                         upcoming.result()
         raise SyncError(_("The pull did not end; try again."))
 
-    def _fetch(self, cursors: dict[str, int]) -> PullResponse:
-        return self.client.pull(PullRequest(cursors=cursors, limit=self.pull_limit))
+    def _fetch(self, cursors: dict[str, int], epoch: str | None) -> PullResponse:
+        return self.client.pull(PullRequest(cursors=cursors, limit=self.pull_limit, epoch=epoch))
 
 
 def rejection_message(reason: str | None) -> str:

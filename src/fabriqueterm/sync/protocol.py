@@ -32,7 +32,9 @@ Push
     ``last_applied_seq`` is the last number the server holds for this client: drop every outbox
     entry up to it (with its answer's row adopted) in one local transaction. A server answering
     less than the client has already seen acknowledged was restored from a backup: resync under
-    a new client_id and push the outbox again (base values make that safe).
+    a new client_id and push the outbox again (base values make that safe). Send ``epoch``, the
+    last restore epoch a pull answered: under another one nothing is applied and the answer says
+    ``restored``; pull first.
 
     Merging: ``base_version`` equal to the row's version → the fields apply. Otherwise field by
     field against ``base_values``: server value still the base → apply; already the new value →
@@ -56,6 +58,11 @@ Pull
     that are not (or no longer) yours: evict them. ``resync_required`` lists sites whose cursor
     is older than the tombstones the server keeps (or ahead of the server): pull them again from
     0, keeping pending edits. ``sites`` is the current grant: a site new there backfills from 0.
+    ``epoch`` names the commons' restores: send back the last one you stored (with the page's
+    cursors). When it differs, or a cursor is ahead of the commons, the commons was restored from
+    a backup: those sites are also in ``restored``. Pull them again from 0 and send again, as
+    new mutations, what you hold that the restored commons lacks (docs/sync.md, "After a commons
+    restore").
 
 Values
     Every field of a mutation is checked by the rules of ``domain/rules.py``, the ones the app
@@ -105,6 +112,8 @@ MAX_PUSH_BYTES = 1024 * 1024
 PULL_LIMIT_MIN = 1000
 PULL_LIMIT_MAX = 5000
 PULL_LIMIT_DEFAULT = 2000
+#: A restore epoch is at most this long (else 422).
+MAX_EPOCH_LENGTH = 64
 
 #: Entity names a mutation or a pulled change may carry.
 ENTITY_NAMES = (
@@ -382,6 +391,12 @@ class PushRequest(_Payload):
         "that is not a valid Mutation is rejected with its reasons, the others go on."
     )
 
+    epoch: Annotated[StrictStr, Field(max_length=MAX_EPOCH_LENGTH)] | None = Field(
+        default=None,
+        description="The last restore epoch the commons answered a pull with (absent before the "
+        "first one). Another one now: nothing is applied and the answer says ``restored``.",
+    )
+
     def items(self) -> list[Mutation | InvalidMutation]:
         """The pushed items, each a :class:`Mutation` or an :class:`InvalidMutation`."""
         return [read_item(item) for item in self.mutations]
@@ -447,6 +462,12 @@ class PushResponse(_Payload):
     last_applied_seq: int = Field(
         description="The last mutation number the server has taken from this client (0 if none)."
     )
+    restored: bool = Field(
+        default=False,
+        description="True when the epoch sent is not the commons' (it was restored from a backup "
+        "since): nothing was applied and ``results`` is empty. Pull first (the sites come again "
+        "from 0, what the commons lost is queued again), then push.",
+    )
 
 
 #: At most this many cursors (site ids) in one pull, each at most this many characters (else 422).
@@ -466,6 +487,11 @@ class PullRequest(_Request):
         )
     )
     limit: WholeNumber = Field(default=PULL_LIMIT_DEFAULT, ge=PULL_LIMIT_MIN, le=PULL_LIMIT_MAX)
+    epoch: Annotated[StrictStr, Field(max_length=MAX_EPOCH_LENGTH)] | None = Field(
+        default=None,
+        description="The last epoch the commons answered (absent on a first pull): another one "
+        "now means the commons was restored from a backup since.",
+    )
 
 
 class PulledChange(_Payload):
@@ -494,6 +520,15 @@ class PullResponse(_Payload):
     resync_required: list[str] = Field(
         default_factory=list,
         description="Sites whose cursor is older than what the server keeps: pull them again from 0.",
+    )
+    restored: list[str] = Field(
+        default_factory=list,
+        description="Among resync_required, the sites pulled again because the commons was "
+        "restored from a backup: send again what you hold that it lacks.",
+    )
+    epoch: str = Field(
+        default="",
+        description="The commons' restore epoch: store it with the cursors and send it back.",
     )
 
 
