@@ -377,16 +377,60 @@ def _postgres_pids() -> list[int]:
     return pids
 
 
+@dataclass
+class Waits:
+    """What the database's backends were doing, sampled every 0.5 s during the run."""
+
+    #: Each non-idle backend's wait event and state.
+    states: Counter[str] = field(default_factory=Counter)
+    #: Each blocked backend: "its statement <- the statement (state) of the backend blocking it".
+    blocked: Counter[str] = field(default_factory=Counter)
+    #: Each blocking backend's transaction age (now - xact_start), in ms.
+    holder_ms: list[float] = field(default_factory=list)
+    #: Each blocking backend's time since its last statement began (now - query_start), in ms.
+    holder_statement_ms: list[float] = field(default_factory=list)
+    #: Deadlocks PostgreSQL detected in the database during the run (pg_stat_database; each
+    #: costs deadlock_timeout, 1 s by default, before it is found). Database-wide: another user
+    #: of the same database during the run would count too.
+    deadlocks: int = 0
+
+
+def _statement(query: str | None) -> str:
+    """A statement's first words: enough to tell which table it locks, never its values."""
+    words = " ".join((query or "").split())
+    return words[:60]
+
+
+_BLOCKED_QUERY = """
+SELECT waiter.query, holder.query,
+       holder.state || coalesce(', ' || holder.wait_event_type || ':' || holder.wait_event, ''),
+       extract(epoch FROM clock_timestamp() - holder.xact_start) * 1000,
+       extract(epoch FROM clock_timestamp() - holder.query_start) * 1000,
+       coalesce(relation.relname, '-')
+FROM pg_stat_activity AS waiter
+CROSS JOIN LATERAL unnest(pg_blocking_pids(waiter.pid)) AS blocking(pid)
+JOIN pg_stat_activity AS holder ON holder.pid = blocking.pid
+LEFT JOIN pg_locks AS lock ON lock.pid = waiter.pid AND NOT lock.granted
+LEFT JOIN pg_class AS relation ON relation.oid = lock.relation
+WHERE waiter.datname = current_database()
+"""
+
+
 @contextmanager
-def sample_waits(base: str, into: Counter[str]) -> Iterator[None]:
-    """Every 0.5 s, what each backend of the database is doing (pg_stat_activity's wait
-    event and state): where the time goes when the CPU is idle."""
+def sample_waits(base: str, into: Waits) -> Iterator[None]:
+    """Every 0.5 s, what each backend of the database is doing (pg_stat_activity's wait event
+    and state), and for each blocked backend which backend blocks it (pg_blocking_pids), that
+    one's statement, state and transaction age, and the relation of the lock awaited (pg_locks;
+    none for a wait on a transaction id): where the time goes when the CPU is idle."""
     import threading
 
     from sqlalchemy import create_engine, text
 
     engine = create_engine(base)
     stop = threading.Event()
+    deadlocks = text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+    with engine.connect() as connection:
+        deadlocks_before = int(connection.execute(deadlocks).scalar_one())
 
     def sample() -> None:
         with engine.connect() as connection:
@@ -399,7 +443,20 @@ def sample_waits(base: str, into: Counter[str]) -> Iterator[None]:
                         "AND state <> 'idle'"
                     )
                 ):
-                    into[what] += 1
+                    into.states[what] += 1
+                connection.rollback()  # a fresh pg_stat_activity snapshot for the locks
+                seen_holders: set[tuple[str, float]] = set()
+                for waiter, holder, state, age, statement_age, relation in connection.execute(
+                    text(_BLOCKED_QUERY)
+                ):
+                    into.blocked[
+                        f"{_statement(waiter)} [lock on {relation}] <- "
+                        f"{_statement(holder)} ({state})"
+                    ] += 1
+                    if (holder, age) not in seen_holders:
+                        seen_holders.add((holder, age))
+                        into.holder_ms.append(float(age or 0))
+                        into.holder_statement_ms.append(float(statement_age or 0))
                 connection.rollback()
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -409,6 +466,11 @@ def sample_waits(base: str, into: Counter[str]) -> Iterator[None]:
     finally:
         stop.set()
         thread.join(5)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+            # The statistics collector reports at most every second: wait for the last ones.
+            time.sleep(1.5)
+            into.deadlocks = int(connection.execute(deadlocks).scalar_one()) - deadlocks_before
         engine.dispose()
 
 
@@ -424,7 +486,7 @@ class Result:
     cpu_server: float
     cpu_postgres: float
     cpu_generator: float
-    waits: Counter[str]
+    waits: Waits
     server_warnings: list[str]
     #: Share of the machine's CPU busy during the run, whoever used it.
     machine_busy: float
@@ -498,7 +560,7 @@ def run_configuration(base: str, workers: int, args: argparse.Namespace, home: P
             _machine_busy(),
         )
         start = time.perf_counter()
-        waits: Counter[str] = Counter()
+        waits = Waits()
         with sample_waits(base, waits):
             stats = asyncio.run(drive(commons.url, people, args))
         seconds = time.perf_counter() - start
@@ -606,10 +668,26 @@ def print_report(results: list[Result], args: argparse.Namespace) -> None:
             f"{r.cpu_postgres / r.seconds:.2f}, generator {r.cpu_generator / r.seconds:.2f}); "
             f"others {max(r.machine_busy - ours, 0):.0%}"
         )
-        samples = sum(r.waits.values())
+        samples = sum(r.waits.states.values())
         if samples:
-            busiest = ", ".join(f"{k} {v / samples:.0%}" for k, v in r.waits.most_common(4))
+            busiest = ", ".join(f"{k} {v / samples:.0%}" for k, v in r.waits.states.most_common(4))
             print(f"#   non-idle PostgreSQL backends, sampled every 0.5 s: {busiest}")
+        print(f"#   deadlocks detected by PostgreSQL: {r.waits.deadlocks}")
+        blocked = sum(r.waits.blocked.values())
+        if blocked:
+            print(
+                f"#   blocked backends ({blocked} samples): waiter [lock awaited] <- holder (state)"
+            )
+            for what, number in r.waits.blocked.most_common(4):
+                print(f"#     {number / blocked:.0%} {what}")
+            trio = "/".join(f"{percentile(r.waits.holder_ms, q):,.0f}" for q in (0.5, 0.95, 0.99))
+            statement = "/".join(
+                f"{percentile(r.waits.holder_statement_ms, q):,.0f}" for q in (0.5, 0.95, 0.99)
+            )
+            print(
+                f"#   blocking transactions open for p50/p95/p99 {trio} ms "
+                f"(their last statement began {statement} ms before)"
+            )
     if not met:
         print(
             "# bound: "

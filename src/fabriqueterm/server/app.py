@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -26,6 +29,8 @@ from fabriqueterm.domain.dates import utcnow
 from fabriqueterm.i18n import _
 from fabriqueterm.server.auth import Coordinator, granted_sites, token_use, touch_token
 from fabriqueterm.server.db import (
+    POOL_OVERFLOW,
+    POOL_SIZE,
     SYNCED_TABLES,
     make_engine,
     read_transaction,
@@ -71,6 +76,18 @@ log = logging.getLogger(__name__)
 
 #: Environment variable read by :func:`create_app_from_env` (uvicorn workers).
 DATABASE_URL_ENV = "FABRIQUETERM_SERVER_DATABASE_URL"
+
+#: Threads serving the API's (synchronous) endpoints per process; anyio's default is 40. As many
+#: as the database pool's connections: a request never waits for one (nor times out waiting).
+THREADS = POOL_SIZE + POOL_OVERFLOW
+#: Pushes inside their write transaction at once per process. They take the sequence counter one
+#: after the other anyway (docs/sync.md, "Ordering on PostgreSQL"); more would only queue on its
+#: lock, each with an open transaction and a connection, and compete for the interpreter with the
+#: one holding the lock, which then holds it longer (docs/server.md, "Load").
+PUSH_SLOTS = 4
+#: Environment variables overriding them (measurements: benchmarks/load.py).
+THREADS_ENV = "FABRIQUETERM_SERVER_THREADS"
+PUSH_SLOTS_ENV = "FABRIQUETERM_SERVER_PUSH_SLOTS"
 
 _bearer = HTTPBearer(
     auto_error=False, description="A token issued by `fabriqueterm server admin token issue`."
@@ -145,7 +162,18 @@ def create_app(
     except BaseException:
         engine.dispose()
         raise
+    threads = int(os.environ.get(THREADS_ENV) or THREADS)
+    push_slots = threading.BoundedSemaphore(int(os.environ.get(PUSH_SLOTS_ENV) or PUSH_SLOTS))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="fabriqueterm commons",
         version=__version__,
         summary="The commons of the fabriques' network: sync API v1 (see docs/sync.md).",
@@ -267,7 +295,8 @@ def create_app(
                 ).model_dump(),
                 status_code=413,
             )
-        answer = push(engine_of(request), coordinator, payload)
+        with push_slots:
+            answer = push(engine_of(request), coordinator, payload)
         outcomes = request.app.state.metrics.push_outcomes
         for result in answer.results:
             outcomes.labels(str(result.status.value)).inc()

@@ -32,6 +32,12 @@ Key = tuple[str, str]
 
 _MISSING: Any = object()
 
+#: The version a row carries while its JSON is made, before its number is taken: no row holds it
+#: (versions are sequence numbers, never negative), and in the compact JSON ``"version":`` followed
+#: by it can only be the row's own key (a quote inside a string value is escaped).
+_VERSION_MARK = -7_365_018_246_913_552
+_VERSION_JSON = f'"version":{_VERSION_MARK}'
+
 
 class Mark:
     """The batch's in-memory state before one mutation: what :meth:`Batch.rollback_to` restores.
@@ -131,7 +137,12 @@ class Batch:
             for part in chunks(ids):
                 query = select(table).where(table.c.id.in_(part)).order_by(table.c.id)
                 if lock and self.for_update:
-                    query = query.with_for_update()
+                    # FOR NO KEY UPDATE, not FOR UPDATE: two pushes writing one row still queue,
+                    # but another push's (deferred) foreign-key check of a child pointing at it,
+                    # a FOR KEY SHARE run at its commit, under the counter's lock, does not wait
+                    # for this one, which waits for that counter: a deadlock, found only after
+                    # deadlock_timeout (1 s) with every push stalled (docs/server.md, "Load").
+                    query = query.with_for_update(key_share=True)
                 found = {r["id"]: dict(r) for r in self.connection.execute(query).mappings()}
                 for row_id in part:
                     row = found.get(row_id)
@@ -226,25 +237,27 @@ class Batch:
 
     def flush(self) -> None:
         """Take the sequence numbers and write every changed row, its change-log entries, the
-        partners' creators and the erasures. ``out`` gets the rows only once all is written."""
+        partners' creators and the erasures. ``out`` gets the rows only once all is written.
+
+        Everything but the numbers is made first (the rows as the API carries them, their JSON,
+        the change-log entries, every read the partners' links need); only then is the counter
+        taken, the numbers filled in (a string replace in each JSON), and the rows written. The
+        counter's row lock, held until commit, then covers only the writes (docs/sync.md,
+        "Ordering on PostgreSQL")."""
         if not self.dirty:
             return
+        keys = list(self.dirty)
+        position = {key: offset for offset, key in enumerate(keys)}
         out: dict[Key, dict[str, Any]] = {}
-        last = take_sequence(self.connection, len(self.dirty))
-        seqs: dict[Key, int] = {}
-        for offset, key in enumerate(self.dirty):
-            seqs[key] = last - len(self.dirty) + 1 + offset
-            row = self.rows[key]
-            assert row is not None
-            row["version"] = seqs[key]
+        texts: dict[Key, str] = {}
         inserts: dict[str, list[dict[str, Any]]] = {}
         updates: dict[str, list[dict[str, Any]]] = {}
-        changes: dict[tuple[str, str, str], int] = {}
-        texts: dict[Key, str] = {}
-        for key in self.dirty:
+        changes: dict[tuple[str, str, str], Key] = {}  # change-log entry -> the row it numbers
+        for key in keys:
             entity, row_id = key
             row = self.rows[key]
             assert row is not None
+            row["version"] = _VERSION_MARK
             original = self.original.get(key)
             if original is None:
                 inserts.setdefault(entity, []).append(row)
@@ -256,16 +269,31 @@ class Batch:
             if entity == "partner":
                 sites = set(self.links.sites(row_id))
             for site in sites - {None}:
-                changes[(entity, row_id, site)] = seqs[key]  # type: ignore[index]
+                changes[(entity, row_id, site)] = key  # type: ignore[index]
             out[key] = row_out(row)
             texts[key] = row_json(row, out[key])
         for partner_id, site_id, link_key in self.partner_changes:
             index = ("partner", partner_id, site_id)
-            changes[index] = max(changes.get(index, 0), seqs[link_key])
+            # The entry moves to the latest of the links written (numbers follow ``keys``).
+            if index not in changes or position.get(changes[index], -1) < position[link_key]:
+                changes[index] = link_key
             if ("partner", partner_id) not in texts:
                 partner = self.get("partner", partner_id)
                 if partner is not None:
                     texts[("partner", partner_id)] = row_json(partner)
+        entries = [(e, r, s, source) for (e, r, s), source in changes.items() if (e, r) in texts]
+        # The numbers: from here to commit, no read and no decision, only writes.
+        last = take_sequence(self.connection, len(keys))
+        first = last - len(keys) + 1
+        seqs = {key: first + offset for offset, key in enumerate(keys)}
+        for key in keys:
+            seq = seqs[key]
+            self.rows[key]["version"] = seq  # type: ignore[index]
+            out[key]["version"] = seq
+            texts[key] = texts[key].replace(_VERSION_JSON, f'"version":{seq}', 1)
+        for entity, entity_updates in updates.items():
+            for values in entity_updates:
+                values["b_version"] = seqs[(entity, values["b_id"])]
         for entity in SYNCED_TABLES:
             table = SYNCED_TABLES[entity]
             if inserts.get(entity):
@@ -285,14 +313,13 @@ class Batch:
                     "entity": e,
                     "row_id": r,
                     "site_id": s,
-                    "seq": seq,
+                    "seq": seqs[source],
                     "client_id": self.client_id,
                     "coordinator_id": self.coordinator.id,
                     "row_site": site_of(e, self.rows[(e, r)]),  # type: ignore[arg-type]
                     "row_json": texts[(e, r)],
                 }
-                for (e, r, s), seq in changes.items()
-                if (e, r) in texts
+                for e, r, s, source in entries
             ],
         )
         if self.new_origins:
