@@ -393,6 +393,10 @@ class Waits:
     #: costs deadlock_timeout, 1 s by default, before it is found). Database-wide: another user
     #: of the same database during the run would count too.
     deadlocks: int = 0
+    #: Samples taken, and those where a transaction held the sequence counter (had updated
+    #: srv_counter and waited for no lock): the counter's utilisation.
+    samples: int = 0
+    counter_held: int = 0
 
 
 def _statement(query: str | None) -> str:
@@ -413,6 +417,13 @@ JOIN pg_stat_activity AS holder ON holder.pid = blocking.pid
 LEFT JOIN pg_locks AS lock ON lock.pid = waiter.pid AND NOT lock.granted
 LEFT JOIN pg_class AS relation ON relation.oid = lock.relation
 WHERE waiter.datname = current_database()
+"""
+
+
+_COUNTER_HELD = """
+SELECT count(*) FROM pg_locks AS lock
+WHERE lock.relation = 'srv_counter'::regclass AND lock.mode = 'RowExclusiveLock' AND lock.granted
+  AND NOT EXISTS (SELECT FROM pg_locks AS other WHERE other.pid = lock.pid AND NOT other.granted)
 """
 
 
@@ -445,6 +456,9 @@ def sample_waits(base: str, into: Waits) -> Iterator[None]:
                 ):
                     into.states[what] += 1
                 connection.rollback()  # a fresh pg_stat_activity snapshot for the locks
+                into.samples += 1
+                if connection.execute(text(_COUNTER_HELD)).scalar_one():
+                    into.counter_held += 1
                 seen_holders: set[tuple[str, float]] = set()
                 for waiter, holder, state, age, statement_age, relation in connection.execute(
                     text(_BLOCKED_QUERY)
@@ -561,7 +575,7 @@ def run_configuration(base: str, workers: int, args: argparse.Namespace, home: P
         )
         start = time.perf_counter()
         waits = Waits()
-        with sample_waits(base, waits):
+        with sample_waits(database_url, waits):
             stats = asyncio.run(drive(commons.url, people, args))
         seconds = time.perf_counter() - start
         server_pids = [commons.process.pid, *_children(commons.process.pid)]
@@ -673,6 +687,14 @@ def print_report(results: list[Result], args: argparse.Namespace) -> None:
             busiest = ", ".join(f"{k} {v / samples:.0%}" for k, v in r.waits.states.most_common(4))
             print(f"#   non-idle PostgreSQL backends, sampled every 0.5 s: {busiest}")
         print(f"#   deadlocks detected by PostgreSQL: {r.waits.deadlocks}")
+        if r.waits.samples:
+            held = r.waits.counter_held / r.waits.samples
+            pushes = len(r.stats.push_ms)
+            hold = held * r.seconds / pushes * 1000 if pushes else float("nan")
+            print(
+                f"#   sequence counter held in {held:.0%} of {r.waits.samples} samples: about "
+                f"{hold:,.0f} ms per push ({pushes:,} pushes; at 100% pushes queue on it)"
+            )
         blocked = sum(r.waits.blocked.values())
         if blocked:
             print(
