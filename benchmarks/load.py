@@ -8,7 +8,17 @@ coordinators, one site each, a grant and a token; the devices of a coordinator s
 
 The load generator (asyncio + one httpx.AsyncClient per device, one process) runs on the same
 machine as the server and PostgreSQL: on a 2-core machine it competes with them for the CPU. The
-table says how much CPU each side used.
+table says how much CPU each side used, and the lines under it where the time went, sampled every
+0.5 s during the run: what each PostgreSQL backend waited for; each blocked backend, the backend
+blocking it (``pg_blocking_pids``: its statement, state, transaction age) and the relation of the
+lock awaited (``pg_locks``); the deadlocks PostgreSQL detected (``pg_stat_database``, the whole
+database); the share of samples where a transaction held the sequence counter (had updated
+``srv_counter`` and awaited no lock), and the hold time per push it implies. At 100% the counter
+is the bound: pushes commit one after the other (docs/sync.md, "Ordering on PostgreSQL").
+
+The server's concurrency comes from ``server/app.py`` (``THREADS``, ``PUSH_SLOTS``); to measure
+other values, set ``FABRIQUETERM_SERVER_THREADS`` / ``FABRIQUETERM_SERVER_PUSH_SLOTS`` for the run.
+Results and what bounds them: docs/server.md, "Load".
 
     python benchmarks/load.py [--devices 200] [--coordinators 20] [--seconds 30] [--think 1.0]
                               [--workers 1,2] [--database-url URL] [--seed 2026]
@@ -711,16 +721,23 @@ def print_report(results: list[Result], args: argparse.Namespace) -> None:
                 f"(their last statement began {statement} ms before)"
             )
     if not met:
-        print(
-            "# bound: "
-            + (
-                "the machine's CPU (saturated; the generator and any other work take it from "
-                "the server)"
-                if best.machine_busy > 0.85
-                else "not the CPU: waits (the push's sequence counter lock serialises "
-                "pushes; the device's think time limits the offered load)"
+        counter = best.waits.counter_held / best.waits.samples if best.waits.samples else 0.0
+        if counter > 0.85:
+            bound = (
+                f"the sequence counter (held {counter:.0%} of the time: pushes commit one after "
+                "the other, docs/sync.md, 'Ordering on PostgreSQL')"
             )
-        )
+        elif best.machine_busy > 0.85:
+            bound = (
+                f"the machine's CPU ({best.machine_busy:.0%} busy; the generator and any other "
+                f"work take it from the server; the counter held {counter:.0%} of the time)"
+            )
+        else:
+            bound = (
+                f"neither the CPU nor the counter (held {counter:.0%} of the time): the "
+                "devices' think time limits the offered load"
+            )
+        print(f"# bound: {bound}")
 
 
 def main(argv: list[str] | None = None) -> int:

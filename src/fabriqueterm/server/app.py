@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -163,13 +164,14 @@ def create_app(
         engine.dispose()
         raise
     threads = int(os.environ.get(THREADS_ENV) or THREADS)
-    push_slots = threading.BoundedSemaphore(int(os.environ.get(PUSH_SLOTS_ENV) or PUSH_SLOTS))
+    slots = int(os.environ.get(PUSH_SLOTS_ENV) or PUSH_SLOTS)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        import anyio.to_thread
-
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        # Awaited on the event loop: a push waiting for its turn holds no thread and no
+        # connection (pulls go on meanwhile).
+        app.state.push_slots = anyio.Semaphore(slots)
         yield
 
     app = FastAPI(
@@ -285,7 +287,7 @@ def create_app(
         tags=["v1"],
         summary="Push a batch of mutations; one answer per mutation",
     )
-    def push_batch(request: Request, payload: PushRequest, coordinator: Authenticated) -> Any:
+    async def push_batch(request: Request, payload: PushRequest, coordinator: Authenticated) -> Any:
         if len(payload.mutations) > MAX_PUSH_MUTATIONS:
             return JSONResponse(
                 TooLargeBody(
@@ -295,8 +297,11 @@ def create_app(
                 ).model_dump(),
                 status_code=413,
             )
-        with push_slots:
-            answer = push(engine_of(request), coordinator, payload)
+        slots = getattr(request.app.state, "push_slots", None)
+        if slots is None:  # served without its lifespan (a TestClient outside ``with``)
+            slots = request.app.state.push_slots = anyio.Semaphore(PUSH_SLOTS)
+        async with slots:
+            answer = await anyio.to_thread.run_sync(push, engine_of(request), coordinator, payload)
         outcomes = request.app.state.metrics.push_outcomes
         for result in answer.results:
             outcomes.labels(str(result.status.value)).inc()
