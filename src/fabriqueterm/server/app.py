@@ -85,7 +85,7 @@ THREADS = POOL_SIZE + POOL_OVERFLOW
 #: after the other anyway (docs/sync.md, "Ordering on PostgreSQL"); more would only queue on its
 #: lock, each with an open transaction and a connection, and compete for the interpreter with the
 #: one holding the lock, which then holds it longer (docs/server.md, "Load").
-PUSH_SLOTS = 4
+PUSH_SLOTS = 2
 #: Environment variables overriding them (measurements: benchmarks/load.py).
 THREADS_ENV = "FABRIQUETERM_SERVER_THREADS"
 PUSH_SLOTS_ENV = "FABRIQUETERM_SERVER_PUSH_SLOTS"

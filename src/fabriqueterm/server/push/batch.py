@@ -10,10 +10,12 @@ state the new starting point, so a batch can also be flushed one mutation at a t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from fabriqueterm.domain.dates import utcnow
 from fabriqueterm.server.auth import Coordinator, granted_sites
@@ -294,6 +296,37 @@ class Batch:
         for entity, entity_updates in updates.items():
             for values in entity_updates:
                 values["b_version"] = seqs[(entity, values["b_id"])]
+        with self._pipelined():
+            self._write(inserts, updates, entries, seqs, texts)
+        self.out.update(out)
+
+    @contextmanager
+    def _pipelined(self) -> Iterator[None]:
+        """On PostgreSQL the writes are sent without waiting for each answer (psycopg's pipeline
+        mode): about one round trip for all of them under the counter's lock, not one each (each
+        also a wait for the interpreter when the process is busy). A refusal met when the answers
+        are read at the end is raised as SQLAlchemy's own error, as a write's would be."""
+        if not self.for_update:
+            yield
+            return
+        import psycopg
+
+        driver = self.connection.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        try:
+            with driver.pipeline():
+                yield
+        except psycopg.Error as error:
+            raise DBAPIError.instance(None, None, error, psycopg.Error) from error
+
+    def _write(
+        self,
+        inserts: dict[str, list[dict[str, Any]]],
+        updates: dict[str, list[dict[str, Any]]],
+        entries: list[tuple[str, str, str, Key]],
+        seqs: dict[Key, int],
+        texts: dict[Key, str],
+    ) -> None:
         for entity in SYNCED_TABLES:
             table = SYNCED_TABLES[entity]
             if inserts.get(entity):
@@ -332,4 +365,3 @@ class Batch:
                 insert(erasure_table),
                 [{"row_id": r, "erased_at": self.now} for r in self.new_erasures],
             )
-        self.out.update(out)
