@@ -722,7 +722,12 @@ def print_report(results: list[Result], args: argparse.Namespace) -> None:
             )
     if not met:
         counter = best.waits.counter_held / best.waits.samples if best.waits.samples else 0.0
-        if counter > 0.85:
+        if best.waits.deadlocks:
+            bound = (
+                f"deadlocks ({best.waits.deadlocks} in {best.seconds:.0f} s, each found after "
+                "deadlock_timeout with the pushes behind it stalled)"
+            )
+        elif counter > 0.85:
             bound = (
                 f"the sequence counter (held {counter:.0%} of the time: pushes commit one after "
                 "the other, docs/sync.md, 'Ordering on PostgreSQL')"
