@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from commons_helpers import COHORT, LEARNER, World
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.server.auth import Coordinator
@@ -140,3 +140,52 @@ def test_an_update_and_a_child_insert_of_one_row_do_not_deadlock(
         assert answer.results[0].status == MutationStatus.APPLIED, (name, answer.results[0])
     retried = [r.getMessage() for r in caplog.records if "retried" in r.getMessage()]
     assert retried == [], "a push was rolled back and retried: " + "; ".join(retried)
+
+
+def test_a_refusal_read_at_the_end_of_the_pipelined_writes_rejects_that_mutation_only(
+    world: World, backend: str
+) -> None:
+    """The writes under the counter go in psycopg's pipeline mode: a refusal of the last of them
+    (the change log's) is read when the pipeline ends, not when the statement is sent. It is the
+    same refusal as any other: that mutation rejected, the others written."""
+    if not backend.startswith("postgresql"):
+        pytest.skip("the pipeline is PostgreSQL's")
+    with world.engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE OR REPLACE FUNCTION refuse_boom_log() RETURNS trigger AS $$ BEGIN "
+                "IF NEW.row_json LIKE '%boom-log%' THEN RAISE check_violation USING MESSAGE = "
+                "'boom'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER refuse_boom_log BEFORE INSERT OR UPDATE ON srv_change "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_boom_log()"
+            )
+        )
+    try:
+        device = world.device("a")
+        good1, bad, good2 = uuid7(), uuid7(), uuid7()
+        response = device.push_raw(
+            [
+                device.mutation("cohort", good1, "create", {**COHORT, "site_id": world.site_a1}),
+                device.mutation(
+                    "cohort",
+                    bad,
+                    "create",
+                    {**COHORT, "name": "boom-log", "site_id": world.site_a1},
+                ),
+                device.mutation("cohort", good2, "create", {**COHORT, "site_id": world.site_a1}),
+            ]
+        )
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert [r["status"] for r in answer["results"]] == ["applied", "rejected", "applied"]
+        assert answer["results"][1]["errors"][0]["code"] == "invalid"
+        state, _ = device.pull_all()
+        assert ("cohort", bad) not in state
+        assert ("cohort", good1) in state and ("cohort", good2) in state
+    finally:
+        with world.engine.begin() as connection:
+            connection.execute(text("DROP TRIGGER IF EXISTS refuse_boom_log ON srv_change"))
