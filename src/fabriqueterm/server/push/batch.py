@@ -303,9 +303,10 @@ class Batch:
     @contextmanager
     def _pipelined(self) -> Iterator[None]:
         """On PostgreSQL the writes are sent without waiting for each answer (psycopg's pipeline
-        mode): about one round trip for all of them under the counter's lock, not one each (each
-        also a wait for the interpreter when the process is busy). A refusal met when the answers
-        are read at the end is raised as SQLAlchemy's own error, as a write's would be."""
+        mode; an ``executemany`` still waits for its own at its end): fewer round trips under the
+        counter's lock, each of them also a wait for the interpreter when the process is busy. A
+        refusal met only when the pipeline ends is raised as SQLAlchemy's own error, as a write's
+        would be (the refusals tested here surface at their statement already)."""
         if not self.for_update:
             yield
             return
