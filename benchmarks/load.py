@@ -8,7 +8,17 @@ coordinators, one site each, a grant and a token; the devices of a coordinator s
 
 The load generator (asyncio + one httpx.AsyncClient per device, one process) runs on the same
 machine as the server and PostgreSQL: on a 2-core machine it competes with them for the CPU. The
-table says how much CPU each side used.
+table says how much CPU each side used, and the lines under it where the time went, sampled every
+0.5 s during the run: what each PostgreSQL backend waited for; each blocked backend, the backend
+blocking it (``pg_blocking_pids``: its statement, state, transaction age) and the relation of the
+lock awaited (``pg_locks``); the deadlocks PostgreSQL detected (``pg_stat_database``, the whole
+database); the share of samples where a transaction held the sequence counter (had updated
+``srv_counter`` and awaited no lock), and the hold time per push it implies. At 100% the counter
+is the bound: pushes commit one after the other (docs/sync.md, "Ordering on PostgreSQL").
+
+The server's concurrency comes from ``server/app.py`` (``THREADS``, ``PUSH_SLOTS``); to measure
+other values, set ``FABRIQUETERM_SERVER_THREADS`` / ``FABRIQUETERM_SERVER_PUSH_SLOTS`` for the run.
+Results and what bounds them: docs/server.md, "Load".
 
     python benchmarks/load.py [--devices 200] [--coordinators 20] [--seconds 30] [--think 1.0]
                               [--workers 1,2] [--database-url URL] [--seed 2026]
@@ -377,16 +387,71 @@ def _postgres_pids() -> list[int]:
     return pids
 
 
+@dataclass
+class Waits:
+    """What the database's backends were doing, sampled every 0.5 s during the run."""
+
+    #: Each non-idle backend's wait event and state.
+    states: Counter[str] = field(default_factory=Counter)
+    #: Each blocked backend: "its statement <- the statement (state) of the backend blocking it".
+    blocked: Counter[str] = field(default_factory=Counter)
+    #: Each blocking backend's transaction age (now - xact_start), in ms.
+    holder_ms: list[float] = field(default_factory=list)
+    #: Each blocking backend's time since its last statement began (now - query_start), in ms.
+    holder_statement_ms: list[float] = field(default_factory=list)
+    #: Deadlocks PostgreSQL detected in the database during the run (pg_stat_database; each
+    #: costs deadlock_timeout, 1 s by default, before it is found). Database-wide: another user
+    #: of the same database during the run would count too.
+    deadlocks: int = 0
+    #: Samples taken, and those where a transaction held the sequence counter (had updated
+    #: srv_counter and waited for no lock): the counter's utilisation.
+    samples: int = 0
+    counter_held: int = 0
+
+
+def _statement(query: str | None) -> str:
+    """A statement's first words: enough to tell which table it locks, never its values."""
+    words = " ".join((query or "").split())
+    return words[:60]
+
+
+_BLOCKED_QUERY = """
+SELECT waiter.query, holder.query,
+       holder.state || coalesce(', ' || holder.wait_event_type || ':' || holder.wait_event, ''),
+       extract(epoch FROM clock_timestamp() - holder.xact_start) * 1000,
+       extract(epoch FROM clock_timestamp() - holder.query_start) * 1000,
+       coalesce(relation.relname, '-')
+FROM pg_stat_activity AS waiter
+CROSS JOIN LATERAL unnest(pg_blocking_pids(waiter.pid)) AS blocking(pid)
+JOIN pg_stat_activity AS holder ON holder.pid = blocking.pid
+LEFT JOIN pg_locks AS lock ON lock.pid = waiter.pid AND NOT lock.granted
+LEFT JOIN pg_class AS relation ON relation.oid = lock.relation
+WHERE waiter.datname = current_database()
+"""
+
+
+_COUNTER_HELD = """
+SELECT count(*) FROM pg_locks AS lock
+WHERE lock.relation = 'srv_counter'::regclass AND lock.mode = 'RowExclusiveLock' AND lock.granted
+  AND NOT EXISTS (SELECT FROM pg_locks AS other WHERE other.pid = lock.pid AND NOT other.granted)
+"""
+
+
 @contextmanager
-def sample_waits(base: str, into: Counter[str]) -> Iterator[None]:
-    """Every 0.5 s, what each backend of the database is doing (pg_stat_activity's wait
-    event and state): where the time goes when the CPU is idle."""
+def sample_waits(base: str, into: Waits) -> Iterator[None]:
+    """Every 0.5 s, what each backend of the database is doing (pg_stat_activity's wait event
+    and state), and for each blocked backend which backend blocks it (pg_blocking_pids), that
+    one's statement, state and transaction age, and the relation of the lock awaited (pg_locks;
+    none for a wait on a transaction id): where the time goes when the CPU is idle."""
     import threading
 
     from sqlalchemy import create_engine, text
 
     engine = create_engine(base)
     stop = threading.Event()
+    deadlocks = text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+    with engine.connect() as connection:
+        deadlocks_before = int(connection.execute(deadlocks).scalar_one())
 
     def sample() -> None:
         with engine.connect() as connection:
@@ -399,7 +464,23 @@ def sample_waits(base: str, into: Counter[str]) -> Iterator[None]:
                         "AND state <> 'idle'"
                     )
                 ):
-                    into[what] += 1
+                    into.states[what] += 1
+                connection.rollback()  # a fresh pg_stat_activity snapshot for the locks
+                into.samples += 1
+                if connection.execute(text(_COUNTER_HELD)).scalar_one():
+                    into.counter_held += 1
+                seen_holders: set[tuple[str, float]] = set()
+                for waiter, holder, state, age, statement_age, relation in connection.execute(
+                    text(_BLOCKED_QUERY)
+                ):
+                    into.blocked[
+                        f"{_statement(waiter)} [lock on {relation}] <- "
+                        f"{_statement(holder)} ({state})"
+                    ] += 1
+                    if (holder, age) not in seen_holders:
+                        seen_holders.add((holder, age))
+                        into.holder_ms.append(float(age or 0))
+                        into.holder_statement_ms.append(float(statement_age or 0))
                 connection.rollback()
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -409,6 +490,11 @@ def sample_waits(base: str, into: Counter[str]) -> Iterator[None]:
     finally:
         stop.set()
         thread.join(5)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+            # The statistics collector reports at most every second: wait for the last ones.
+            time.sleep(1.5)
+            into.deadlocks = int(connection.execute(deadlocks).scalar_one()) - deadlocks_before
         engine.dispose()
 
 
@@ -424,7 +510,7 @@ class Result:
     cpu_server: float
     cpu_postgres: float
     cpu_generator: float
-    waits: Counter[str]
+    waits: Waits
     server_warnings: list[str]
     #: Share of the machine's CPU busy during the run, whoever used it.
     machine_busy: float
@@ -498,8 +584,8 @@ def run_configuration(base: str, workers: int, args: argparse.Namespace, home: P
             _machine_busy(),
         )
         start = time.perf_counter()
-        waits: Counter[str] = Counter()
-        with sample_waits(base, waits):
+        waits = Waits()
+        with sample_waits(database_url, waits):
             stats = asyncio.run(drive(commons.url, people, args))
         seconds = time.perf_counter() - start
         server_pids = [commons.process.pid, *_children(commons.process.pid)]
@@ -606,21 +692,57 @@ def print_report(results: list[Result], args: argparse.Namespace) -> None:
             f"{r.cpu_postgres / r.seconds:.2f}, generator {r.cpu_generator / r.seconds:.2f}); "
             f"others {max(r.machine_busy - ours, 0):.0%}"
         )
-        samples = sum(r.waits.values())
+        samples = sum(r.waits.states.values())
         if samples:
-            busiest = ", ".join(f"{k} {v / samples:.0%}" for k, v in r.waits.most_common(4))
+            busiest = ", ".join(f"{k} {v / samples:.0%}" for k, v in r.waits.states.most_common(4))
             print(f"#   non-idle PostgreSQL backends, sampled every 0.5 s: {busiest}")
-    if not met:
-        print(
-            "# bound: "
-            + (
-                "the machine's CPU (saturated; the generator and any other work take it from "
-                "the server)"
-                if best.machine_busy > 0.85
-                else "not the CPU: waits (the push's sequence counter lock serialises "
-                "pushes; the device's think time limits the offered load)"
+        print(f"#   deadlocks detected by PostgreSQL: {r.waits.deadlocks}")
+        if r.waits.samples:
+            held = r.waits.counter_held / r.waits.samples
+            pushes = len(r.stats.push_ms)
+            hold = held * r.seconds / pushes * 1000 if pushes else float("nan")
+            print(
+                f"#   sequence counter held in {held:.0%} of {r.waits.samples} samples: about "
+                f"{hold:,.0f} ms per push ({pushes:,} pushes; at 100% pushes queue on it)"
             )
-        )
+        blocked = sum(r.waits.blocked.values())
+        if blocked:
+            print(
+                f"#   blocked backends ({blocked} samples): waiter [lock awaited] <- holder (state)"
+            )
+            for what, number in r.waits.blocked.most_common(4):
+                print(f"#     {number / blocked:.0%} {what}")
+            trio = "/".join(f"{percentile(r.waits.holder_ms, q):,.0f}" for q in (0.5, 0.95, 0.99))
+            statement = "/".join(
+                f"{percentile(r.waits.holder_statement_ms, q):,.0f}" for q in (0.5, 0.95, 0.99)
+            )
+            print(
+                f"#   blocking transactions open for p50/p95/p99 {trio} ms "
+                f"(their last statement began {statement} ms before)"
+            )
+    if not met:
+        counter = best.waits.counter_held / best.waits.samples if best.waits.samples else 0.0
+        if best.waits.deadlocks:
+            bound = (
+                f"deadlocks ({best.waits.deadlocks} in {best.seconds:.0f} s, each found after "
+                "deadlock_timeout with the pushes behind it stalled)"
+            )
+        elif counter > 0.85:
+            bound = (
+                f"the sequence counter (held {counter:.0%} of the time: pushes commit one after "
+                "the other, docs/sync.md, 'Ordering on PostgreSQL')"
+            )
+        elif best.machine_busy > 0.85:
+            bound = (
+                f"the machine's CPU ({best.machine_busy:.0%} busy; the generator and any other "
+                f"work take it from the server; the counter held {counter:.0%} of the time)"
+            )
+        else:
+            bound = (
+                f"neither the CPU nor the counter (held {counter:.0%} of the time): the "
+                "devices' think time limits the offered load"
+            )
+        print(f"# bound: {bound}")
 
 
 def main(argv: list[str] | None = None) -> int:

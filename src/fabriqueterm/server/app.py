@@ -12,8 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -26,6 +30,8 @@ from fabriqueterm.domain.dates import utcnow
 from fabriqueterm.i18n import _
 from fabriqueterm.server.auth import Coordinator, granted_sites, token_use, touch_token
 from fabriqueterm.server.db import (
+    POOL_OVERFLOW,
+    POOL_SIZE,
     SYNCED_TABLES,
     make_engine,
     read_transaction,
@@ -73,6 +79,18 @@ log = logging.getLogger(__name__)
 #: Environment variable read by :func:`create_app_from_env` (uvicorn workers).
 DATABASE_URL_ENV = "FABRIQUETERM_SERVER_DATABASE_URL"
 
+#: Threads serving the API's (synchronous) endpoints per process; anyio's default is 40. As many
+#: as the database pool's connections: a request never waits for one (nor times out waiting).
+THREADS = POOL_SIZE + POOL_OVERFLOW
+#: Pushes inside their write transaction at once per process. They take the sequence counter one
+#: after the other anyway (docs/sync.md, "Ordering on PostgreSQL"); more would only queue on its
+#: lock, each with an open transaction and a connection, and compete for the interpreter with the
+#: one holding the lock, which then holds it longer (docs/server.md, "Load").
+PUSH_SLOTS = 2
+#: Environment variables overriding them (measurements: benchmarks/load.py).
+THREADS_ENV = "FABRIQUETERM_SERVER_THREADS"
+PUSH_SLOTS_ENV = "FABRIQUETERM_SERVER_PUSH_SLOTS"
+
 _bearer = HTTPBearer(
     auto_error=False, description="A token issued by `fabriqueterm server admin token issue`."
 )
@@ -95,8 +113,8 @@ def engine_of(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def _restore_epoch(request: Request) -> str:
-    with engine_of(request).connect() as connection:
+def _restore_epoch(engine: Engine) -> str:
+    with engine.connect() as connection:
         return restore_epoch(connection)
 
 
@@ -151,7 +169,19 @@ def create_app(
     except BaseException:
         engine.dispose()
         raise
+    threads = int(os.environ.get(THREADS_ENV) or THREADS)
+    slots = int(os.environ.get(PUSH_SLOTS_ENV) or PUSH_SLOTS)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        # Awaited on the event loop: a push waiting for its turn holds no thread and no
+        # connection (pulls go on meanwhile).
+        app.state.push_slots = anyio.Semaphore(slots)
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="fabriqueterm commons",
         version=__version__,
         summary="The commons of the fabriques' network: sync API v1 (see docs/sync.md).",
@@ -263,7 +293,7 @@ def create_app(
         tags=["v1"],
         summary="Push a batch of mutations; one answer per mutation",
     )
-    def push_batch(request: Request, payload: PushRequest, coordinator: Authenticated) -> Any:
+    async def push_batch(request: Request, payload: PushRequest, coordinator: Authenticated) -> Any:
         if len(payload.mutations) > MAX_PUSH_MUTATIONS:
             return JSONResponse(
                 TooLargeBody(
@@ -273,12 +303,21 @@ def create_app(
                 ).model_dump(),
                 status_code=413,
             )
-        if payload.epoch is not None and payload.epoch != _restore_epoch(request):
-            # Restored since this device last pulled: it pulls first (docs/sync.md).
-            return PushResponse(
-                client_id=payload.client_id, results=[], last_applied_seq=0, restored=True
-            )
-        answer = push(engine_of(request), coordinator, payload)
+        engine = engine_of(request)
+
+        def answer_push() -> PushResponse:
+            if payload.epoch is not None and payload.epoch != _restore_epoch(engine):
+                # Restored since this device last pulled: it pulls first (docs/sync.md).
+                return PushResponse(
+                    client_id=payload.client_id, results=[], last_applied_seq=0, restored=True
+                )
+            return push(engine, coordinator, payload)
+
+        slots = getattr(request.app.state, "push_slots", None)
+        if slots is None:  # served without its lifespan (a TestClient outside ``with``)
+            slots = request.app.state.push_slots = anyio.Semaphore(PUSH_SLOTS)
+        async with slots:
+            answer = await anyio.to_thread.run_sync(answer_push)
         outcomes = request.app.state.metrics.push_outcomes
         for result in answer.results:
             outcomes.labels(str(result.status.value)).inc()

@@ -183,6 +183,12 @@ _SYNCED_INDEXES = (
 )
 
 
+#: PostgreSQL connections per process: kept open, and opened beyond them under load. The app's
+#: threads (``app.THREADS``) are as many, so a request never waits for a connection.
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
+
+
 def default_database_url() -> str:
     """SQLite file ``commons.sqlite3`` in the server's data dir."""
     from fabriqueterm.config import Paths
@@ -218,8 +224,8 @@ def make_engine(database_url: str) -> Engine:
     if url.get_backend_name() == "postgresql":
         return create_engine(
             url,
-            pool_size=10,
-            max_overflow=10,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
             pool_pre_ping=True,
             connect_args={"connect_timeout": 10},
         )

@@ -10,10 +10,12 @@ state the new starting point, so a batch can also be flushed one mutation at a t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from fabriqueterm.domain.dates import utcnow
 from fabriqueterm.server.auth import Coordinator, granted_sites
@@ -31,6 +33,12 @@ from fabriqueterm.server.rows import PartnerLinks, chunks, row_json, row_out, si
 Key = tuple[str, str]
 
 _MISSING: Any = object()
+
+#: The version a row carries while its JSON is made, before its number is taken: no row holds it
+#: (versions are sequence numbers, never negative), and in the compact JSON ``"version":`` followed
+#: by it can only be the row's own key (a quote inside a string value is escaped).
+_VERSION_MARK = -7_365_018_246_913_552
+_VERSION_JSON = f'"version":{_VERSION_MARK}'
 
 
 class Mark:
@@ -131,7 +139,12 @@ class Batch:
             for part in chunks(ids):
                 query = select(table).where(table.c.id.in_(part)).order_by(table.c.id)
                 if lock and self.for_update:
-                    query = query.with_for_update()
+                    # FOR NO KEY UPDATE, not FOR UPDATE: two pushes writing one row still queue,
+                    # but another push's (deferred) foreign-key check of a child pointing at it,
+                    # a FOR KEY SHARE run at its commit, under the counter's lock, does not wait
+                    # for this one, which waits for that counter: a deadlock, found only after
+                    # deadlock_timeout (1 s) with every push stalled (docs/server.md, "Load").
+                    query = query.with_for_update(key_share=True)
                 found = {r["id"]: dict(r) for r in self.connection.execute(query).mappings()}
                 for row_id in part:
                     row = found.get(row_id)
@@ -226,25 +239,27 @@ class Batch:
 
     def flush(self) -> None:
         """Take the sequence numbers and write every changed row, its change-log entries, the
-        partners' creators and the erasures. ``out`` gets the rows only once all is written."""
+        partners' creators and the erasures. ``out`` gets the rows only once all is written.
+
+        Everything but the numbers is made first (the rows as the API carries them, their JSON,
+        the change-log entries, every read the partners' links need); only then is the counter
+        taken, the numbers filled in (a string replace in each JSON), and the rows written. The
+        counter's row lock, held until commit, then covers only the writes (docs/sync.md,
+        "Ordering on PostgreSQL")."""
         if not self.dirty:
             return
+        keys = list(self.dirty)
+        position = {key: offset for offset, key in enumerate(keys)}
         out: dict[Key, dict[str, Any]] = {}
-        last = take_sequence(self.connection, len(self.dirty))
-        seqs: dict[Key, int] = {}
-        for offset, key in enumerate(self.dirty):
-            seqs[key] = last - len(self.dirty) + 1 + offset
-            row = self.rows[key]
-            assert row is not None
-            row["version"] = seqs[key]
+        texts: dict[Key, str] = {}
         inserts: dict[str, list[dict[str, Any]]] = {}
         updates: dict[str, list[dict[str, Any]]] = {}
-        changes: dict[tuple[str, str, str], int] = {}
-        texts: dict[Key, str] = {}
-        for key in self.dirty:
+        changes: dict[tuple[str, str, str], Key] = {}  # change-log entry -> the row it numbers
+        for key in keys:
             entity, row_id = key
             row = self.rows[key]
             assert row is not None
+            row["version"] = _VERSION_MARK
             original = self.original.get(key)
             if original is None:
                 inserts.setdefault(entity, []).append(row)
@@ -256,16 +271,63 @@ class Batch:
             if entity == "partner":
                 sites = set(self.links.sites(row_id))
             for site in sites - {None}:
-                changes[(entity, row_id, site)] = seqs[key]  # type: ignore[index]
+                changes[(entity, row_id, site)] = key  # type: ignore[index]
             out[key] = row_out(row)
             texts[key] = row_json(row, out[key])
         for partner_id, site_id, link_key in self.partner_changes:
             index = ("partner", partner_id, site_id)
-            changes[index] = max(changes.get(index, 0), seqs[link_key])
+            # The entry moves to the latest of the links written (numbers follow ``keys``).
+            if index not in changes or position.get(changes[index], -1) < position[link_key]:
+                changes[index] = link_key
             if ("partner", partner_id) not in texts:
                 partner = self.get("partner", partner_id)
                 if partner is not None:
                     texts[("partner", partner_id)] = row_json(partner)
+        entries = [(e, r, s, source) for (e, r, s), source in changes.items() if (e, r) in texts]
+        # The numbers: from here to commit, no read and no decision, only writes.
+        last = take_sequence(self.connection, len(keys))
+        first = last - len(keys) + 1
+        seqs = {key: first + offset for offset, key in enumerate(keys)}
+        for key in keys:
+            seq = seqs[key]
+            self.rows[key]["version"] = seq  # type: ignore[index]
+            out[key]["version"] = seq
+            texts[key] = texts[key].replace(_VERSION_JSON, f'"version":{seq}', 1)
+        for entity, entity_updates in updates.items():
+            for values in entity_updates:
+                values["b_version"] = seqs[(entity, values["b_id"])]
+        with self._pipelined():
+            self._write(inserts, updates, entries, seqs, texts)
+        self.out.update(out)
+
+    @contextmanager
+    def _pipelined(self) -> Iterator[None]:
+        """On PostgreSQL the writes are sent without waiting for each answer (psycopg's pipeline
+        mode; an ``executemany`` still waits for its own at its end): fewer round trips under the
+        counter's lock, each of them also a wait for the interpreter when the process is busy. A
+        refusal met only when the pipeline ends is raised as SQLAlchemy's own error, as a write's
+        would be (the refusals tested here surface at their statement already)."""
+        if not self.for_update:
+            yield
+            return
+        import psycopg
+
+        driver = self.connection.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        try:
+            with driver.pipeline():
+                yield
+        except psycopg.Error as error:
+            raise DBAPIError.instance(None, None, error, psycopg.Error) from error
+
+    def _write(
+        self,
+        inserts: dict[str, list[dict[str, Any]]],
+        updates: dict[str, list[dict[str, Any]]],
+        entries: list[tuple[str, str, str, Key]],
+        seqs: dict[Key, int],
+        texts: dict[Key, str],
+    ) -> None:
         for entity in SYNCED_TABLES:
             table = SYNCED_TABLES[entity]
             if inserts.get(entity):
@@ -285,14 +347,13 @@ class Batch:
                     "entity": e,
                     "row_id": r,
                     "site_id": s,
-                    "seq": seq,
+                    "seq": seqs[source],
                     "client_id": self.client_id,
                     "coordinator_id": self.coordinator.id,
                     "row_site": site_of(e, self.rows[(e, r)]),  # type: ignore[arg-type]
                     "row_json": texts[(e, r)],
                 }
-                for (e, r, s), seq in changes.items()
-                if (e, r) in texts
+                for e, r, s, source in entries
             ],
         )
         if self.new_origins:
@@ -305,4 +366,3 @@ class Batch:
                 insert(erasure_table),
                 [{"row_id": r, "erased_at": self.now} for r in self.new_erasures],
             )
-        self.out.update(out)

@@ -13,12 +13,15 @@ Each mutation is answered on its own (docs/sync.md, "Each mutation on its own"):
   with seq 0 and moves no number;
 - each decision runs under an in-memory mark (:class:`~.batch.Mark`): a rejection or any
   exception puts the batch back as if that mutation had not been tried (:mod:`.decide`);
-- the batch is then written at once inside a database savepoint. If the database refuses a
-  write for a reason the data can cause (a constraint, a value a column cannot hold), the
-  savepoint is rolled back and the batch decided again, each mutation decided and written in a
-  savepoint of its own: the refused one is rolled back and rejected (``invalid``), the others
-  are written. The database's own trouble (busy, disk full, a lost connection, a serialisation
-  failure) is never blamed on a mutation: the whole batch fails or is retried, nothing taken.
+- the client's number is recorded, then the batch is written at once, the sequence counter
+  taken last (:meth:`~.batch.Batch.flush`): under the counter's lock, held until commit, only
+  the writes and the commit. If the database refuses a write for a reason the data can cause (a
+  constraint, a value a column cannot hold), the transaction is rolled back and the batch
+  decided again in a new one, each mutation decided and written in a savepoint of its own: the
+  refused one is rolled back and rejected (``invalid``), the others are written. (No savepoint
+  around the fast write: its release would be one more round trip under the counter's lock.)
+  The database's own trouble (busy, disk full, a lost connection, a serialisation failure) is
+  never blamed on a mutation: the whole batch fails or is retried, nothing taken.
 """
 
 from __future__ import annotations
@@ -198,37 +201,62 @@ def _decide_batch(
     return batch, results, last
 
 
-def _push_once(
-    connection: Connection, coordinator: Coordinator, request: PushRequest, attempt: int = 0
-) -> PushResponse:
-    start = _bind_client(connection, coordinator, request.client_id)
-    try:
-        with connection.begin_nested():
-            batch, results, last = _decide_batch(
-                connection, coordinator, request, start, one_by_one=False, attempt=attempt
-            )
-            batch.flush()
-    except Exception as error:
-        if not _isolable(error, attempt):
-            raise
-        # Rolled back to the savepoint: nothing of the batch is written. Decide it again, each
-        # mutation written in a savepoint of its own, to find the one(s) the database refuses.
-        log.warning(
-            "push: a write of the batch failed (%s); writing it one mutation at a time",
-            _kind(error),
+class _WriteOneByOne(Exception):  # noqa: N818 (a signal, not an error)
+    """The batch's single write failed for a reason one mutation's values can cause: decide it
+    again, in a new transaction, each mutation written in a savepoint of its own."""
+
+
+def _record_client(
+    connection: Connection, coordinator: Coordinator, client_id: str, last: int, batch: Batch
+) -> None:
+    connection.execute(
+        update(client_table)
+        .where(
+            client_table.c.coordinator_id == coordinator.id, client_table.c.client_id == client_id
         )
+        .values(last_seq=last, updated_at=batch.now)
+    )
+
+
+def _push_once(
+    connection: Connection,
+    coordinator: Coordinator,
+    request: PushRequest,
+    attempt: int = 0,
+    *,
+    one_by_one: bool = False,
+) -> PushResponse:
+    """One try. Fast (``one_by_one`` false): decided in memory, the client's number recorded, then
+    the batch written at once, the counter taken last (:meth:`Batch.flush`); nothing but the writes
+    and the commit happen under the counter's lock, and no savepoint (one round trip less each way
+    under it): when the database refuses the write for a reason the data can cause, the
+    transaction is rolled back whole and :func:`push` decides the batch again one mutation at a
+    time (:class:`_WriteOneByOne`)."""
+    start = _bind_client(connection, coordinator, request.client_id)
+    if one_by_one:
         batch, results, last = _decide_batch(
             connection, coordinator, request, start, one_by_one=True, attempt=attempt
         )
-    if last != start:
-        connection.execute(
-            update(client_table)
-            .where(
-                client_table.c.coordinator_id == coordinator.id,
-                client_table.c.client_id == request.client_id,
-            )
-            .values(last_seq=last, updated_at=batch.now)
+        if last != start:
+            _record_client(connection, coordinator, request.client_id, last, batch)
+    else:
+        batch, results, last = _decide_batch(
+            connection, coordinator, request, start, one_by_one=False, attempt=attempt
         )
+        if last != start:  # before the counter: it needs no number
+            _record_client(connection, coordinator, request.client_id, last, batch)
+        try:
+            batch.flush()
+        except Exception as error:
+            if not _isolable(error, attempt):
+                raise
+            # Nothing of the batch stays: the transaction is rolled back. Decide it again, each
+            # mutation written in a savepoint of its own, to find the one(s) the database refuses.
+            log.warning(
+                "push: a write of the batch failed (%s); writing it one mutation at a time",
+                _kind(error),
+            )
+            raise _WriteOneByOne from error
     for result in results:
         if (
             result.status != MutationStatus.GAP
@@ -244,14 +272,17 @@ def _push_once(
 
 def push(engine: Engine, coordinator: Coordinator, request: PushRequest) -> PushResponse:
     """Decide and write a batch; retried whole when PostgreSQL reports a race it resolved."""
-    for attempt in range(_MAX_ATTEMPTS):
+    attempt, one_by_one = 0, False
+    while True:
         try:
             with write_transaction(engine) as connection:
-                return _push_once(connection, coordinator, request, attempt)
+                return _push_once(connection, coordinator, request, attempt, one_by_one=one_by_one)
+        except _WriteOneByOne:
+            one_by_one = True  # the same attempt, decided again one mutation at a time
         except DBAPIError as error:
             state = getattr(error.orig, "sqlstate", None)
             if state in _RETRY_SQLSTATES and attempt < _MAX_ATTEMPTS - 1:
                 log.info("push retried after a concurrent write (sqlstate %s)", state)
+                attempt, one_by_one = attempt + 1, False
                 continue
             raise
-    raise AssertionError("unreachable")  # pragma: no cover
