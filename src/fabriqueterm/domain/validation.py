@@ -73,7 +73,7 @@ _EXPECTED: dict[str, str] = {
     "unknown_field": N_("no such field: remove it"),
     "unknown_reference": N_("an existing record"),
     "text": N_("text"),
-    # Reasons the commons gives for a refused change (sync/protocol.py), shown in the UI language.
+    # Reasons the commons gives for a refused change (sync/protocol/), shown in the UI language.
     "unknown_entity": N_("a kind of record the commons knows"),
     "not_found": N_("an existing record within your sites"),
     "bad_id": N_("a valid identifier"),
