@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from commons_helpers import COHORT, LEARNER, Device, World, make_world
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import create_engine, select, text, update
 
 from fabriqueterm.cli import main
 from fabriqueterm.config import Config, Paths, save_config
@@ -338,6 +338,24 @@ def test_every_admin_command_leaves_an_audit_entry_shown_by_the_audit_command(
     assert all(f"admin-{tag}" in line for line in shown)
 
 
+def test_an_admin_command_and_its_audit_entry_are_one_transaction(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An audit entry that cannot be written takes its command with it: nothing changes unless
+    it is recorded (before, the command committed first and its entry came after, alone)."""
+    url = f"sqlite:///{tmp_path / 'commons.sqlite3'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    with engine.begin() as connection:  # the audit log cannot be written to
+        connection.execute(text("DROP TABLE srv_audit"))
+    code = main(["server", "admin", "site", "add", "Fabrique Perdue", "--city", "Lens",
+                 "--database-url", url])  # fmt: skip
+    assert code != 0 and "Traceback" not in capsys.readouterr().err
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM site")).scalar_one() == 0
+    engine.dispose()
+
+
 # --- JSON log lines without secrets, under uvicorn ----------------------------------------------
 
 
@@ -444,8 +462,8 @@ def test_metrics_sum_every_worker_of_a_two_worker_commons(
         for _ in range(30):
             assert httpx.get(commons.url + "/v1/me", timeout=30).status_code == 401
         texts = [httpx.get(commons.url + "/metrics", timeout=30).text for _ in range(4)]
-    for text in texts:  # whichever worker answers the scrape, it counts all 30
+    for scraped in texts:  # whichever worker answers the scrape, it counts all 30
         assert (
-            _sample(text, "fabriqueterm_requests_total", route="/v1/me", method="GET", status="401")
+            _sample(scraped, "fabriqueterm_requests_total", route="/v1/me", method="GET", status="401")
             == 30
         )

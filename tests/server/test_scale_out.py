@@ -8,6 +8,7 @@ robin (the shipped deploy/nginx/fabriqueterm.conf, one ``server`` line each, TLS
 - The change feed's ordering guarantee (docs/sync.md, "Ordering on PostgreSQL") across processes:
   writers push concurrently to both processes while a reader pulls through nginx with its cursors;
   it never misses a change.
+- Two devices editing the same field through them get one conflict, decided everywhere.
 - nginx's access log shows both app servers answered.
 
 PostgreSQL only: skipped without ``$FABRIQUETERM_TEST_PG_URL``, except in CI where it fails."""
@@ -181,6 +182,45 @@ def test_three_clients_through_two_app_servers_converge(
             client.store.close()
     served = scale_out.upstreams() - before
     assert len(served) == 2, f"one app server answered everything: {served}"
+
+
+def test_the_same_field_edited_on_two_devices_is_one_conflict_through_two_app_servers(
+    scale_out: ScaleOut, world: World, tmp_path: Path
+) -> None:
+    """Two devices change the same learner's phone offline and sync through nginx (each sync may
+    reach either process): the second is answered a conflict, the commons keeps the first value,
+    and the conflict decided on one device is decided on the other too."""
+    first, second = (
+        Client(tmp_path / f"{name}.sqlite3", scale_out, world.token_a) for name in ("a", "b")
+    )
+    try:
+        first.sync()
+        cohort = first.store.cohorts.create({**COHORT, "site_id": world.site_a1}).id
+        learner = first.store.learners.create({**LEARNER, "cohort_id": cohort}).id
+        first.sync()
+        second.sync()
+        first.store.learners.update(learner, {"phone": "+33611111111"})
+        second.store.learners.update(learner, {"phone": "+33622222222"})
+        first.sync()
+        second.sync()
+        [conflict] = second.replica.open_conflicts()
+        assert (conflict["row_id"], conflict["field"]) == (learner, "phone")
+        assert second.store.learners.get(learner).phone == "+33611111111"  # the commons' value
+        # The person keeps their own value: a new edit, and the conflict marked decided.
+        second.store.learners.update(learner, {"phone": "+33622222222"})
+        second.replica.resolve_conflict(conflict["id"], "took_client")
+        second.sync()
+        first.sync()
+        assert first.replica.open_conflicts() == [] == second.replica.open_conflicts()
+        assert (
+            first.store.learners.get(learner).phone
+            == second.store.learners.get(learner).phone
+            == "+33622222222"
+        )
+        assert first.rows("learner") == second.rows("learner")
+    finally:
+        first.store.close()
+        second.store.close()
 
 
 def test_a_pull_misses_no_change_pushed_concurrently_to_both_processes(

@@ -25,6 +25,7 @@ from fabriqueterm.server.db import (
     coordinator_table,
     grant_table,
     horizon_table,
+    read_transaction,
     token_table,
     write_transaction,
 )
@@ -93,7 +94,8 @@ def add_site(
     if site_id is not None and not is_uuid(site_id):
         raise AdminError(_("“{value}” is not a UUID.").format(value=site_id))
     table = SYNCED_TABLES["site"]
-    with write_transaction(engine) as connection:
+    # Read only: the write (and the command's audit entry with it) is load_rows' transaction.
+    with read_transaction(engine) as connection:
         if site_id is not None:
             existing = connection.execute(
                 select(table).where(table.c.id == site_id.lower())

@@ -53,12 +53,6 @@ def record(connection: Connection, *, actor: str | None, action: str, target: st
     )
 
 
-def record_action(engine: Engine, *, actor: str | None, action: str, target: str) -> None:
-    """One audit entry in a transaction of its own."""
-    with write_transaction(engine) as connection:
-        record(connection, actor=actor, action=action, target=target)
-
-
 def coordinator_by_email_or_id(connection: Connection, text: str) -> Any:
     """The coordinator named by their id (a UUID) or their email; :class:`AdminError` otherwise."""
     value = text.strip()

@@ -310,7 +310,7 @@ def restore(database_url: str, file: Path, *, yes: bool, confirm: Confirm) -> Do
             schema=pg.schema, database=pg.database, host=url.host or "localhost"
         )
     question = _(
-        "Everything in {what} will be replaced by {file}: what the commons received since that backup is lost, except the edits devices had not sent yet. Stop the server first. Continue?"
+        "Everything in {what} will be replaced by {file}: what the commons received since that backup is lost, except what the devices still hold (they send it again at their next sync). Stop the server first. Continue?"
     ).format(what=what, file=file)
     if not yes and not confirm(question):
         raise BackupError(_("Nothing was restored (--yes restores without asking)."))

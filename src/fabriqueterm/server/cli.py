@@ -33,7 +33,7 @@ from fabriqueterm.server.cli_operations import (
     add_admin_operations,
     add_run_options,
     apply_run_options,
-    record_command,
+    audit_entry,
 )
 
 #: Read when --database-url is not given.
@@ -110,15 +110,20 @@ def _admin(action: Any) -> Any:
 
     def handler(args: argparse.Namespace) -> int:
         from fabriqueterm.server.admin import AdminError
+        from fabriqueterm.server.db import before_commit, write_transaction
 
         try:
             engine = _engine(args)
+            # The audit entry goes in the command's own write transaction (all or nothing).
+            audit = before_commit.set(audit_entry(args, action))
             try:
                 code = action(engine, args)
-                if code == 0:
-                    record_command(engine, args, action)
+                if code == 0 and before_commit.get() is not None:
+                    with write_transaction(engine):
+                        pass  # a command that wrote in no transaction of ours: the entry alone
                 return code
             finally:
+                before_commit.reset(audit)
                 engine.dispose()
         except (AdminError, _Failure) as error:
             print(error, file=sys.stderr)

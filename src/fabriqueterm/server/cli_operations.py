@@ -7,7 +7,8 @@
     fabriqueterm server admin token list
     fabriqueterm server admin audit [--limit N]
 
-Every admin command that may change something leaves an audit entry (:func:`record_command`).
+Every admin command that may change something leaves an audit entry (:func:`audit_entry`),
+written in the command's own transaction.
 """
 
 from __future__ import annotations
@@ -63,19 +64,22 @@ def apply_run_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"access_log": args.log_format != "json"}
 
 
-def record_command(engine: Any, args: argparse.Namespace, action: Callable[..., Any]) -> None:
-    """Record an admin command that has run: who, which command, the ids it named."""
+def audit_entry(args: argparse.Namespace, action: Callable[..., Any]) -> Any:
+    """The audit entry of an admin command that may change something (who, which command, the ids
+    it named), as work for the command's own write transaction to do last; None for a read-only
+    command. The ids are read in that transaction, so a site just added is found."""
     name = AUDITED.get(getattr(action, "__qualname__", ""))
     if name is None:
-        return
-    from sqlalchemy import select
+        return None
 
-    from fabriqueterm.server.admin_access import record_action
-    from fabriqueterm.server.auth import PREFIX_LENGTH
-    from fabriqueterm.server.db import SYNCED_TABLES, coordinator_table
+    def write(connection: Any) -> None:
+        from sqlalchemy import select
 
-    targets: list[str] = []
-    with engine.connect() as connection:
+        from fabriqueterm.server.admin_access import record
+        from fabriqueterm.server.auth import PREFIX_LENGTH
+        from fabriqueterm.server.db import SYNCED_TABLES, coordinator_table
+
+        targets: list[str] = []
         for key in ("email", "coordinator"):
             email = getattr(args, key, None)
             if email:
@@ -95,12 +99,14 @@ def record_command(engine: Any, args: argparse.Namespace, action: Callable[..., 
                 )
             ).scalar()
             targets.append(f"site={args.id or found or '?'}")
-    if getattr(args, "token", None):
-        # Never the token itself: at most the first characters every listing shows.
-        targets.append(f"token={args.token.strip()[:PREFIX_LENGTH]}")
-    if getattr(args, "older_than_days", None):
-        targets.append(f"older_than_days={args.older_than_days}")
-    record_action(engine, actor=args.actor, action=name, target=" ".join(targets))
+        if getattr(args, "token", None):
+            # Never the token itself: at most the first characters every listing shows.
+            targets.append(f"token={args.token.strip()[:PREFIX_LENGTH]}")
+        if getattr(args, "older_than_days", None):
+            targets.append(f"older_than_days={args.older_than_days}")
+        record(connection, actor=args.actor, action=name, target=" ".join(targets))
+
+    return write
 
 
 def _disable(engine: Any, args: argparse.Namespace) -> int:

@@ -25,8 +25,9 @@ never sees them:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import (
@@ -234,9 +235,21 @@ def make_engine(database_url: str) -> Engine:
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """One write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: READ COMMITTED)."""
+    """One write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: READ COMMITTED). The work set
+    in :data:`before_commit`, if any, runs in it once, after the caller's."""
     with engine.connect().execution_options(write=True) as connection, connection.begin():
         yield connection
+        work = before_commit.get()
+        if work is not None:
+            before_commit.set(None)
+            work(connection)
+
+
+#: Work the next write transaction does last, once: an admin command's audit entry, written in
+#: the command's own transaction (server/cli.py, ``_admin``). Only the command line sets it.
+before_commit: ContextVar[Callable[[Connection], None] | None] = ContextVar(
+    "before_commit", default=None
+)
 
 
 @contextmanager
