@@ -118,7 +118,14 @@ def test_a_restore_gives_back_every_row_of_every_table(
         # Its writes numbered past any the lost ones used (microseconds since 1970, below 2**53).
         (counter,) = after.pop("srv_counter")
         assert 1_700_000_000_000_000 < counter["value"] < 2**53
-        assert after == {k: v for k, v in before.items() if k not in ("srv_meta", "srv_counter")}
+        # The audit log says a restore happened, from which file (one entry per restore).
+        restores = [row for row in after.pop("srv_audit") if row["action"] == "restore"]
+        assert [row["target"] for row in restores] == [f"file={file.name}"]
+        ignored = ("srv_meta", "srv_counter", "srv_audit")
+        assert after == {k: v for k, v in before.items() if k not in ignored}
+        assert before["srv_audit"] == [
+            r for r in snapshot(engine)["srv_audit"] if r["action"] != "restore"
+        ]
         assert meta == {row["key"]: row["value"] for row in before["srv_meta"]}
         engine.dispose()
     assert len(set(epochs)) == 2 and all(epochs)  # each restore its own

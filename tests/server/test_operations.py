@@ -464,6 +464,8 @@ def test_metrics_sum_every_worker_of_a_two_worker_commons(
         texts = [httpx.get(commons.url + "/metrics", timeout=30).text for _ in range(4)]
     for scraped in texts:  # whichever worker answers the scrape, it counts all 30
         assert (
-            _sample(scraped, "fabriqueterm_requests_total", route="/v1/me", method="GET", status="401")
+            _sample(
+                scraped, "fabriqueterm_requests_total", route="/v1/me", method="GET", status="401"
+            )
             == 30
         )

@@ -351,6 +351,13 @@ def _restore_pg(database_url: str, file: Path, pg: _Pg) -> None:
         f' UPDATE "{pg.schema}".srv_counter SET value = GREATEST(value, {restart_number()})'
         " WHERE id = 1;"
     )
+    entry = {k: _sql_text(str(v)) for k, v in _audit_entry(file).items()}
+    audit = (
+        f"DO $audit$ BEGIN IF to_regclass('\"{pg.schema}\".srv_audit') IS NOT NULL THEN"
+        f' INSERT INTO "{pg.schema}".srv_audit (id, at, actor, action, target)'
+        f" VALUES ({entry['id']}, {entry['at']}::timestamptz, {entry['actor']},"
+        f" {entry['action']}, {entry['target']}); END IF; END $audit$;"
+    )
     environment = {**os.environ, **pg.environment}
     producer = subprocess.Popen(
         [pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--file=-",
@@ -361,7 +368,7 @@ def _restore_pg(database_url: str, file: Path, pg: _Pg) -> None:
     consumer = subprocess.run(
         [psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
          *(["--command=" + " ".join(drops)] if drops else []), "--file=-",
-         f"--command={epoch}", f"--dbname={pg.database}"],
+         f"--command={epoch}", f"--command={audit}", f"--dbname={pg.database}"],
         env=environment, stdin=producer.stdout, capture_output=True, check=False,
     )  # fmt: skip
     producer.stdout.close()
@@ -394,6 +401,26 @@ def restart_number() -> int:
     return time.time_ns() // 1000
 
 
+def _audit_entry(file: Path) -> dict[str, Any]:
+    """The audit log's entry of a restore (who, when, which file), written in its transaction."""
+    from fabriqueterm.domain.dates import utcnow
+    from fabriqueterm.domain.ids import uuid7
+    from fabriqueterm.server.admin_access import MAX_ACTOR, MAX_TARGET, default_actor
+
+    return {
+        "id": uuid7(),
+        "at": utcnow(),
+        "actor": default_actor()[:MAX_ACTOR],
+        "action": "restore",
+        "target": f"file={file.name}"[:MAX_TARGET],
+    }
+
+
+def _sql_text(value: str) -> str:
+    """A literal for psql (standard strings: a quote is doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _backend_label(backend: str) -> str:
     return "PostgreSQL" if backend == "postgresql" else "SQLite"
 
@@ -418,6 +445,22 @@ def _restore_sqlite(file: Path, target: Path) -> None:
                 writer.execute(
                     "UPDATE srv_counter SET value = MAX(value, ?) WHERE id = 1", (restart_number(),)
                 )
+                audited = writer.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'srv_audit'"
+                ).fetchone()
+                if audited:  # (a backup older than the audit log is migrated after)
+                    entry = _audit_entry(file)
+                    writer.execute(
+                        "INSERT INTO srv_audit (id, at, actor, action, target)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (
+                            entry["id"],
+                            entry["at"].strftime("%Y-%m-%d %H:%M:%S.%f"),
+                            entry["actor"],
+                            entry["action"],
+                            entry["target"],
+                        ),
+                    )
         finally:
             writer.close()
             reader.close()
