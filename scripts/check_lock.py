@@ -9,10 +9,14 @@ lock:
 - every requirement of pyproject.toml (dependencies, the test and postgres extras, the build
   backend and what it asks to build the wheel and the editable install) is pinned, at a version its
   range allows;
+- the three locks it checks: ``app.txt`` (the dependencies and the build backend: the README's
+  first command), ``server.txt`` (the dependencies and the ``postgres`` extra, no build backend:
+  what a commons installs beside the released wheel, docs/deploy.md) and ``test.txt`` (every
+  extra and the build backend);
 - each lock holds exactly the packages those requirements pull in: nothing missing (pip's
   ``--require-hashes`` would refuse to install), nothing left over from a requirement since removed;
-- every pin carries hashes, the app's pins are the tested ones, and the installed versions are the
-  locked ones (an environment installed some other way tests something else).
+- every pin carries hashes, the app's and the server's pins are the tested ones, and the installed
+  versions are the locked ones (an environment installed some other way tests something else).
 
 tests/test_lock.py runs it, so the suite fails while pyproject.toml and the locks disagree. The fix is
 always the same: ``bash scripts/lock``, then commit pyproject.toml and requirements/ together.
@@ -90,10 +94,10 @@ class Project:
             build_requires=requires,
         )
 
-    def requirements(self, extras: Iterable[str] = ()) -> list[Requirement]:
+    def requirements(self, extras: Iterable[str] = (), *, build: bool = True) -> list[Requirement]:
         """What installing the project with ``extras`` asks for, its own extras expanded, plus what
-        building it needs."""
-        found = list(self.dependencies) + list(self.build_requires)
+        building it needs (unless ``build`` is false: a built wheel is installed)."""
+        found = list(self.dependencies) + (list(self.build_requires) if build else [])
         todo, done = list(extras), set()
         while todo:
             extra = todo.pop()
@@ -158,15 +162,21 @@ def closure(roots: Iterable[Requirement]) -> tuple[dict[NormalizedName, str], li
     return installed, missing
 
 
-def problems(root: Path = ROOT) -> list[str]:
-    project = Project.read(root)
-    locks = {
+def locks(project: Project) -> dict[str, list[Requirement]]:
+    """Each lock this check reads, with the requirements it must answer. (``requirements/tools.txt``,
+    pip-tools for ``scripts/lock``, is compiled from ``tools.in``, not from pyproject.toml.)"""
+    return {
         "requirements/app.txt": project.requirements(),
+        "requirements/server.txt": project.requirements(["postgres"], build=False),
         "requirements/test.txt": project.requirements(project.extras),
     }
+
+
+def problems(root: Path = ROOT) -> list[str]:
+    project = Project.read(root)
     found: list[str] = []
     pinned: dict[str, dict[NormalizedName, Pin]] = {}
-    for lock, requirements in locks.items():
+    for lock, requirements in locks(project).items():
         path = root / lock
         if not path.exists():
             found.append(f"{lock} is missing")
@@ -200,13 +210,14 @@ def problems(root: Path = ROOT) -> list[str]:
                     f"{lock}: {name} is installed at {installed[name]}, locked at "
                     f"{pins[name].version}: install from the lock (README)"
                 )
-    app, test = pinned.get("requirements/app.txt", {}), pinned.get("requirements/test.txt", {})
-    for name, pin in sorted(app.items()):
-        if name in test and test[name].version != pin.version:
-            found.append(
-                f"requirements/app.txt pins {name}=={pin.version}, requirements/test.txt "
-                f"{test[name].version}: the app must ship what its tests ran"
-            )
+    test = pinned.get("requirements/test.txt", {})
+    for lock in ("requirements/app.txt", "requirements/server.txt"):
+        for name, pin in sorted(pinned.get(lock, {}).items()):
+            if name in test and test[name].version != pin.version:
+                found.append(
+                    f"{lock} pins {name}=={pin.version}, requirements/test.txt "
+                    f"{test[name].version}: the app must ship what its tests ran"
+                )
     return found
 
 
@@ -221,7 +232,10 @@ def main() -> int:
     if found:
         print(f"the locks disagree with pyproject.toml: {FIX}", file=sys.stderr)
         return 1
-    print("locks: requirements/app.txt and requirements/test.txt match pyproject.toml")
+    print(
+        "locks: requirements/app.txt, requirements/server.txt and requirements/test.txt "
+        "match pyproject.toml"
+    )
     return 0
 
 
