@@ -284,6 +284,9 @@ class Drill:
             self.second = a.store.learners.create(
                 {**SYNC_LEARNER, "first_name": "Yanis", "email": None, "cohort_id": self.cohort.id}
             )
+            self.fourth = a.store.learners.create(
+                {**SYNC_LEARNER, "first_name": "Nils", "email": None, "cohort_id": self.cohort.id}
+            )
             assert a.sync().ok
             b.store.learners.update(self.first.id, {"last_name": "Martin-Roux"})
             assert b.sync().ok and a.sync().ok
@@ -292,6 +295,8 @@ class Drill:
                 {**SYNC_LEARNER, "first_name": "Lou", "email": None, "cohort_id": self.cohort.id}
             )
             b.store.learners.update(self.first.id, {"email": "ines.m@example.org"})
+            # An edit not sent yet of a row the commons acknowledged after the backup.
+            a.store.learners.update(self.fourth.id, {"phone": "+33644444444"})
 
         restore(self.url, self.file, yes=True, confirm=never)
 
@@ -327,6 +332,8 @@ def test_the_restore_drill(drill: Drill) -> None:
     assert drill.third.id in learners  # a's pending create
     assert learners[drill.first.id]["email"] == "ines.m@example.org"  # b's pending update
     assert learners[drill.first.id]["phone"] == "+33611111111"  # before the backup
+    # Created and acknowledged after the backup, edited since and not sent: back, with the edit.
+    assert learners[drill.fourth.id]["phone"] == "+33644444444"
 
 
 def _converged(drill: Drill, url: str) -> dict[str, dict[str, dict[str, Any]]]:
@@ -349,6 +356,8 @@ def _lost_edits_are_back(drill: Drill, expected: dict[str, dict[str, dict[str, A
     assert drill.third.id in learners  # a's pending create
     assert learners[drill.first.id]["email"] == "ines.m@example.org"  # b's pending update
     assert learners[drill.first.id]["phone"] == "+33611111111"  # before the backup
+    # Created and acknowledged after the backup, edited since and not sent: back, with the edit.
+    assert learners[drill.fourth.id]["phone"] == "+33644444444"
 
 
 def test_the_restore_drill_gives_back_what_was_acknowledged_after_the_backup(

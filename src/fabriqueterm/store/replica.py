@@ -258,6 +258,14 @@ class Replica:
                 self._store.set_meta(connection, EPOCH_META, epoch)
         return applied
 
+    def known_epoch(self) -> str | None:
+        """The commons' restore epoch to send: the one stored; "" for a database that pulled
+        before epochs existed (its commons had none then); None before the first pull."""
+        epoch = self.get_meta(EPOCH_META)
+        if epoch is None and self.cursors():
+            return ""
+        return epoch
+
     def send_again_after_restore(self) -> int:
         """Queue what a restored commons lacks (:func:`.restored.send_again`); how many mutations."""
         return after_restore.send_again(self._store)

@@ -45,6 +45,8 @@ HELD_ENTITIES = (
 _NOT_SENT = frozenset({"id", "created_at", "updated_at", "version"})
 
 Key = tuple[str, str]
+#: Ids per query (SQLite's limit on bound parameters is far above).
+_CHUNK = 500
 
 
 def hold_site(connection: Connection, site_id: str) -> None:
@@ -66,12 +68,26 @@ def hold_site(connection: Connection, site_id: str) -> None:
 def unsettled(connection: Connection, keys: Iterable[Key]) -> set[Key]:
     """Among ``keys``, the rows held and not yet brought back by the pull."""
     wanted = set(keys)
-    if not wanted:
+    if (
+        not wanted
+        or not connection.exec_driver_sql(
+            "SELECT 1 FROM held_after_restore WHERE fields IS NULL LIMIT 1"
+        ).first()
+    ):
         return set()
-    held = connection.exec_driver_sql(
-        "SELECT entity, row_id FROM held_after_restore WHERE fields IS NULL"
-    ).all()
-    return {(entity, row_id) for entity, row_id in held if (entity, row_id) in wanted}
+    ids = sorted({row_id for _entity, row_id in wanted})
+    found: set[Key] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        found.update(
+            (entity, row_id)
+            for entity, row_id in connection.exec_driver_sql(
+                "SELECT entity, row_id FROM held_after_restore WHERE fields IS NULL"
+                f" AND row_id IN ({', '.join('?' * len(chunk))})",
+                tuple(chunk),
+            )
+        )
+    return found & wanted
 
 
 def settle(
@@ -127,6 +143,7 @@ def forget(connection: Connection, key: Key) -> None:
 
 def send_again(store: Store) -> int:
     """Queue what the restored commons lacks, in one transaction; returns how many mutations."""
+    from fabriqueterm.store.outbox import dumps
     from fabriqueterm.store.repositories.base import create_mutation, row_values
 
     order = {entity: index for index, entity in enumerate(HELD_ENTITIES)}
@@ -137,6 +154,7 @@ def send_again(store: Store) -> int:
         if not held:
             return 0
         mutations: list[dict[str, Any]] = []
+        rewritten = 0
         for entity, row_id, fields, base_json, base_version in sorted(
             held, key=lambda h: (order.get(h[0], len(order)), h[1])
         ):
@@ -146,6 +164,34 @@ def send_again(store: Store) -> int:
                 continue
             values = row_values(row)
             if fields is None:  # created after the backup: the commons never had it
+                unsent = (
+                    session.execute(
+                        text(
+                            "SELECT op FROM outbox WHERE entity = :entity AND row_id = :row_id"
+                            " AND state = 'pending'"
+                        ),
+                        {"entity": entity, "row_id": row_id},
+                    )
+                    .scalars()
+                    .all()
+                )
+                if "create" in unsent:
+                    continue  # never sent: its own create goes with the push
+                if unsent and row.deleted_at is None:
+                    # Its pending edits would reach the commons before a create put last (outbox
+                    # order, whose numbers cannot change): each becomes the create of the row as
+                    # it is here, edits included (the first makes it, the others are the same
+                    # row made twice: nothing to do).
+                    session.execute(
+                        text(
+                            "UPDATE outbox SET op = 'create', fields = :fields,"
+                            " base_version = NULL, base_values = '{}'"
+                            " WHERE entity = :entity AND row_id = :row_id AND state = 'pending'"
+                        ),
+                        {"fields": dumps(values), "entity": entity, "row_id": row_id},
+                    )
+                    rewritten += 1
+                    continue
                 if row.deleted_at is None:
                     mutations.append(create_mutation(entity, row_id, values))
                 continue
@@ -176,4 +222,4 @@ def send_again(store: Store) -> int:
                 )
         store.outbox.append_many(session, mutations)
         session.execute(text("DELETE FROM held_after_restore"))
-    return len(mutations)
+    return len(mutations) + rewritten

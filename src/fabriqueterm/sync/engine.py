@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from fabriqueterm.domain.dates import utcnow
 from fabriqueterm.domain.ids import uuid7
 from fabriqueterm.i18n import _, ngettext
-from fabriqueterm.store.replica import EPOCH_META, Change, Replica
+from fabriqueterm.store.replica import Change, Replica
 from fabriqueterm.sync.client import CommonsClient
 from fabriqueterm.sync.errors import MalformedAnswer, ServerBehind, SyncError, SyncErrorKind
 from fabriqueterm.sync.protocol import (
@@ -234,7 +234,7 @@ class SyncEngine:
                 request = PushRequest(
                     client_id=client_id,
                     mutations=mutations,
-                    epoch=self.replica.get_meta(EPOCH_META),
+                    epoch=self.replica.known_epoch(),
                 )
             except ValidationError:
                 raise SyncError(
@@ -307,7 +307,7 @@ class SyncEngine:
         """
         cursors = self.replica.cursors()
         # The commons' restore epoch last stored (None before the first pull that brought one).
-        epoch = self.replica.get_meta(EPOCH_META)
+        epoch = self.replica.known_epoch()
         # Sites pulled from the start (first sync, a newly granted site): their rows are not news
         # to record in the learners' histories.
         backfilling = set()
