@@ -13,7 +13,7 @@ import pytest
 from test_store import make_cohort, make_site
 
 from fabriqueterm.domain.dates import Clock
-from fabriqueterm.domain.lifecycle import has_ended, status_by_dates
+from fabriqueterm.domain.lifecycle import status_by_dates
 from fabriqueterm.store import Store
 from fabriqueterm.store.repositories.cohorts import CohortRepository
 
@@ -62,8 +62,6 @@ def test_the_rule() -> None:
     assert status_by_dates("planned", date(2026, 11, 26), TODAY) == "planned"
     assert status_by_dates("running", date(2026, 11, 26), TODAY) == "running"  # never back
     assert status_by_dates("finished", date(2026, 1, 5), TODAY) == "finished"
-    assert has_ended("running", TODAY, TODAY) and not has_ended("finished", TODAY, TODAY)
-    assert not has_ended("running", date(2026, 11, 26), TODAY)
 
 
 def test_planned_cohorts_whose_start_is_reached_become_running_with_their_outbox_entries(

@@ -19,8 +19,3 @@ def status_by_dates(status: str, start_date: date, today: date) -> str:
     if status == CohortStatus.PLANNED.value and start_date <= today:
         return CohortStatus.RUNNING.value
     return status
-
-
-def has_ended(status: str, end_date: date, today: date) -> bool:
-    """Whether a cohort not yet finished has reached its end date: it is to close."""
-    return status != CohortStatus.FINISHED.value and end_date <= today
