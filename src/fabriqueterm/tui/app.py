@@ -74,9 +74,9 @@ class FabriqueApp(StoreStartup, BackgroundSync, App[int]):
     ) -> None:
         super().__init__(css_path=sorted(data_path("styles").glob("*.tcss")))
         set_language(config.language)
+        self.clock = clock  # before the store: its cohorts' statuses follow today's date
         self._init_store(store)
         self.config = config
-        self.clock = clock
         self.paths = paths
         self.demo = demo
         #: Bumped after every local write; screens reload when they see a newer one.

@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from fabriqueterm.domain.enums import CohortStatus, LearnerStatus
+from fabriqueterm.domain.lifecycle import status_by_dates
 from fabriqueterm.domain.models import Cohort, FollowUp, Learner, Placement, Site
 from fabriqueterm.domain.validation import DomainValidationError, FieldError
 from fabriqueterm.store.repositories.base import Page, Repository
@@ -105,6 +106,11 @@ class CohortRepository(Repository[Cohort]):
 
     def _check(self, session: Session, values: dict[str, Any], current: Cohort | None) -> None:
         self._require(session, Site, "site_id", values["site_id"])
+        # A cohort saved "planned" with its start date reached is running: the rule of
+        # start_running, applied on save so the form and the import cannot contradict it.
+        values["status"] = status_by_dates(
+            values["status"], values["start_date"], self.store.clock.today()
+        )
         if current is not None and current.site_id != values["site_id"]:
             count = session.exec(
                 select(func.count())
@@ -147,6 +153,34 @@ class CohortRepository(Repository[Cohort]):
             return CohortEdit(row, session.info.pop(_MOVED, None))
 
     # --- the lifecycle ---------------------------------------------------------------------
+
+    def start_running(self) -> list[Cohort]:
+        """Set running every live planned cohort whose start date is reached (``store.clock``),
+        in one transaction, each an outbox update like a save from the form. Returns them (none
+        when run again the same day: nothing to do). Never moves a cohort back, never touches
+        finished ones. Two devices doing it offline push the same value, which the commons
+        takes as nothing to do."""
+        today = self.store.clock.today()
+        with self.store.write() as session:
+            due = list(
+                session.exec(
+                    select(Cohort)
+                    .where(
+                        col(Cohort.deleted_at).is_(None),
+                        col(Cohort.status) == CohortStatus.PLANNED.value,
+                        col(Cohort.start_date) <= today,
+                    )
+                    .order_by(col(Cohort.start_date), col(Cohort.id))
+                )
+            )
+            return [
+                self.update_in(
+                    session,
+                    cohort.id,
+                    {"status": status_by_dates(cohort.status, cohort.start_date, today)},
+                )
+                for cohort in due
+            ]
 
     def seats(self, cohort_id: str) -> tuple[int, int]:
         """How many learners take a seat in the cohort (everyone live but candidates), and its
