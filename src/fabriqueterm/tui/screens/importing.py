@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
 from fabriqueterm.domain.enums import CohortStatus
@@ -38,6 +38,11 @@ from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.screens.file_output import PathSuggester, shown_path
 from fabriqueterm.tui.screens.modal import show_error
 from fabriqueterm.tui.widgets.cards import label_of
+from fabriqueterm.tui.widgets.fitted import FittedCheckbox, FittedLabel
+
+#: Shorter than this, the fields, buttons and checkbox take one line each (no borders): the
+#: report of a check (the columns read, the bad rows) keeps room at 80x24.
+SHORT_HEIGHT = 32
 
 
 @dataclass(frozen=True)
@@ -149,30 +154,32 @@ class ImportScreen(FabriqueScreen):
         with Vertical(id="import"):
             with Horizontal(classes="form-pair"):
                 with Vertical(classes="form-field"):
-                    yield Label(_("CSV file *"), classes="form-label")
+                    yield FittedLabel(_("CSV file *"), classes="form-label")
                     yield Input(
                         placeholder=_("e.g. ~/Documents/learners.csv (→ completes a name)"),
                         id="import-file",
                         suggester=PathSuggester((".csv", ".txt", ".tsv")),
                     )
                 with Vertical(classes="form-field"):
-                    yield Label(_("Columns to read differently (optional)"), classes="form-label")
+                    yield FittedLabel(
+                        _("Columns to read differently (optional)"), classes="form-label"
+                    )
                     yield Input(
                         placeholder=_("e.g. Usual name=last name; Remarks="), id="import-mapping"
                     )
             with Horizontal(classes="form-pair"):
                 with Vertical(classes="form-field"):
-                    yield Label(_("Site"), classes="form-label")
+                    yield FittedLabel(_("Site"), classes="form-label")
                     yield Select([], prompt=_("Choose…"), id="import-site")
                 with Vertical(classes="form-field"):
-                    yield Label(_("Cohort the learners join *"), classes="form-label")
+                    yield FittedLabel(_("Cohort the learners join *"), classes="form-label")
                     yield Select([], prompt=_("Choose a site first"), id="import-cohort")
             yield Static("", id="import-error", classes="form-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(_("Check"), id="import-check")
                 # Not "Import", the section's name: in French the section is "Import", the button "Importer".
                 yield Button(_("Import now"), variant="primary", id="import-run")
-                yield Checkbox(
+                yield FittedCheckbox(
                     _("Import only the valid rows (skip the bad ones)"), id="import-valid-only"
                 )
             yield Static("", id="import-status")
@@ -187,6 +194,12 @@ class ImportScreen(FabriqueScreen):
             report.add_column(_("Value"), key="value", width=22)
             report.add_column(_("Problem"), key="problem")
             yield report
+
+    def on_resize(self, _event: events.Resize) -> None:
+        short = self.size.height < SHORT_HEIGHT
+        self.set_class(short, "-short")
+        for widget in self.query("#import Input, #import Select, #import Button, #import Checkbox"):
+            widget.compact = short  # type: ignore[attr-defined]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         super().on_worker_state_changed(event)

@@ -24,23 +24,24 @@ from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.store.outbox import OutboxEntry
 from fabriqueterm.store.repositories.conflicts import ConflictLine
 from fabriqueterm.sync.engine import rejection_message
-from fabriqueterm.tui.format import format_int
+from fabriqueterm.tui.format import fit_words, format_int
 from fabriqueterm.tui.messages import SyncPhase, SyncState
 from fabriqueterm.tui.screens.base import FabriqueScreen
 from fabriqueterm.tui.screens.conflicts import (
+    LIST_COLUMNS,
     ConflictScreen,
     Decider,
     EditValueForm,
     decide_bindings,
-    field_name,
+    list_cells,
+    list_widths,
     load_conflicts,
-    subject,
-    theirs_by,
-    value_in_words,
 )
 from fabriqueterm.tui.widgets.cards import login_card
 
 OUTBOX_SHOWN = 500
+#: Cells of the screen beside the conflict list: #sync's padding and a vertical scrollbar.
+SIDE_CELLS = 4
 
 _OP_LABELS = {
     "create": N_("created"),
@@ -87,15 +88,8 @@ class SyncScreen(FabriqueScreen):
             yield Static("", id="sync-state", classes="section-title")
             yield Static("", id="sync-explain")
             yield Static("", id="conflicts-count", classes="section-title")
-            conflicts: DataTable[Any] = DataTable(
-                id="conflicts", cursor_type="row", zebra_stripes=True
-            )
-            conflicts.add_column(_("About"), key="about")
-            conflicts.add_column(_("Field"), key="field")
-            conflicts.add_column(_("Theirs (commons)"), key="theirs")
-            conflicts.add_column(_("Mine"), key="mine")
-            conflicts.add_column(_("Theirs by"), key="who")
-            yield conflicts
+            # Its columns follow the width and the conflicts shown (_show_conflicts).
+            yield DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
             yield Static("", id="rejected-count", classes="section-title")
             rejected: DataTable[Any] = DataTable(
                 id="rejected", cursor_type="row", zebra_stripes=True
@@ -113,6 +107,10 @@ class SyncScreen(FabriqueScreen):
             table.add_column(_("Change"), key="op")
             table.add_column(_("Fields"), key="fields")
             yield table
+
+    def on_resize(self) -> None:
+        if getattr(self, "conflicts", None):
+            self._show_conflicts(self.conflicts)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -216,15 +214,17 @@ class SyncScreen(FabriqueScreen):
         )
         row = table.cursor_row
         had_focus = table.has_focus
-        table.clear()
-        for line in conflicts:
+        cells = [list_cells(line, self.names) for line in conflicts]
+        # The learner and the field stay in view at 80 columns: "theirs by" goes, values shorten.
+        widths = list_widths(cells, self.size.width - SIDE_CELLS)
+        table.clear(columns=True)
+        for column in LIST_COLUMNS:
+            if column.key in widths:
+                width = widths[column.key]
+                table.add_column(fit_words(_(column.label), width), key=column.key, width=width)
+        for line, texts in zip(conflicts, cells, strict=True):
             table.add_row(
-                subject(line, short=True)[:40],
-                field_name(line.field),
-                value_in_words(line, line.server_value, self.names)[:30],
-                value_in_words(line, line.client_value, self.names)[:30],
-                theirs_by(line, short=True)[:40],
-                key=line.id,
+                *(fit_words(texts[key], width) for key, width in widths.items()), key=line.id
             )
         if conflicts:
             # The next conflict is highlighted after a decision; a first list takes the focus.
