@@ -18,7 +18,7 @@ from tui_helpers import SIZE, settle
 
 from fabriqueterm.i18n import _
 from fabriqueterm.tui.format import ELLIPSIS
-from fabriqueterm.tui.screens.conflicts import list_widths
+from fabriqueterm.tui.screens.conflict_list import list_widths
 from fabriqueterm.tui.screens.sync import SyncScreen
 
 pytestmark = pytest.mark.anyio

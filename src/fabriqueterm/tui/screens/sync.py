@@ -27,14 +27,12 @@ from fabriqueterm.sync.engine import rejection_message
 from fabriqueterm.tui.format import fit_words, format_int
 from fabriqueterm.tui.messages import SyncPhase, SyncState
 from fabriqueterm.tui.screens.base import FabriqueScreen
+from fabriqueterm.tui.screens.conflict_list import LIST_COLUMNS, list_cells, list_widths
 from fabriqueterm.tui.screens.conflicts import (
-    LIST_COLUMNS,
     ConflictScreen,
     Decider,
     EditValueForm,
     decide_bindings,
-    list_cells,
-    list_widths,
     load_conflicts,
 )
 from fabriqueterm.tui.widgets.cards import login_card
