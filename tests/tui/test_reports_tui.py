@@ -467,6 +467,8 @@ async def test_import_with_a_column_mapping(make_app) -> None:
             error.startswith("No column for: last name.")
             and text_of(screen, "#import-status") == ""
         )
+        # Where the app takes the columns' names, never the command line's option.
+        assert "Columns to read differently" in error and "--map" not in error
 
         screen.query_one("#import-mapping", Input).value = "Nom usuel=last_name; Remarques="
         await pilot.press("ctrl+s")

@@ -40,6 +40,11 @@ def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
         except (CommandError, SummaryError, ImportFileError, StoreError) as error:
             # A message may quote the person's file or typed text: never a control character raw.
             print(visible_lines(error), file=sys.stderr)
+            if getattr(error, "about_columns", False):
+                print(
+                    _('On the command line: --map "Column=field", once per column.'),
+                    file=sys.stderr,
+                )
         except LearnerNotFound as error:
             print(_("No learner “{value}”.").format(value=error.args[0]), file=sys.stderr)
         except OSError as error:

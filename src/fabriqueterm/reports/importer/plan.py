@@ -16,7 +16,13 @@ from fabriqueterm.reports.importer.showing import visible
 
 class ImportFileError(Exception):
     """The file cannot be imported as a whole (unreadable, no header, a required column missing,
-    a bad mapping); the message says what to do."""
+    a bad mapping); the message says what to do. ``about_columns``: the fix is to say which column
+    holds which field ("Column=field"): the command line adds how (``--map``), the app where (its
+    "Columns to read differently" field)."""
+
+    def __init__(self, message: str, *, about_columns: bool = False):
+        super().__init__(message)
+        self.about_columns = about_columns
 
 
 @dataclass(frozen=True)

@@ -312,12 +312,13 @@ def map_columns(header: list[str], overrides: Mapping[str, str] | None = None) -
         if target in seen:
             raise ImportFileError(
                 _(
-                    'Columns “{first}” and “{second}” are both read as {field}; ignore one with --map "{second}=".'
+                    "Columns “{first}” and “{second}” are both read as {field}; ignore one as “{second}=”."
                 ).format(
                     first=visible(header[seen[target]]),
                     second=visible(header[index]),
                     field=target_label(target),
-                )
+                ),
+                about_columns=True,
             )
         seen[target] = index
         mapping[index] = target
@@ -325,12 +326,13 @@ def map_columns(header: list[str], overrides: Mapping[str, str] | None = None) -
     if missing:
         raise ImportFileError(
             _(
-                'No column for: {fields}. Columns found: {found}. Name the column with --map "Column=field" (fields: {choices}).'
+                "No column for: {fields}. Columns found: {found}. Say which column holds it, as “Column=field” (fields: {choices})."
             ).format(
                 fields=target_labels(tuple(missing)),
                 found=_shown_header(header),
                 choices=target_labels(),
-            )
+            ),
+            about_columns=True,
         )
     return dict(sorted(mapping.items()))
 

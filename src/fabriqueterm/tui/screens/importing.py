@@ -313,7 +313,7 @@ class ImportScreen(FabriqueScreen):
             try:
                 plan = prepare_import(store, path, cohort_id, mapping=mapping)
             except ImportFileError as error:
-                return ImportOutcome(None, error=str(error))
+                return ImportOutcome(None, error=_in_the_app(error))
             if not write or (not plan.ok and not valid_only):
                 return ImportOutcome(plan, import_asked=write)
             try:
@@ -488,3 +488,10 @@ class ImportScreen(FabriqueScreen):
                     )
                 )
             )
+
+
+def _in_the_app(error: ImportFileError) -> str:
+    """The file's problem, and where the app takes the columns' names when that is the fix."""
+    field = _("Columns to read differently (optional)")
+    hint = " " + _("Write it in “{field}”, then check again.").format(field=field)
+    return str(error) + (hint if error.about_columns else "")
