@@ -124,3 +124,36 @@ async def test_the_day_changing_while_the_app_runs_starts_the_cohort(
     finally:
         for store in stores:
             store.close()
+
+
+async def test_a_cohort_past_its_end_date_is_shown_to_close_until_it_is_closed(
+    demo_template: Path, paths: Paths
+) -> None:
+    """Opened on a running cohort's end date, the list says "à clôturer", not "en cours"."""
+    shutil.copyfile(demo_template, paths.database)
+    with Store.open(paths.database, clock=Clock(TODAY)) as store:
+        cohort = min(
+            (line.cohort for line in store.cohorts.page(status="running", limit=500).rows),
+            key=lambda cohort: (cohort.end_date, cohort.id),
+        )
+        store.engine.dispose()
+    stores: list[Store] = []
+    app = open_app(paths, Clock(cohort.end_date), stores)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.store_is_open, "the store")
+            await pilot.press("3")
+            await settle(pilot)
+            _programme, city, month = cohort.name.split(" — ")
+            await pilot.press("slash", *f"{city} {month}", "enter")
+
+            def line() -> str:
+                shown = [x for x in screen_text(app).splitlines() if f"{city} — {month}" in x]
+                return shown[0] if shown else ""
+
+            await until(pilot, lambda: "à clôturer" in line(), "the cohort shown to close")
+            assert "en cours" not in line(), line()
+            assert app.store.cohorts.get(cohort.id).status == "running"  # closing sets finished
+    finally:
+        for store in stores:
+            store.close()

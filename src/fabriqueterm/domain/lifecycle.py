@@ -19,3 +19,9 @@ def status_by_dates(status: str, start_date: date, today: date) -> str:
     if status == CohortStatus.PLANNED.value and start_date <= today:
         return CohortStatus.RUNNING.value
     return status
+
+
+def is_to_close(status: str, end_date: date, today: date) -> bool:
+    """Whether a cohort not closed yet has reached its end date: it is shown "to close" until the
+    closing flow sets it finished (the dashboard lists those with learners still enrolled)."""
+    return status != CohortStatus.FINISHED.value and end_date <= today

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -15,6 +16,7 @@ from textual.widgets import DataTable, Select, Static
 
 from fabriqueterm.domain.enums import CohortStatus, LearnerStatus, Milestone, PlacementKind
 from fabriqueterm.domain.indicators import Indicators
+from fabriqueterm.domain.lifecycle import is_to_close
 from fabriqueterm.domain.models import Cohort
 from fabriqueterm.i18n import N_, _, ngettext
 from fabriqueterm.store.repositories import CohortLine, NotFound, Page, RosterLine
@@ -66,6 +68,14 @@ def edit_cohort(
     screen.app.push_screen(form, done)
 
 
+def status_shown(cohort: Cohort, today: date) -> str:
+    """A cohort's status as the lists show it: "to close" once its end date is reached and until
+    the closing flow sets it finished (docs/domain.md, "Cohort lifecycle")."""
+    if is_to_close(cohort.status, cohort.end_date, today):
+        return _("to close")
+    return label_of(CohortStatus, cohort.status)
+
+
 class CohortsScreen(ListScreen[CohortLine]):
     """Every cohort, newest first; filter by name or programme, site and status."""
 
@@ -110,7 +120,7 @@ class CohortsScreen(ListScreen[CohortLine]):
             Column(_("Site"), "site", 20, drop=1),
             Column(_("Start"), "start", 10),
             Column(_("End"), "end", 10, drop=2),
-            Column(_("Status"), "status", labels_width(CohortStatus, _("Status"))),
+            Column(_("Status"), "status", labels_width(CohortStatus, _("Status"), _("to close"))),
             Column(_("Learners"), "learners", len(_("Learners"))),
         ]
 
@@ -126,7 +136,7 @@ class CohortsScreen(ListScreen[CohortLine]):
             row.site_name,
             format_date(cohort.start_date),
             format_date(cohort.end_date),
-            label_of(CohortStatus, cohort.status),
+            status_shown(cohort, self.today),
             Text(f"{format_int(row.learners)} / {format_int(cohort.capacity)}", justify="right"),
         )
 
@@ -260,7 +270,7 @@ class CohortDetailScreen(FabriqueScreen):
             _("{start} → {end} · {status} · capacity {capacity}").format(
                 start=format_date(cohort.start_date),
                 end=format_date(cohort.end_date),
-                status=label_of(CohortStatus, cohort.status),
+                status=status_shown(cohort, self.today),
                 capacity=cohort.capacity,
             )
         )
