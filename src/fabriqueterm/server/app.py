@@ -35,7 +35,6 @@ from fabriqueterm.server.db import (
     SYNCED_TABLES,
     make_engine,
     read_transaction,
-    restore_epoch,
     server_id,
     write_transaction,
 )
@@ -111,11 +110,6 @@ _BUSY_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def engine_of(request: Request) -> Engine:
     return request.app.state.engine
-
-
-def _restore_epoch(engine: Engine) -> str:
-    with engine.connect() as connection:
-        return restore_epoch(connection)
 
 
 def current_coordinator(
@@ -303,21 +297,11 @@ def create_app(
                 ).model_dump(),
                 status_code=413,
             )
-        engine = engine_of(request)
-
-        def answer_push() -> PushResponse:
-            if payload.epoch is not None and payload.epoch != _restore_epoch(engine):
-                # Restored since this device last pulled: it pulls first (docs/sync.md).
-                return PushResponse(
-                    client_id=payload.client_id, results=[], last_applied_seq=0, restored=True
-                )
-            return push(engine, coordinator, payload)
-
         slots = getattr(request.app.state, "push_slots", None)
         if slots is None:  # served without its lifespan (a TestClient outside ``with``)
             slots = request.app.state.push_slots = anyio.Semaphore(PUSH_SLOTS)
         async with slots:
-            answer = await anyio.to_thread.run_sync(answer_push)
+            answer = await anyio.to_thread.run_sync(push, engine_of(request), coordinator, payload)
         outcomes = request.app.state.metrics.push_outcomes
         for result in answer.results:
             outcomes.labels(str(result.status.value)).inc()

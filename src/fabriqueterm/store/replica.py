@@ -35,16 +35,6 @@ from fabriqueterm.store.upserts import (
 if TYPE_CHECKING:
     from fabriqueterm.store.db import Store
 
-#: Entities whose rows carry ``site_id``.
-_SITE_SCOPED = (
-    "partner_site",
-    "cohort",
-    "learner",
-    "follow_up",
-    "follow_up_attempt",
-    "placement",
-    "conflict",
-)
 _CURSOR = "cursor:"
 #: The commons' restore epoch, stored with the cursors (docs/sync.md, "After a commons restore").
 EPOCH_META = "sync:epoch"
@@ -469,7 +459,7 @@ def _evict_site(connection: Connection, site_id: str, applied: Applied) -> list[
     """Remove a site's rows, except those with unsent local edits (returned)."""
     pending = _unsent_keys(connection)
     kept: list[tuple[str, str]] = []
-    for entity in (*reversed(_SITE_SCOPED), "site"):
+    for entity in (*reversed(after_restore.SITE_SCOPED), "site"):
         column = "id" if entity == "site" else "site_id"
         ids = [
             r[0]

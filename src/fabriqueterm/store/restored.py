@@ -31,16 +31,19 @@ if TYPE_CHECKING:
     from fabriqueterm.store.db import Store
     from fabriqueterm.store.upserts import DriverTable
 
-#: The rows held for a restored site, parents first (the order their creates are sent in).
-HELD_ENTITIES = (
-    "partner",
+#: Entities whose rows carry ``site_id``, parents first (the replica evicts them children first).
+SITE_SCOPED = (
     "partner_site",
     "cohort",
     "learner",
     "follow_up",
     "follow_up_attempt",
     "placement",
+    "conflict",
 )
+#: The rows held for a restored site, parents first (the order their creates are sent in): its
+#: partners and its rows, not the conflict records (each device's decisions, never sent again).
+HELD_ENTITIES = ("partner", *(entity for entity in SITE_SCOPED if entity != "conflict"))
 #: Bookkeeping the commons sets itself: never sent again.
 _NOT_SENT = frozenset({"id", "created_at", "updated_at", "version"})
 

@@ -33,7 +33,13 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingErr
 
 from fabriqueterm.domain.dates import utcnow
 from fabriqueterm.server.auth import Coordinator
-from fabriqueterm.server.db import SYNCED_TABLES, client_table, is_postgres, write_transaction
+from fabriqueterm.server.db import (
+    SYNCED_TABLES,
+    client_table,
+    is_postgres,
+    restore_epoch,
+    write_transaction,
+)
 from fabriqueterm.server.push.batch import Batch, Key
 from fabriqueterm.server.push.decide import decide, rejected
 from fabriqueterm.server.push.validation import invalid_item, invalid_mutation, is_uuid
@@ -232,6 +238,11 @@ def _push_once(
     under it): when the database refuses the write for a reason the data can cause, the
     transaction is rolled back whole and :func:`push` decides the batch again one mutation at a
     time (:class:`_WriteOneByOne`)."""
+    if request.epoch is not None and request.epoch != restore_epoch(connection):
+        # Restored since this device last pulled: nothing applied, it pulls first (docs/sync.md).
+        return PushResponse(
+            client_id=request.client_id, results=[], last_applied_seq=0, restored=True
+        )
     start = _bind_client(connection, coordinator, request.client_id)
     if one_by_one:
         batch, results, last = _decide_batch(
